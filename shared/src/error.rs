@@ -1,0 +1,89 @@
+//! The one error type of the service. Every variant knows its SpaceONE error code and
+//! HTTP status; `api::response` renders it as `{"error": {code, message, status}}`.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A request value is malformed or out of range (400 `ERROR_INVALID_ARGUMENT`).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A required request value is missing (400 `ERROR_REQUIRED_PARAMETER`).
+    #[error("Required parameter. (key = {0})")]
+    RequiredParameter(String),
+    /// The webhook exists but is disabled (400 `ERROR_WEBHOOK_STATE_DISABLED`).
+    #[error("Webhook is disabled. (webhook_id = {0})")]
+    WebhookDisabled(String),
+    /// The caller may not do this (403 `ERROR_PERMISSION_DENIED`).
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// No such resource in the caller's domain (404 `ERROR_NOT_FOUND`).
+    #[error("Resource not found. ({key} = {value})")]
+    NotFound { key: &'static str, value: String },
+    /// The route exists, the method does not (405 `ERROR_METHOD_NOT_ALLOWED`).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A write lost a race it cannot resolve by retrying (409 `ERROR_CONFLICT`).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request body is larger than the service accepts (413 `ERROR_PAYLOAD_TOO_LARGE`).
+    #[error("Request body is {size} bytes; the limit is {limit} bytes.")]
+    PayloadTooLarge { size: usize, limit: usize },
+    /// DynamoDB throttled us after the SDK's own retries (429 `ERROR_THROTTLED`).
+    #[error("Too many requests; retry later.")]
+    Throttled,
+    /// The feature exists in the API but not yet here (501 `ERROR_NOT_IMPLEMENTED`).
+    #[error("{0}")]
+    NotImplemented(String),
+    /// Storage could not be reached or failed transiently (503 `ERROR_STORAGE_UNAVAILABLE`).
+    #[error("Storage is unavailable: {0}")]
+    StorageUnavailable(String),
+    /// A bug or an impossible state (500 `ERROR_INTERNAL_API`).
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidArgument(message.into())
+    }
+
+    pub fn not_found(key: &'static str, value: impl Into<String>) -> Self {
+        Error::NotFound { key, value: value.into() }
+    }
+
+    /// The SpaceONE error code, as the reference names it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "ERROR_INVALID_ARGUMENT",
+            Error::RequiredParameter(_) => "ERROR_REQUIRED_PARAMETER",
+            Error::WebhookDisabled(_) => "ERROR_WEBHOOK_STATE_DISABLED",
+            Error::PermissionDenied(_) => "ERROR_PERMISSION_DENIED",
+            Error::NotFound { .. } => "ERROR_NOT_FOUND",
+            Error::MethodNotAllowed(_) => "ERROR_METHOD_NOT_ALLOWED",
+            Error::Conflict(_) => "ERROR_CONFLICT",
+            Error::PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
+            Error::Throttled => "ERROR_THROTTLED",
+            Error::NotImplemented(_) => "ERROR_NOT_IMPLEMENTED",
+            Error::StorageUnavailable(_) => "ERROR_STORAGE_UNAVAILABLE",
+            Error::Internal(_) => "ERROR_INTERNAL_API",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::InvalidArgument(_) | Error::RequiredParameter(_) | Error::WebhookDisabled(_) => 400,
+            Error::PermissionDenied(_) => 403,
+            Error::NotFound { .. } => 404,
+            Error::MethodNotAllowed(_) => 405,
+            Error::Conflict(_) => 409,
+            Error::PayloadTooLarge { .. } => 413,
+            Error::Throttled => 429,
+            Error::Internal(_) => 500,
+            Error::NotImplemented(_) => 501,
+            Error::StorageUnavailable(_) => 503,
+        }
+    }
+}

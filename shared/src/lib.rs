@@ -1,0 +1,11 @@
+//! The Event service's core: everything that is not Lambda wiring.
+//!
+//! A request flows one way: `api` (decode, tenant) → `service` → `store` → back out
+//! through `api::response`. `formats` and `query` are pure logic with no I/O.
+
+pub mod error;
+pub mod formats;
+pub mod model;
+pub mod query;
+
+pub use error::{Error, Result};

@@ -1,0 +1,243 @@
+//! The resources of the service as the API shows them: Event (EventInfo), Alert, Webhook.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// `{resource_id, resource_type, name}` of the thing an event is about.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    #[serde(default)]
+    pub resource_id: String,
+    #[serde(default)]
+    pub resource_type: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// EventInfo, exactly as get/list render it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub event_id: String,
+    pub event_key: String,
+    pub event_type: EventType,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub rule: String,
+    pub resource: Resource,
+    pub provider: String,
+    pub account: String,
+    pub image_url: String,
+    pub raw_data: serde_json::Value,
+    pub additional_info: BTreeMap<String, String>,
+    pub alert_id: String,
+    pub webhook_id: String,
+    pub project_id: String,
+    pub workspace_id: String,
+    pub domain_id: String,
+    pub created_at: String,
+    pub occurred_at: String,
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            /// Case-insensitive, so `critical` and `Critical` are `CRITICAL`.
+            fn from_str(text: &str) -> Result<Self, Error> {
+                $(if text.eq_ignore_ascii_case($text) { return Ok($name::$variant); })+
+                let allowed: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                Err(Error::invalid(format!(
+                    "'{text}' is not a valid {}; allowed: {}",
+                    stringify!($name),
+                    allowed.join(", ")
+                )))
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What an event says about its problem.
+    EventType { Alert => "ALERT", Recovery => "RECOVERY", Error => "ERROR" }
+);
+
+string_enum!(
+    /// How bad the problem is, as the monitor rates it.
+    Severity {
+        Critical => "CRITICAL",
+        Error => "ERROR",
+        Warning => "WARNING",
+        Info => "INFO",
+        NotAvailable => "NOT_AVAILABLE",
+        None => "NONE",
+    }
+);
+
+string_enum!(
+    /// Whether a webhook accepts events.
+    WebhookState { Enabled => "ENABLED", Disabled => "DISABLED" }
+);
+
+string_enum!(
+    /// Life cycle of an alert.
+    AlertState {
+        Triggered => "TRIGGERED",
+        Acknowledged => "ACKNOWLEDGED",
+        Resolved => "RESOLVED",
+        Error => "ERROR",
+    }
+);
+
+string_enum!(
+    /// How soon someone should look at an alert.
+    Urgency { High => "HIGH", Low => "LOW" }
+);
+
+string_enum!(
+    /// The payload format a webhook's sender posts: its built-in "plugin".
+    WebhookFormat {
+        Standard => "standard",
+        Alertmanager => "alertmanager",
+        Grafana => "grafana",
+        AwsSns => "aws_sns",
+        Auto => "auto",
+    }
+);
+
+impl Severity {
+    /// The reference opens HIGH-urgency alerts for these.
+    pub fn urgency(self) -> Urgency {
+        match self {
+            Severity::Critical | Severity::Error | Severity::NotAvailable => Urgency::High,
+            _ => Urgency::Low,
+        }
+    }
+}
+
+/// A webhook: the credentialed entry point of one monitor into one project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub webhook_id: String,
+    pub name: String,
+    pub state: WebhookState,
+    pub format: WebhookFormat,
+    /// SHA-256 (hex) of the access key; the key itself is never stored.
+    pub access_key_hash: String,
+    pub project_id: String,
+    pub workspace_id: String,
+    pub domain_id: String,
+    pub created_at: String,
+}
+
+/// An alert: the open problem that events with one event_key keep reporting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_id: String,
+    pub event_key: String,
+    pub title: String,
+    pub description: String,
+    pub state: AlertState,
+    pub urgency: Urgency,
+    pub severity: Severity,
+    pub webhook_id: String,
+    pub project_id: String,
+    pub workspace_id: String,
+    pub domain_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub resolved_at: String,
+}
+
+/// A new id: `prefix-` and 12 lowercase hex characters from the OS's random source.
+pub fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    let mut id = String::with_capacity(prefix.len() + 13);
+    id.push_str(prefix);
+    id.push('-');
+    for b in bytes {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// Timestamps as the API writes them: ISO 8601 UTC with milliseconds.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Parses any RFC 3339 time (or a naive `YYYY-MM-DD[THH:MM:SS]`, read as UTC).
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let text = text.trim_end_matches('Z');
+    for pattern in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, pattern) {
+            return Some(t.and_utc());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_the_reference_shape() {
+        let id = new_id("event");
+        assert_eq!(id.len(), "event-".len() + 12);
+        assert!(id[6..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(id, new_id("event"));
+    }
+
+    #[test]
+    fn enums_parse_case_insensitively_and_name_the_allowed_values() {
+        assert_eq!("critical".parse::<Severity>().unwrap(), Severity::Critical);
+        assert_eq!("NOT_AVAILABLE".parse::<Severity>().unwrap(), Severity::NotAvailable);
+        let err = "loud".parse::<Severity>().unwrap_err().to_string();
+        assert!(err.contains("CRITICAL, ERROR, WARNING, INFO, NOT_AVAILABLE, NONE"), "{err}");
+    }
+
+    #[test]
+    fn times_render_with_milliseconds_and_parse_common_forms() {
+        let t = parse_time("2022-06-21T09:34:58.034+09:00").unwrap();
+        assert_eq!(format_time(t), "2022-06-21T00:34:58.034Z");
+        assert_eq!(format_time(parse_time("2022-06-21").unwrap()), "2022-06-21T00:00:00.000Z");
+        assert_eq!(format_time(parse_time("2022-06-21T01:02:03").unwrap()), "2022-06-21T01:02:03.000Z");
+        assert!(parse_time("yesterday").is_none());
+    }
+}
