@@ -9,3 +9,7 @@ pub mod model;
 pub mod query;
 
 pub use error::{Error, Result};
+pub mod config;
+pub mod logging;
+pub mod store;
+pub mod service;

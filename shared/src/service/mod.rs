@@ -1,0 +1,30 @@
+//! The four operations of the Event API (and webhook administration) as plain async
+//! functions over the store. Nothing here knows HTTP; nothing here builds DynamoDB
+//! requests.
+
+mod create;
+// mod read; (enabled once the query engine lands)
+pub mod webhooks;
+
+pub use create::{create_events, Created};
+// pub use read::{get_event, list_events, stat_events};
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::store::Store;
+
+/// What every function needs, built once per Lambda instance (cold start) and shared
+/// by all its invocations.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub config: Config,
+}
+
+impl App {
+    pub async fn from_env() -> Result<App> {
+        let config = Config::from_env()?;
+        let store = Store::from_env(config.tables.clone()).await;
+        Ok(App { store, config })
+    }
+}

@@ -1,0 +1,227 @@
+//! Alerts, and the one-open-alert-per-key rule.
+//!
+//! Beside each alert item the table holds a marker item per open alert, keyed by a hash
+//! of the alert's scope (domain, workspace, project, event_key). Opening an alert writes
+//! the marker with `attribute_not_exists` in the same transaction as the alert, so two
+//! deliveries racing on one new key cannot open two alerts: the loser's transaction is
+//! cancelled and it joins the winner's alert. Resolving deletes the marker.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+};
+use sha2::{Digest, Sha256};
+
+use super::events::{from_item, to_item};
+use super::{storage_error, Store};
+use crate::error::{Error, Result};
+use crate::model::{Alert, AlertState};
+
+/// Where an event_key is unique: the reference links within one project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertScope<'a> {
+    pub domain_id: &'a str,
+    pub workspace_id: &'a str,
+    pub project_id: &'a str,
+    pub event_key: &'a str,
+}
+
+impl AlertScope<'_> {
+    fn marker_id(&self) -> String {
+        let mut hash = Sha256::new();
+        for part in [self.domain_id, self.workspace_id, self.project_id, self.event_key] {
+            hash.update(part.as_bytes());
+            hash.update([0u8]);
+        }
+        let digest = hash.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("key#{hex}")
+    }
+}
+
+/// The alert an event joins.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenAlert {
+    /// This call opened it.
+    Opened,
+    /// It was already open (possibly opened by a racing delivery a moment ago).
+    Existing(String),
+}
+
+const MARKER_TARGET: &str = "open_alert_id";
+
+impl Store {
+    /// The id of the open alert for this scope, if any (strongly consistent).
+    pub async fn find_open_alert(&self, scope: &AlertScope<'_>) -> Result<Option<String>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(scope.marker_id()))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(out.consumed_capacity());
+        Ok(out.item.and_then(|item| item.get(MARKER_TARGET)?.as_s().ok().cloned()))
+    }
+
+    /// Opens `alert` unless one is already open for its scope; then answers that one.
+    pub async fn open_alert(&self, alert: &Alert) -> Result<OpenAlert> {
+        let scope = alert_scope(alert);
+        // A marker can vanish between our failed write and our read (the alert was
+        // resolved meanwhile); then the key is free again and we try once more.
+        for _ in 0..3 {
+            let marker = Put::builder()
+                .table_name(&self.tables.alerts)
+                .item("alert_id", AttributeValue::S(scope.marker_id()))
+                .item(MARKER_TARGET, AttributeValue::S(alert.alert_id.clone()))
+                .condition_expression("attribute_not_exists(alert_id)")
+                .build()
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let item = Put::builder()
+                .table_name(&self.tables.alerts)
+                .set_item(Some(to_item(alert)?))
+                .build()
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(marker).build())
+                .transact_items(TransactWriteItem::builder().put(item).build())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    self.record_all(out.consumed_capacity());
+                    return Ok(OpenAlert::Opened);
+                }
+                Err(err) if cancelled_by_condition(&err) => {
+                    if let Some(existing) = self.find_open_alert(&scope).await? {
+                        return Ok(OpenAlert::Existing(existing));
+                    }
+                }
+                Err(err) => return Err(storage_error(err)),
+            }
+        }
+        Err(Error::Conflict(format!("alerts for event_key {:?} keep opening and closing; retry", alert.event_key)))
+    }
+
+    /// Records that a new event joined the alert: its description becomes the alert's.
+    pub async fn join_alert(&self, alert_id: &str, description: &str, updated_at: &str) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(alert_id.to_string()))
+            .update_expression("SET description = :d, updated_at = :u")
+            .condition_expression("attribute_exists(alert_id)")
+            .expression_attribute_values(":d", AttributeValue::S(description.to_string()))
+            .expression_attribute_values(":u", AttributeValue::S(updated_at.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                self.record(out.consumed_capacity());
+                Ok(())
+            }
+            // The alert item is gone (deleted by an operator): the event still stands.
+            Err(err) if super::is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(storage_error(err)),
+        }
+    }
+
+    /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve
+    /// that got there first is not an error.
+    pub async fn resolve_alert(&self, scope: &AlertScope<'_>, alert_id: &str, resolved_at: &str) -> Result<()> {
+        let marker = Delete::builder()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(scope.marker_id()))
+            .condition_expression("#t = :a")
+            .expression_attribute_names("#t", MARKER_TARGET)
+            .expression_attribute_values(":a", AttributeValue::S(alert_id.to_string()))
+            .build()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let alert = Update::builder()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(alert_id.to_string()))
+            .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":s", AttributeValue::S(AlertState::Resolved.as_str().to_string()))
+            .expression_attribute_values(":r", AttributeValue::S(resolved_at.to_string()))
+            .build()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(marker).build())
+            .transact_items(TransactWriteItem::builder().update(alert).build())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.record_all(out.consumed_capacity());
+                Ok(())
+            }
+            Err(err) if cancelled_by_condition(&err) => Ok(()),
+            Err(err) => Err(storage_error(err)),
+        }
+    }
+
+    pub async fn get_alert(&self, alert_id: &str) -> Result<Option<Alert>> {
+        if !alert_id.starts_with("alert-") {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(alert_id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        out.item.map(from_item).transpose()
+    }
+}
+
+fn alert_scope(alert: &Alert) -> AlertScope<'_> {
+    AlertScope {
+        domain_id: &alert.domain_id,
+        workspace_id: &alert.workspace_id,
+        project_id: &alert.project_id,
+        event_key: &alert.event_key,
+    }
+}
+
+fn cancelled_by_condition<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancel) => cancel
+                .cancellation_reasons()
+                .iter()
+                .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_ids_separate_scopes_that_concatenate_alike() {
+        let a = AlertScope { domain_id: "d", workspace_id: "w", project_id: "p1", event_key: "k" };
+        let b = AlertScope { domain_id: "d", workspace_id: "w", project_id: "p", event_key: "1k" };
+        assert_ne!(a.marker_id(), b.marker_id());
+        assert_eq!(a.marker_id(), a.clone().marker_id());
+        assert!(a.marker_id().starts_with("key#"));
+    }
+}

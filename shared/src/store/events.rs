@@ -1,0 +1,343 @@
+//! Events: item mapping, writes, reads, and index queries.
+//!
+//! `raw_data` is stored as JSON text, not as a DynamoDB map: a sender's JSON may nest
+//! deeper than DynamoDB's 32 levels or carry numbers DynamoDB cannot hold, and as text it
+//! costs fewer bytes. Text larger than [`RAW_CHUNK_BYTES`] is split into chunk items
+//! (`<event_id>#raw#<n>`) beside the event, written before it, so a reader never sees an
+//! event whose chunks are missing; chunk items carry no domain, so no index shows them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
+use serde::{Deserialize, Serialize};
+
+use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
+use super::{storage_error, Store};
+use crate::error::{Error, Result};
+use crate::model::{Event, EventType, Resource, Severity};
+
+/// Raw data text up to this size stays in the event item (DynamoDB's item limit is
+/// 400 KB; the other fields are bounded well below the rest).
+pub const RAW_CHUNK_BYTES: usize = 256 * 1024;
+
+#[derive(Serialize, Deserialize)]
+struct EventItem {
+    event_id: String,
+    event_key: String,
+    event_type: EventType,
+    title: String,
+    description: String,
+    severity: Severity,
+    rule: String,
+    resource: Resource,
+    provider: String,
+    account: String,
+    image_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_data: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    raw_data_chunks: u32,
+    additional_info: BTreeMap<String, String>,
+    /// Absent, not empty, when the event has no alert: index keys cannot be empty strings,
+    /// and an absent key keeps the event out of the alert index.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    alert_id: String,
+    webhook_id: String,
+    project_id: String,
+    workspace_id: String,
+    domain_id: String,
+    created_at: String,
+    occurred_at: String,
+    created_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize, Deserialize)]
+struct RawChunk {
+    event_id: String,
+    chunk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+/// Which index a query reads: each is partitioned by one id and sorted by creation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventIndex {
+    Domain,
+    Alert(String),
+    Webhook(String),
+}
+
+/// A slice of one index: always inside one domain, optionally bounded in creation time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRange {
+    pub index: EventIndex,
+    pub domain_id: String,
+    /// Inclusive bounds on `created_at` (ISO text, as stored).
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+}
+
+impl Store {
+    /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
+    pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<()> {
+        let raw = serde_json::to_string(&event.raw_data).map_err(|e| Error::Internal(e.to_string()))?;
+        let chunks = split_text(&raw, RAW_CHUNK_BYTES);
+        let inline = chunks.len() <= 1;
+        if !inline {
+            for (n, chunk) in chunks.iter().enumerate() {
+                let item = RawChunk { event_id: chunk_id(&event.event_id, n), chunk: chunk.to_string(), expires_at };
+                self.put_item(&self.tables.events, to_item(&item)?).await?;
+            }
+        }
+        let item = EventItem {
+            event_id: event.event_id.clone(),
+            event_key: event.event_key.clone(),
+            event_type: event.event_type,
+            title: event.title.clone(),
+            description: event.description.clone(),
+            severity: event.severity,
+            rule: event.rule.clone(),
+            resource: event.resource.clone(),
+            provider: event.provider.clone(),
+            account: event.account.clone(),
+            image_url: event.image_url.clone(),
+            raw_data: inline.then_some(raw.clone()),
+            raw_data_chunks: if inline { 0 } else { chunks.len() as u32 },
+            additional_info: event.additional_info.clone(),
+            alert_id: event.alert_id.clone(),
+            webhook_id: event.webhook_id.clone(),
+            project_id: event.project_id.clone(),
+            workspace_id: event.workspace_id.clone(),
+            domain_id: event.domain_id.clone(),
+            created_at: event.created_at.clone(),
+            occurred_at: event.occurred_at.clone(),
+            created_key: format!("{}#{}", event.created_at, event.event_id),
+            expires_at,
+        };
+        self.put_item(&self.tables.events, to_item(&item)?).await
+    }
+
+    async fn put_item(&self, table: &str, item: HashMap<String, AttributeValue>) -> Result<()> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(out.consumed_capacity());
+        Ok(())
+    }
+
+    /// One event by id, whatever its domain: the caller checks tenancy.
+    pub async fn get_event(&self, event_id: &str) -> Result<Option<Event>> {
+        if event_id.contains('#') {
+            return Ok(None); // chunk items are not events
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.events)
+            .key("event_id", AttributeValue::S(event_id.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(out.consumed_capacity());
+        match out.item {
+            Some(item) => Ok(Some(self.to_event(from_item(item)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every event of the range, newest first, reading the index page by page.
+    pub async fn query_events(&self, range: &EventRange) -> Result<Vec<Event>> {
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .range_query(range)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(storage_error)?;
+            self.record(out.consumed_capacity());
+            for item in out.items.unwrap_or_default() {
+                events.push(self.to_event(from_item(item)?).await?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(events);
+            }
+        }
+    }
+
+    /// How many events the range holds, without reading them out (`Select: COUNT`).
+    pub async fn count_events(&self, range: &EventRange) -> Result<u64> {
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .range_query(range)
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(storage_error)?;
+            self.record(out.consumed_capacity());
+            count += out.count as u64;
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+
+    fn range_query(&self, range: &EventRange) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let (index, partition_attr, partition) = match &range.index {
+            EventIndex::Domain => (DOMAIN_INDEX, "domain_id", range.domain_id.clone()),
+            EventIndex::Alert(id) => (ALERT_INDEX, "alert_id", id.clone()),
+            EventIndex::Webhook(id) => (WEBHOOK_INDEX, "webhook_id", id.clone()),
+        };
+        let mut key_condition = "#p = :p".to_string();
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.tables.events)
+            .index_name(index)
+            .scan_index_forward(false)
+            .expression_attribute_names("#p", partition_attr)
+            .expression_attribute_values(":p", AttributeValue::S(partition))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        // The sort key is `created_at#event_id`: `~` sorts after `#` and every id
+        // character, so `to~` includes every event created at exactly `to`.
+        match (&range.created_from, &range.created_to) {
+            (Some(_), Some(_)) => key_condition.push_str(" AND #s BETWEEN :from AND :to"),
+            (Some(_), None) => key_condition.push_str(" AND #s >= :from"),
+            (None, Some(_)) => key_condition.push_str(" AND #s <= :to"),
+            (None, None) => {}
+        }
+        if range.created_from.is_some() || range.created_to.is_some() {
+            request = request.expression_attribute_names("#s", CREATED_KEY);
+        }
+        if let Some(from) = &range.created_from {
+            request = request.expression_attribute_values(":from", AttributeValue::S(from.clone()));
+        }
+        if let Some(to) = &range.created_to {
+            request = request.expression_attribute_values(":to", AttributeValue::S(format!("{to}~")));
+        }
+        // Alert and webhook ids are unique, but tenancy must not rest on that: the
+        // domain is enforced on every index that is not partitioned by it.
+        if range.index != EventIndex::Domain {
+            request = request
+                .filter_expression("#d = :d")
+                .expression_attribute_names("#d", "domain_id")
+                .expression_attribute_values(":d", AttributeValue::S(range.domain_id.clone()));
+        }
+        request.key_condition_expression(key_condition)
+    }
+
+    async fn to_event(&self, item: EventItem) -> Result<Event> {
+        let raw_text = match item.raw_data {
+            Some(text) => text,
+            None if item.raw_data_chunks > 0 => self.read_chunks(&item.event_id, item.raw_data_chunks).await?,
+            None => "null".to_string(),
+        };
+        let raw_data = serde_json::from_str(&raw_text)
+            .map_err(|e| Error::Internal(format!("stored raw_data of {} is not JSON: {e}", item.event_id)))?;
+        Ok(Event {
+            event_id: item.event_id,
+            event_key: item.event_key,
+            event_type: item.event_type,
+            title: item.title,
+            description: item.description,
+            severity: item.severity,
+            rule: item.rule,
+            resource: item.resource,
+            provider: item.provider,
+            account: item.account,
+            image_url: item.image_url,
+            raw_data,
+            additional_info: item.additional_info,
+            alert_id: item.alert_id,
+            webhook_id: item.webhook_id,
+            project_id: item.project_id,
+            workspace_id: item.workspace_id,
+            domain_id: item.domain_id,
+            created_at: item.created_at,
+            occurred_at: item.occurred_at,
+        })
+    }
+
+    async fn read_chunks(&self, event_id: &str, count: u32) -> Result<String> {
+        let mut text = String::new();
+        for n in 0..count as usize {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.tables.events)
+                .key("event_id", AttributeValue::S(chunk_id(event_id, n)))
+                .consistent_read(true)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(storage_error)?;
+            self.record(out.consumed_capacity());
+            let item = out.item.ok_or_else(|| Error::Internal(format!("raw_data chunk {n} of {event_id} is missing")))?;
+            let chunk: RawChunk = from_item(item)?;
+            text.push_str(&chunk.chunk);
+        }
+        Ok(text)
+    }
+}
+
+fn chunk_id(event_id: &str, n: usize) -> String {
+    format!("{event_id}#raw#{n}")
+}
+
+/// Splits text into pieces of at most `limit` bytes, on character boundaries.
+fn split_text(text: &str, limit: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.len() > limit {
+        let mut cut = limit;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces.push(rest);
+    pieces
+}
+
+pub(super) fn to_item<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>> {
+    serde_dynamo::to_item(value).map_err(|e| Error::Internal(format!("cannot map item: {e}")))
+}
+
+pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: HashMap<String, AttributeValue>) -> Result<T> {
+    serde_dynamo::from_item(item).map_err(|e| Error::Internal(format!("stored item is malformed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_text_keeps_characters_whole() {
+        let text = "aé".repeat(10); // 'é' is two bytes
+        let pieces = split_text(&text, 4);
+        assert!(pieces.iter().all(|p| p.len() <= 4));
+        assert_eq!(pieces.concat(), text);
+        assert_eq!(split_text("", 4), vec![""]);
+    }
+}

@@ -1,0 +1,91 @@
+//! DynamoDB: the only module that knows table names, keys, indexes, AttributeValues and
+//! expressions. Everything above it speaks in model types.
+
+mod alerts;
+mod events;
+pub mod schema;
+mod webhooks;
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::ConsumedCapacity;
+use aws_sdk_dynamodb::Client;
+
+pub use alerts::{AlertScope, OpenAlert};
+pub use events::{EventIndex, EventRange};
+
+use crate::config::Tables;
+use crate::error::Error;
+
+/// The storage interface of the service: one DynamoDB client and the three tables.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    tables: Tables,
+    meter: Arc<Mutex<f64>>,
+}
+
+impl Store {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Store { client, tables, meter: Arc::default() }
+    }
+
+    /// A client from the standard AWS configuration chain (region, credentials,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`).
+    pub async fn from_env(tables: Tables) -> Self {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Store::new(Client::new(&sdk), tables)
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Capacity units consumed by this store's calls so far, as DynamoDB reported them
+    /// (benchmarks read it before and after an operation).
+    pub fn consumed_capacity(&self) -> f64 {
+        *self.meter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, consumed: Option<&ConsumedCapacity>) {
+        if let Some(units) = consumed.and_then(|c| c.capacity_units()) {
+            *self.meter.lock().unwrap_or_else(|e| e.into_inner()) += units;
+        }
+    }
+
+    fn record_all(&self, consumed: &[ConsumedCapacity]) {
+        consumed.iter().for_each(|c| self.record(Some(c)));
+    }
+}
+
+/// Maps an SDK failure onto the service's error: throttling is 429, anything that says
+/// DynamoDB could not be reached (or a table is missing) is 503, the rest is a bug (500).
+pub(crate) fn storage_error<E, R>(err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let context = DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "LimitExceededException",
+            ) => Error::Throttled,
+            Some("ResourceNotFoundException" | "InternalServerError" | "ServiceUnavailable") => {
+                Error::StorageUnavailable(context)
+            }
+            _ => Error::Internal(context),
+        },
+        SdkError::ConstructionFailure(_) => Error::Internal(context),
+        _ => Error::StorageUnavailable(context),
+    }
+}
+
+/// Whether a conditional write failed only because its condition did not hold.
+pub(crate) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(err, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
+}

@@ -1,0 +1,218 @@
+//! The tables, keys and indexes: one definition that creates the tables locally
+//! (`eventctl tables create`) and that `eventctl tables schema` prints for the check
+//! against template.yaml (`scripts/check-template.py`).
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+};
+use serde_json::{json, Value};
+
+use super::{storage_error, Store};
+use crate::error::Result;
+
+/// Sort key of every event index: `created_at#event_id`, so events order by creation
+/// time and two events created in the same millisecond still have distinct keys.
+pub const CREATED_KEY: &str = "created_key";
+/// Epoch seconds after which DynamoDB's TTL deletes the item.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+pub const DOMAIN_INDEX: &str = "domain_id-created_key-index";
+pub const ALERT_INDEX: &str = "alert_id-created_key-index";
+pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-index";
+pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
+
+/// A table as both DynamoDB and CloudFormation see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDef {
+    /// The logical name (`events`, `webhooks`, `alerts`); the physical name comes from config.
+    pub logical: &'static str,
+    pub partition_key: &'static str,
+    pub indexes: Vec<IndexDef>,
+    pub ttl: bool,
+    pub stream: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDef {
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+}
+
+pub fn tables() -> Vec<TableDef> {
+    let by_created = |name, partition_key| IndexDef { name, partition_key, sort_key: Some(CREATED_KEY) };
+    vec![
+        TableDef {
+            logical: "events",
+            partition_key: "event_id",
+            indexes: vec![
+                by_created(DOMAIN_INDEX, "domain_id"),
+                by_created(ALERT_INDEX, "alert_id"),
+                by_created(WEBHOOK_INDEX, "webhook_id"),
+            ],
+            ttl: true,
+            stream: true,
+        },
+        TableDef {
+            logical: "webhooks",
+            partition_key: "webhook_id",
+            indexes: vec![IndexDef { name: WEBHOOK_DOMAIN_INDEX, partition_key: "domain_id", sort_key: None }],
+            ttl: false,
+            stream: false,
+        },
+        TableDef { logical: "alerts", partition_key: "alert_id", indexes: vec![], ttl: true, stream: false },
+    ]
+}
+
+impl TableDef {
+    fn attributes(&self) -> Vec<&'static str> {
+        let mut names = vec![self.partition_key];
+        for index in &self.indexes {
+            names.push(index.partition_key);
+            names.extend(index.sort_key);
+        }
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The table's key schema, indexes, TTL and stream as CloudFormation properties
+    /// (the subset template.yaml must agree with).
+    pub fn cloudformation(&self) -> Value {
+        let key = |name: &str, kind: &str| json!({"AttributeName": name, "KeyType": kind});
+        let mut props = json!({
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": self.attributes().iter()
+                .map(|a| json!({"AttributeName": a, "AttributeType": "S"})).collect::<Vec<_>>(),
+            "KeySchema": [key(self.partition_key, "HASH")],
+        });
+        if !self.indexes.is_empty() {
+            props["GlobalSecondaryIndexes"] = self
+                .indexes
+                .iter()
+                .map(|i| {
+                    let mut schema = vec![key(i.partition_key, "HASH")];
+                    schema.extend(i.sort_key.map(|s| key(s, "RANGE")));
+                    json!({"IndexName": i.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
+                })
+                .collect();
+        }
+        if self.ttl {
+            props["TimeToLiveSpecification"] = json!({"AttributeName": TTL_ATTRIBUTE, "Enabled": true});
+        }
+        if self.stream {
+            props["StreamSpecification"] = json!({"StreamViewType": "NEW_AND_OLD_IMAGES"});
+        }
+        props
+    }
+}
+
+/// `{logical name: CloudFormation properties}` for every table.
+pub fn cloudformation() -> Value {
+    Value::Object(tables().iter().map(|t| (t.logical.to_string(), t.cloudformation())).collect())
+}
+
+impl Store {
+    /// Creates any missing table (idempotent) and enables TTL where the table has it.
+    pub async fn create_tables(&self) -> Result<Vec<String>> {
+        let existing = self.client.list_tables().send().await.map_err(storage_error)?;
+        let existing = existing.table_names();
+        let mut created = Vec::new();
+        for def in tables() {
+            let name = self.physical_name(def.logical).to_string();
+            if existing.contains(&name) {
+                continue;
+            }
+            self.create_table(&name, &def).await?;
+            created.push(name);
+        }
+        Ok(created)
+    }
+
+    fn physical_name(&self, logical: &str) -> &str {
+        match logical {
+            "events" => &self.tables.events,
+            "webhooks" => &self.tables.webhooks,
+            _ => &self.tables.alerts,
+        }
+    }
+
+    async fn create_table(&self, name: &str, def: &TableDef) -> Result<()> {
+        let key = |attr: &str, kind| {
+            KeySchemaElement::builder().attribute_name(attr).key_type(kind).build().expect("key schema is complete")
+        };
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(def.partition_key, KeyType::Hash));
+        for attr in def.attributes() {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(attr)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute definition is complete"),
+            );
+        }
+        for index in &def.indexes {
+            let mut gsi = GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.partition_key, KeyType::Hash))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build());
+            if let Some(sort) = index.sort_key {
+                gsi = gsi.key_schema(key(sort, KeyType::Range));
+            }
+            request = request.global_secondary_indexes(gsi.build().expect("index is complete"));
+        }
+        if def.stream {
+            request = request.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .expect("stream specification is complete"),
+            );
+        }
+        request.send().await.map_err(storage_error)?;
+        if def.ttl {
+            self.client
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(TTL_ATTRIBUTE)
+                        .enabled(true)
+                        .build()
+                        .expect("ttl specification is complete"),
+                )
+                .send()
+                .await
+                .map_err(storage_error)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_index_sorts_by_the_unique_created_key() {
+        let events = &tables()[0];
+        let keys: Vec<_> = events.indexes.iter().map(|i| (i.partition_key, i.sort_key)).collect();
+        assert_eq!(
+            keys,
+            [("domain_id", Some(CREATED_KEY)), ("alert_id", Some(CREATED_KEY)), ("webhook_id", Some(CREATED_KEY))]
+        );
+    }
+
+    #[test]
+    fn cloudformation_defines_each_key_attribute_once() {
+        let events = cloudformation()["events"]["AttributeDefinitions"].as_array().unwrap().len();
+        assert_eq!(events, 5, "event_id, domain_id, alert_id, webhook_id, created_key");
+    }
+}

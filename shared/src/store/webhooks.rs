@@ -1,0 +1,117 @@
+//! Webhooks: create, read, list, update, delete.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+
+use super::events::{from_item, to_item};
+use super::schema::WEBHOOK_DOMAIN_INDEX;
+use super::{is_condition_failure, storage_error, Store};
+use crate::error::{Error, Result};
+use crate::model::{Webhook, WebhookState};
+
+impl Store {
+    /// Stores a new webhook; its id must not exist yet.
+    pub async fn create_webhook(&self, webhook: &Webhook) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.webhooks)
+            .set_item(Some(to_item(webhook)?))
+            .condition_expression("attribute_not_exists(webhook_id)")
+            .send()
+            .await
+            .map_err(|e| {
+                if is_condition_failure(&e) {
+                    Error::Conflict(format!("webhook {} already exists", webhook.webhook_id))
+                } else {
+                    storage_error(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    pub async fn get_webhook(&self, webhook_id: &str) -> Result<Option<Webhook>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.webhooks)
+            .key("webhook_id", AttributeValue::S(webhook_id.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(out.consumed_capacity());
+        out.item.map(from_item).transpose()
+    }
+
+    /// The webhooks of one domain, through the domain index.
+    pub async fn list_webhooks(&self, domain_id: &str) -> Result<Vec<Webhook>> {
+        let mut webhooks = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.webhooks)
+                .index_name(WEBHOOK_DOMAIN_INDEX)
+                .key_condition_expression("domain_id = :d")
+                .expression_attribute_values(":d", AttributeValue::S(domain_id.to_string()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(storage_error)?;
+            for item in out.items.unwrap_or_default() {
+                webhooks.push(from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(webhooks);
+            }
+        }
+    }
+
+    pub async fn set_webhook_state(&self, webhook_id: &str, state: WebhookState) -> Result<()> {
+        self.update_webhook(webhook_id, "#v", "state", AttributeValue::S(state.as_str().into())).await
+    }
+
+    pub async fn set_webhook_key_hash(&self, webhook_id: &str, access_key_hash: &str) -> Result<()> {
+        self.update_webhook(webhook_id, "#v", "access_key_hash", AttributeValue::S(access_key_hash.into())).await
+    }
+
+    async fn update_webhook(&self, webhook_id: &str, name: &str, attribute: &str, value: AttributeValue) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.webhooks)
+            .key("webhook_id", AttributeValue::S(webhook_id.to_string()))
+            .update_expression(format!("SET {name} = :v"))
+            .condition_expression("attribute_exists(webhook_id)")
+            .expression_attribute_names(name, attribute)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .map_err(|e| {
+                if is_condition_failure(&e) {
+                    Error::not_found("webhook_id", webhook_id)
+                } else {
+                    storage_error(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    pub async fn delete_webhook(&self, webhook_id: &str) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.webhooks)
+            .key("webhook_id", AttributeValue::S(webhook_id.to_string()))
+            .condition_expression("attribute_exists(webhook_id)")
+            .send()
+            .await
+            .map_err(|e| {
+                if is_condition_failure(&e) {
+                    Error::not_found("webhook_id", webhook_id)
+                } else {
+                    storage_error(e)
+                }
+            })?;
+        Ok(())
+    }
+}
