@@ -13,3 +13,4 @@ pub mod config;
 pub mod logging;
 pub mod store;
 pub mod service;
+pub mod api;

@@ -1,0 +1,242 @@
+//! Test harness: a DynamoDB Local per test run, fresh tables per test, webhooks, and
+//! API Gateway events (REST v1 and HTTP API v2) built from the console samples in
+//! `events/`, fed to the very handlers the Lambdas run.
+//!
+//! Set `AWS_ENDPOINT_URL_DYNAMODB` to use a running DynamoDB Local (as `make test`
+//! does); otherwise the harness starts one on a free port and stops it when the test
+//! process ends.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use event_core::config::{Config, Tables};
+use event_core::model::WebhookFormat;
+use event_core::service::webhooks::{create_webhook, IssuedKey, NewWebhook};
+use event_core::service::App;
+use event_core::store::Store;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+
+pub const DOMAIN: &str = "domain-58010aa2e451";
+pub const PROJECT: &str = "project-18655561c535";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repo").to_path_buf()
+}
+
+pub fn fixture(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join("tests/fixtures").join(path)).expect("fixture exists")
+}
+
+/// The endpoint of the DynamoDB Local this test process uses.
+fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+            return url;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = start_dynamodb_local(port);
+        // The child watches our stdin pipe: when this process exits, it stops Java.
+        Box::leak(Box::new(child));
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..150 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return url;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("DynamoDB Local did not start on port {port}");
+    })
+}
+
+fn start_dynamodb_local(port: u16) -> Child {
+    let root = repo_root();
+    let dir = Command::new(root.join("scripts/dynamodb-local.sh")).arg("jar-dir").output().expect("install script runs");
+    let dir = String::from_utf8_lossy(&dir.stdout).trim().to_string();
+    assert!(!dir.is_empty(), "DynamoDB Local could not be installed");
+    let dir = root.join(dir);
+    let script = format!(
+        "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -port {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid",
+        lib = dir.join("DynamoDBLocal_lib").display(),
+        jar = dir.join("DynamoDBLocal.jar").display(),
+    );
+    let mut child = Command::new("sh").arg("-c").arg(script).stdin(Stdio::piped()).spawn().expect("sh starts");
+    // Keep the pipe open for the life of the process.
+    let stdin = child.stdin.take().expect("stdin is piped");
+    Box::leak(Box::new(stdin)).flush().ok();
+    child
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 5];
+    getrandom::fill(&mut bytes).expect("random");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A service instance over fresh, empty tables of its own.
+pub async fn app() -> App {
+    app_with(|_| {}).await
+}
+
+pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
+    let endpoint = endpoint();
+    let suffix = random_suffix();
+    let mut config = Config {
+        tables: Tables {
+            events: format!("events-{suffix}"),
+            webhooks: format!("webhooks-{suffix}"),
+            alerts: format!("alerts-{suffix}"),
+        },
+        ..Config::default()
+    };
+    adjust(&mut config);
+    let sdk = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests"))
+        .build();
+    let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), config.tables.clone());
+    store.create_tables().await.expect("tables are created");
+    App { store, config }
+}
+
+pub async fn webhook(app: &App, format: WebhookFormat) -> IssuedKey {
+    webhook_in(app, format, DOMAIN, PROJECT).await
+}
+
+pub async fn webhook_in(app: &App, format: WebhookFormat, domain_id: &str, project_id: &str) -> IssuedKey {
+    let new = NewWebhook {
+        name: "bastion".into(),
+        format,
+        domain_id: domain_id.into(),
+        workspace_id: "workspace-1".into(),
+        project_id: project_id.into(),
+    };
+    create_webhook(&app.store, new).await.expect("webhook is created")
+}
+
+pub fn webhook_path(key: &IssuedKey) -> String {
+    format!("/monitoring/v1/webhook/{}/{}/events", key.webhook.webhook_id, key.access_key)
+}
+
+/// Which API Gateway payload a request arrives in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Gateway {
+    /// REST API, Lambda proxy integration (payload 1.0).
+    Rest,
+    /// HTTP API (payload 2.0).
+    Http,
+}
+
+pub const GATEWAYS: [Gateway; 2] = [Gateway::Rest, Gateway::Http];
+
+/// A request as API Gateway hands it to Lambda, built from the console sample
+/// `events/<operation>.<rest|http>.json` with this method, path, query and body.
+#[derive(Debug, Clone)]
+pub struct ApiEvent {
+    pub gateway: Gateway,
+    pub event: Value,
+}
+
+impl ApiEvent {
+    pub fn new(gateway: Gateway, sample: &str) -> ApiEvent {
+        let suffix = match gateway {
+            Gateway::Rest => "rest",
+            Gateway::Http => "http",
+        };
+        let path = repo_root().join("events").join(format!("{sample}.{suffix}.json"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        ApiEvent { gateway, event: serde_json::from_str(&text).expect("sample event is JSON") }
+    }
+
+    pub fn route(mut self, method: &str, path: &str) -> Self {
+        match self.gateway {
+            Gateway::Rest => {
+                self.event["httpMethod"] = json!(method);
+                self.event["path"] = json!(path);
+                self.event["requestContext"]["httpMethod"] = json!(method);
+                self.event["requestContext"]["path"] = json!(format!("/prod{path}"));
+            }
+            Gateway::Http => {
+                self.event["rawPath"] = json!(path);
+                self.event["requestContext"]["http"]["method"] = json!(method);
+                self.event["requestContext"]["http"]["path"] = json!(path);
+                self.event["routeKey"] = json!(format!("{method} {path}"));
+            }
+        }
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.event["body"] = json!(body);
+        self.event["isBase64Encoded"] = json!(false);
+        self
+    }
+
+    pub fn query(mut self, params: &[(&str, &str)]) -> Self {
+        let map: serde_json::Map<String, Value> = params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        match self.gateway {
+            Gateway::Rest => {
+                self.event["queryStringParameters"] = Value::Object(map.clone());
+                let multi = map.into_iter().map(|(k, v)| (k, json!([v]))).collect();
+                self.event["multiValueQueryStringParameters"] = Value::Object(multi);
+            }
+            Gateway::Http => {
+                let raw: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+                self.event["rawQueryString"] = json!(raw.join("&"));
+                self.event["queryStringParameters"] = Value::Object(map);
+            }
+        }
+        self
+    }
+
+    /// As if a JWT authorizer vouched for a caller of `domain_id`.
+    pub fn claims_domain(mut self, domain_id: &str) -> Self {
+        match self.gateway {
+            Gateway::Rest => {
+                self.event["requestContext"]["authorizer"] = json!({"claims": {"sub": "user-1", "domain_id": domain_id}})
+            }
+            Gateway::Http => {
+                self.event["requestContext"]["authorizer"] =
+                    json!({"jwt": {"claims": {"sub": "user-1", "domain_id": domain_id}, "scopes": null}})
+            }
+        }
+        self
+    }
+
+    pub fn request(&self) -> Request {
+        lambda_http::request::from_str(&self.event.to_string()).expect("API Gateway event deserialises")
+    }
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Status and JSON body of a handler's response.
+pub fn parts(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body: &[u8] = response.body().as_ref();
+    let json = serde_json::from_slice(body).unwrap_or_else(|e| panic!("response is JSON ({e}): {body:?}"));
+    (status, json)
+}
+
+/// Asserts the SpaceONE error shape and returns the error's code.
+pub fn error_code(status: u16, body: &Value) -> String {
+    let error = &body["error"];
+    assert_eq!(error["status"], json!(status), "error body carries its status: {body}");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "error has a message: {body}");
+    error["code"].as_str().expect("error has a code").to_string()
+}

@@ -1,1 +1,21 @@
+//! create: `POST /monitoring/v1/webhook/{webhook_id}/{access_key}/events`.
+//! The body is the monitor's own payload; the answer is `200 {}` once every event it
+//! carries is stored.
 
+use event_core::api::{self, Route};
+use event_core::service::{self, App};
+use event_core::Error;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    api::serve(req, "create", |req, route| async move {
+        let Route::Create { webhook_id, access_key } = route else {
+            return Err(Error::Internal(format!("create was routed {route:?}")));
+        };
+        let body = api::body_bytes(&req, app.config.max_body_bytes)?;
+        service::create_events(app, &webhook_id, &access_key, body).await?;
+        Ok(json!({}))
+    })
+    .await
+}

@@ -1,1 +1,19 @@
+//! list: `GET /monitoring/v1/events`, `POST /monitoring/v1/events/search`,
+//! `POST /monitoring/v1/event/list`.
 
+use event_core::api::{self, decode, tenant, Route};
+use event_core::service::{self, App};
+use event_core::Error;
+use lambda_http::{Body, Request, Response};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    api::serve(req, "list", |req, route| async move {
+        let Route::List { from_query_string } = route else {
+            return Err(Error::Internal(format!("list was routed {route:?}")));
+        };
+        let request = decode::list_request(&req, from_query_string)?;
+        let domain_id = tenant::caller_domain(&req, request.domain_id.as_deref())?;
+        service::list_events(&app.store, &domain_id, &request.query).await
+    })
+    .await
+}

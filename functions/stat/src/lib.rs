@@ -1,1 +1,18 @@
+//! stat: `POST /monitoring/v1/events/stat` and `POST /monitoring/v1/event/stat`.
 
+use event_core::api::{self, decode, tenant, Route};
+use event_core::service::{self, App};
+use event_core::Error;
+use lambda_http::{Body, Request, Response};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    api::serve(req, "stat", |req, route| async move {
+        let Route::Stat = route else {
+            return Err(Error::Internal(format!("stat was routed {route:?}")));
+        };
+        let request = decode::stat_request(&req)?;
+        let domain_id = tenant::caller_domain(&req, request.domain_id.as_deref())?;
+        service::stat_events(&app.store, &domain_id, &request.query).await
+    })
+    .await
+}

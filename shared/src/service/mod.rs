@@ -3,11 +3,13 @@
 //! requests.
 
 mod create;
-// mod read; (enabled once the query engine lands)
+mod get;
+// mod search; (enabled once the query engine lands)
 pub mod webhooks;
 
 pub use create::{create_events, Created};
-// pub use read::{get_event, list_events, stat_events};
+pub use get::get_event;
+// pub use search::{list_events, stat_events};
 
 use crate::config::Config;
 use crate::error::Result;

@@ -1,0 +1,63 @@
+//! HTTP at the edge: routes, request decoding, the tenant, responses, and the one
+//! wrapper every handler runs in (one log line per request).
+
+pub mod decode;
+pub mod response;
+pub mod routes;
+pub mod tenant;
+
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+pub use routes::{route, Route};
+
+/// Runs one operation for one request: routes it, runs `work`, renders the outcome and
+/// logs one line with the request id, route, domain, status and latency. Never fails:
+/// every error becomes its SpaceONE error response.
+pub async fn serve<F, Fut>(req: Request, operation: &'static str, work: F) -> Response<Body>
+where
+    F: FnOnce(Request, Route) -> Fut,
+    Fut: Future<Output = Result<Value>>,
+{
+    let started = Instant::now();
+    let path = req.raw_http_path().to_string();
+    let path = if path.is_empty() { req.uri().path().to_string() } else { path };
+    let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let span = tracing::info_span!("request", request_id, operation, domain_id = tracing::field::Empty);
+    async move {
+        let outcome = match route(req.method(), &path) {
+            Ok(route) if route.operation() == operation => work(req, route).await,
+            // API Gateway sent this function a path another function serves.
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::not_found("path", path.clone())),
+            Err(e) => Err(e),
+        };
+        let response = match &outcome {
+            Ok(body) => response::json(200, body),
+            Err(err) => response::error(err),
+        };
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &outcome {
+            Err(err) if status >= 500 => tracing::error!(path, status, latency_ms, error = %err, "request failed"),
+            Err(err) => tracing::info!(path, status, latency_ms, error = %err, "request refused"),
+            Ok(_) => tracing::info!(path, status, latency_ms, "request served"),
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// The raw body, refused with 413 past `limit` bytes.
+pub fn body_bytes(req: &Request, limit: usize) -> Result<&[u8]> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > limit {
+        return Err(Error::PayloadTooLarge { size: bytes.len(), limit });
+    }
+    Ok(bytes)
+}

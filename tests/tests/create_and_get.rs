@@ -1,0 +1,257 @@
+//! create and get through real API Gateway events, DynamoDB Local underneath.
+
+use e2e::*;
+use event_core::model::{AlertState, WebhookFormat, WebhookState};
+use event_core::store::{EventIndex, EventRange};
+use serde_json::{json, Value};
+
+async fn post_event(app: &event_core::service::App, gateway: Gateway, path: &str, body: &str) -> (u16, Value) {
+    let req = ApiEvent::new(gateway, "create").route("POST", path).body(body).request();
+    parts(event_create::handle(app, req).await)
+}
+
+async fn stored(app: &event_core::service::App, domain_id: &str) -> Vec<event_core::model::Event> {
+    let range = EventRange { index: EventIndex::Domain, domain_id: domain_id.into(), created_from: None, created_to: None };
+    app.store.query_events(&range).await.unwrap()
+}
+
+/// Seed 001's get response, less what the service generates (ids and times).
+fn without_generated(mut event: Value) -> Value {
+    for key in ["event_id", "alert_id", "webhook_id", "created_at", "occurred_at", "workspace_id"] {
+        event.as_object_mut().unwrap().remove(key);
+    }
+    event
+}
+
+#[tokio::test]
+async fn seed_payloads_are_stored_and_read_back_as_seed_001_shows() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    for (gateway, fixture_name) in
+        [(Gateway::Rest, "standard/bastion-ssh-spaceoneadm.json"), (Gateway::Http, "standard/bastion-ssh-glee.json")]
+    {
+        let (status, body) = post_event(&app, gateway, &webhook_path(&key), &fixture(fixture_name)).await;
+        assert_eq!((status, body), (200, json!({})));
+    }
+    let events = stored(&app, DOMAIN).await;
+    assert_eq!(events.len(), 2);
+    let spaceoneadm = events.iter().find(|e| e.description.ends_with("spaceoneadm")).unwrap();
+
+    for gateway in GATEWAYS {
+        let by_path = ApiEvent::new(gateway, "get")
+            .route("GET", &format!("/monitoring/v1/event/{}", spaceoneadm.event_id))
+            .query(&[("domain_id", DOMAIN)])
+            .request();
+        let (status, got) = parts(event_get::handle(&app, by_path).await);
+        assert_eq!(status, 200, "{got}");
+        let expected = json!({
+            "event_key": "cfbdd0cee08f0f2664dbef297c370017",
+            "event_type": "ALERT",
+            "title": "Notification of access to the SpaceONE bastion Host",
+            "description": "SSH Access to stargate-dev-kubectl-amzl2 from spaceoneadm",
+            "severity": "INFO",
+            "rule": "", "provider": "", "account": "", "image_url": "",
+            "resource": {"resource_id": "server-1187737cc0d9", "resource_type": "inventory.Server", "name": "stargate-dev-kubectl-amzl2"},
+            "raw_data": serde_json::from_str::<Value>(&fixture("standard/bastion-ssh-spaceoneadm.json")).unwrap(),
+            "additional_info": {"host": "[]", "user": "spaceoneadm"},
+            "project_id": PROJECT,
+            "domain_id": DOMAIN,
+        });
+        assert_eq!(without_generated(got.clone()), expected);
+        assert_eq!(got["webhook_id"], json!(key.webhook.webhook_id));
+        assert!(got["alert_id"].as_str().unwrap().starts_with("alert-"));
+        assert!(got["event_id"].as_str().unwrap().starts_with("event-"));
+        let created = got["created_at"].as_str().unwrap();
+        assert_eq!(created.len(), "2022-06-21T00:34:58.034Z".len(), "{created}");
+
+        let by_body = ApiEvent::new(gateway, "get")
+            .route("POST", "/monitoring/v1/event/get")
+            .body(&json!({"event_id": spaceoneadm.event_id, "domain_id": DOMAIN, "only": ["event_id", "severity"]}).to_string())
+            .request();
+        let (status, got) = parts(event_get::handle(&app, by_body).await);
+        assert_eq!((status, got), (200, json!({"event_id": spaceoneadm.event_id, "severity": "INFO"})));
+    }
+    let glee = events.iter().find(|e| e.description.ends_with("glee@mz.co.kr")).unwrap();
+    assert_eq!(glee.additional_info["host"], "['125.131.104.40']");
+}
+
+#[tokio::test]
+async fn webhook_checks_refuse_unknown_ids_wrong_keys_and_disabled_webhooks() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let body = fixture("standard/bastion-ssh-glee.json");
+    let id = &key.webhook.webhook_id;
+    for gateway in GATEWAYS {
+        let (status, err) = post_event(&app, gateway, "/monitoring/v1/webhook/webhook-000000000000/k/events", &body).await;
+        assert_eq!((status, error_code(status, &err).as_str()), (404, "ERROR_NOT_FOUND"));
+        let (status, err) = post_event(&app, gateway, &format!("/monitoring/v1/webhook/{id}/wrong/events"), &body).await;
+        assert_eq!((status, error_code(status, &err).as_str()), (403, "ERROR_PERMISSION_DENIED"));
+    }
+    app.store.set_webhook_state(id, WebhookState::Disabled).await.unwrap();
+    let (status, err) = post_event(&app, Gateway::Rest, &webhook_path(&key), &body).await;
+    assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_WEBHOOK_STATE_DISABLED"));
+    // Without the key, a disabled webhook looks like any other: the key is checked first.
+    let (status, _) = post_event(&app, Gateway::Rest, &format!("/monitoring/v1/webhook/{id}/wrong/events"), &body).await;
+    assert_eq!(status, 403);
+    assert!(stored(&app, DOMAIN).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_refused_and_nothing_is_stored() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    for body in ["not json", "", "{\"title\": "] {
+        let (status, err) = post_event(&app, Gateway::Http, &webhook_path(&key), body).await;
+        assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"), "{body:?}");
+    }
+    assert!(stored(&app, DOMAIN).await.is_empty());
+}
+
+#[tokio::test]
+async fn json_the_format_cannot_read_becomes_one_error_event() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let (status, _) = post_event(&app, Gateway::Rest, &webhook_path(&key), r#"{"unexpected": [1, 2]}"#).await;
+    assert_eq!(status, 200);
+    let events = stored(&app, DOMAIN).await;
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!((e.event_type.as_str(), e.severity.as_str()), ("ERROR", "CRITICAL"));
+    assert_eq!(e.title, "Webhook Event Parsing Error - bastion");
+    assert!(e.description.contains("'title'"), "{}", e.description);
+    assert_eq!(e.raw_data, json!({"unexpected": [1, 2]}));
+    let alert = app.store.get_alert(&e.alert_id).await.unwrap().unwrap();
+    assert_eq!(alert.state, AlertState::Error);
+}
+
+#[tokio::test]
+async fn raw_data_beyond_dynamodb_limits_is_stored_whole() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    // 100 levels (DynamoDB maps stop at 32), a 40-digit number, and ~700 KB of text
+    // (an item holds 400 KB).
+    let mut deep = json!("bottom");
+    for _ in 0..100 {
+        deep = json!({"next": deep});
+    }
+    let big = "x".repeat(700 * 1024);
+    let body = format!(
+        r#"{{"title": "huge", "event_key": "k-huge", "additional_info": {{"n": 1234567890123456789012345678901234567890}}, "deep": {deep}, "big": "{big}"}}"#
+    );
+    let (status, resp) = post_event(&app, Gateway::Http, &webhook_path(&key), &body).await;
+    assert_eq!(status, 200, "{resp}");
+    let event = stored(&app, DOMAIN).await.remove(0);
+    let sent: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event.raw_data, sent);
+    assert_eq!(event.additional_info["n"], "1234567890123456789012345678901234567890");
+    let got = app.store.get_event(&event.event_id).await.unwrap().unwrap();
+    assert_eq!(got.raw_data["big"].as_str().unwrap().len(), big.len());
+
+    let too_big = format!(r#"{{"title": "t", "big": "{}"}}"#, "y".repeat(app.config.max_body_bytes));
+    let (status, err) = post_event(&app, Gateway::Http, &webhook_path(&key), &too_big).await;
+    assert_eq!((status, error_code(status, &err).as_str()), (413, "ERROR_PAYLOAD_TOO_LARGE"));
+}
+
+#[tokio::test]
+async fn a_list_payload_stores_every_event() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let body = json!({"events": [{"title": "a", "event_key": "a"}, {"title": "b", "event_key": "b"}, {"title": "c"}]});
+    let (status, _) = post_event(&app, Gateway::Rest, &webhook_path(&key), &body.to_string()).await;
+    assert_eq!(status, 200);
+    let mut titles: Vec<_> = stored(&app, DOMAIN).await.into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["a", "b", "c"]);
+}
+
+#[tokio::test]
+async fn recovery_resolves_the_open_alert_and_a_new_alert_follows() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let send = |event_type: &str| json!({"title": "disk full", "event_key": "disk-1", "event_type": event_type}).to_string();
+    for event_type in ["ALERT", "ALERT", "RECOVERY", "ALERT"] {
+        let (status, _) = post_event(&app, Gateway::Rest, &webhook_path(&key), &send(event_type)).await;
+        assert_eq!(status, 200);
+    }
+    let mut events = stored(&app, DOMAIN).await;
+    events.reverse(); // oldest first
+    let alerts: Vec<&str> = events.iter().map(|e| e.alert_id.as_str()).collect();
+    assert_eq!(alerts[0], alerts[1], "a repeat joins the open alert");
+    assert_eq!(alerts[1], alerts[2], "the recovery is linked to the alert it resolves");
+    assert_ne!(alerts[2], alerts[3], "after recovery the key opens a new alert");
+    let first = app.store.get_alert(alerts[0]).await.unwrap().unwrap();
+    assert_eq!(first.state, AlertState::Resolved);
+    assert_eq!(first.resolved_at, events[2].created_at);
+    let second = app.store.get_alert(alerts[3]).await.unwrap().unwrap();
+    assert_eq!(second.state, AlertState::Triggered);
+}
+
+#[tokio::test]
+async fn a_recovery_with_nothing_open_is_kept_unlinked() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let body = json!({"title": "ok again", "event_key": "never-fired", "event_type": "RECOVERY"}).to_string();
+    assert_eq!(post_event(&app, Gateway::Rest, &webhook_path(&key), &body).await.0, 200);
+    let events = stored(&app, DOMAIN).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].alert_id, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_deliveries_of_a_new_key_open_one_alert() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let path = webhook_path(&key);
+    let body = json!({"title": "cpu", "event_key": "cpu-race"}).to_string();
+    let mut deliveries = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (app, path, body) = (app.clone(), path.clone(), body.clone());
+        deliveries.spawn(async move { post_event(&app, Gateway::Http, &path, &body).await.0 });
+    }
+    while let Some(status) = deliveries.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    let events = stored(&app, DOMAIN).await;
+    assert_eq!(events.len(), 10);
+    let first = &events[0].alert_id;
+    assert!(events.iter().all(|e| &e.alert_id == first), "every delivery joined one alert");
+}
+
+#[tokio::test]
+async fn reads_never_cross_domains() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let body = fixture("standard/bastion-ssh-glee.json");
+    assert_eq!(post_event(&app, Gateway::Rest, &webhook_path(&key), &body).await.0, 200);
+    let event_id = stored(&app, DOMAIN).await.remove(0).event_id;
+    let path = format!("/monitoring/v1/event/{event_id}");
+    for gateway in GATEWAYS {
+        let other = ApiEvent::new(gateway, "get").route("GET", &path).query(&[("domain_id", "domain-other")]).request();
+        let (status, err) = parts(event_get::handle(&app, other).await);
+        assert_eq!((status, error_code(status, &err).as_str()), (404, "ERROR_NOT_FOUND"), "another domain's event is not found");
+
+        let claimed = ApiEvent::new(gateway, "get").route("GET", &path).query(&[("domain_id", DOMAIN)]).claims_domain("domain-other").request();
+        let (status, err) = parts(event_get::handle(&app, claimed).await);
+        assert_eq!((status, error_code(status, &err).as_str()), (403, "ERROR_PERMISSION_DENIED"), "naming a domain the identity lacks");
+
+        let own = ApiEvent::new(gateway, "get").route("GET", &path).query(&[]).claims_domain(DOMAIN).request();
+        assert_eq!(parts(event_get::handle(&app, own).await).0, 200, "the identity's domain needs no parameter");
+
+        let anonymous = ApiEvent::new(gateway, "get").route("GET", &path).query(&[]).request();
+        let (status, err) = parts(event_get::handle(&app, anonymous).await);
+        assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_REQUIRED_PARAMETER"));
+    }
+}
+
+#[tokio::test]
+async fn requests_to_the_wrong_function_or_method_are_client_errors() {
+    let app = app().await;
+    let req = ApiEvent::new(Gateway::Rest, "get").route("DELETE", "/monitoring/v1/event/event-1").request();
+    let (status, err) = parts(event_get::handle(&app, req).await);
+    assert_eq!((status, error_code(status, &err).as_str()), (405, "ERROR_METHOD_NOT_ALLOWED"));
+    let req = ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/list").body("{}").request();
+    assert_eq!(parts(event_get::handle(&app, req).await).0, 404);
+    let req = ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body("[1]").request();
+    let (status, err) = parts(event_get::handle(&app, req).await);
+    assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+}
