@@ -1,10 +1,11 @@
 //! The tables, keys and indexes: one definition that creates the tables locally
 //! (`eventctl tables create`) and that `eventctl tables schema` prints for the check
-//! against template.yaml (`scripts/check-template.py`).
+//! against template.yaml (`scripts/check-template.py`). Stat is computed by queries, so
+//! no table needs a stream.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_json::{json, Value};
 
@@ -30,7 +31,6 @@ pub struct TableDef {
     pub partition_key: &'static str,
     pub indexes: Vec<IndexDef>,
     pub ttl: bool,
-    pub stream: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,16 +52,14 @@ pub fn tables() -> Vec<TableDef> {
                 by_created(WEBHOOK_INDEX, "webhook_id"),
             ],
             ttl: true,
-            stream: true,
         },
         TableDef {
             logical: "webhooks",
             partition_key: "webhook_id",
             indexes: vec![IndexDef { name: WEBHOOK_DOMAIN_INDEX, partition_key: "domain_id", sort_key: None }],
             ttl: false,
-            stream: false,
         },
-        TableDef { logical: "alerts", partition_key: "alert_id", indexes: vec![], ttl: true, stream: false },
+        TableDef { logical: "alerts", partition_key: "alert_id", indexes: vec![], ttl: true },
     ]
 }
 
@@ -77,7 +75,7 @@ impl TableDef {
         names
     }
 
-    /// The table's key schema, indexes, TTL and stream as CloudFormation properties
+    /// The table's key schema, indexes and TTL as CloudFormation properties
     /// (the subset template.yaml must agree with).
     pub fn cloudformation(&self) -> Value {
         let key = |name: &str, kind: &str| json!({"AttributeName": name, "KeyType": kind});
@@ -100,9 +98,6 @@ impl TableDef {
         }
         if self.ttl {
             props["TimeToLiveSpecification"] = json!({"AttributeName": TTL_ATTRIBUTE, "Enabled": true});
-        }
-        if self.stream {
-            props["StreamSpecification"] = json!({"StreamViewType": "NEW_AND_OLD_IMAGES"});
         }
         props
     }
@@ -166,15 +161,6 @@ impl Store {
                 gsi = gsi.key_schema(key(sort, KeyType::Range));
             }
             request = request.global_secondary_indexes(gsi.build().expect("index is complete"));
-        }
-        if def.stream {
-            request = request.stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::NewAndOldImages)
-                    .build()
-                    .expect("stream specification is complete"),
-            );
         }
         request.send().await.map_err(storage_error)?;
         if def.ttl {

@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` (local stack) and `make test`.
+# Both install what they need on a fresh machine (Java, DynamoDB Local, cfn-lint).
+
+PORT ?= 3000
+DYNAMODB_PORT ?= 8000
+DYNAMODB_TEST_PORT ?= 8100
+# DynamoDB Local accepts any credentials; these never leave the machine.
+LOCAL_AWS = AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+
+.PHONY: run test lint template-check bench build-lambda deploy clean
+
+## run: DynamoDB Local + every documented route on 127.0.0.1:$(PORT), same handlers as Lambda
+run:
+	DYNAMODB_PORT=$(DYNAMODB_PORT) scripts/dynamodb-local.sh start
+	$(LOCAL_AWS) AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT) \
+	  cargo run -p eventctl -- serve --addr 127.0.0.1:$(PORT) --demo
+
+## test: unit tests, end-to-end tests on DynamoDB Local, template checks
+test:
+	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) scripts/test.sh
+
+## lint: formatting and clippy, warnings denied
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## template-check: cfn-lint, and template.yaml's tables against the store's definition
+template-check:
+	scripts/check-template.sh
+
+## bench: benchmarks (see README for the numbers and what they mean)
+bench:
+	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) scripts/bench.sh
+
+## build-lambda: release binaries for Lambda (arm64), as SAM builds them
+build-lambda:
+	cargo lambda build --release --arm64
+
+deploy:
+	sam build && sam deploy --guided
+
+clean:
+	-DYNAMODB_PORT=$(DYNAMODB_PORT) scripts/dynamodb-local.sh stop
+	cargo clean

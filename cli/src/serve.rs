@@ -1,0 +1,102 @@
+//! The local stack's HTTP server: turns each request into the `lambda_http::Request` a
+//! Lambda would receive and calls the very same handler function.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use event_core::api::{self, response};
+use event_core::model::WebhookFormat;
+use event_core::service::webhooks::{create_webhook, NewWebhook};
+use event_core::service::App;
+use event_core::{Error, Result};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+use lambda_http::{Body, RequestExt};
+use tokio::net::TcpListener;
+
+use crate::webhook::webhook_url;
+
+/// API Gateway refuses bodies over 10 MB; so does the local server.
+const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+pub async fn run(app: App, addr: SocketAddr, demo: bool) -> Result<()> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| Error::Internal(format!("cannot listen on {addr}: {e}")))?;
+    if demo {
+        setup_demo(&app, addr).await?;
+    }
+    tracing::info!(%addr, "serving the Event API");
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(dispatch(&app, req).await) }
+            });
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, GATEWAY_BODY_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return to_hyper(response::error(&Error::PayloadTooLarge { size: GATEWAY_BODY_LIMIT + 1, limit: GATEWAY_BODY_LIMIT })),
+    };
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().and_then(|q| QueryMap::from_str(q).ok()).unwrap_or_default();
+    let operation = api::route(&parts.method, &path).map(|r| r.operation()).unwrap_or("get");
+    let request = lambda_http::Request::from_parts(parts, Body::from(body.to_vec()))
+        .with_query_string_parameters(query)
+        .with_raw_http_path(path);
+    // Unknown paths go to get's handler, which answers them (404/405) like API Gateway would route them nowhere.
+    let response = match operation {
+        "create" => event_create::handle(app, request).await,
+        "list" => event_list::handle(app, request).await,
+        "stat" => event_stat::handle(app, request).await,
+        _ => event_get::handle(app, request).await,
+    };
+    to_hyper(response)
+}
+
+fn to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes: &[u8] = body.as_ref();
+    hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(bytes)))
+}
+
+async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
+    app.store.create_tables().await?;
+    let new = NewWebhook {
+        name: "demo".into(),
+        format: WebhookFormat::Auto,
+        domain_id: "domain-58010aa2e451".into(),
+        workspace_id: "workspace-demo".into(),
+        project_id: "project-18655561c535".into(),
+    };
+    let issued = create_webhook(&app.store, new).await?;
+    let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);
+    println!("\nDemo webhook (format auto, domain {}):\n  {url}\n", issued.webhook.domain_id);
+    println!("Try it:");
+    println!(
+        "  curl -s -X POST '{url}' -H 'content-type: application/json' \\\n    -d '{{\"title\": \"disk full\", \"severity\": \"CRITICAL\", \"event_key\": \"disk-1\"}}'"
+    );
+    println!(
+        "  curl -s -X POST 'http://{addr}/monitoring/v1/event/list' -d '{{\"domain_id\": \"{}\"}}'\n",
+        issued.webhook.domain_id
+    );
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! `eventctl webhook …`
+
+use clap::Subcommand;
+use event_core::model::{WebhookFormat, WebhookState};
+use event_core::service::webhooks::{self, NewWebhook};
+use event_core::service::App;
+
+use crate::output::{print_issued, print_webhooks};
+use crate::Output;
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Create a webhook; prints its access key once, with the full webhook URL.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        domain_id: String,
+        #[arg(long)]
+        project_id: String,
+        #[arg(long, default_value = "")]
+        workspace_id: String,
+        /// standard, alertmanager, grafana, aws_sns or auto.
+        #[arg(long, default_value = "standard", value_parser = parse_format)]
+        format: WebhookFormat,
+        /// The API's base URL, to print the full webhook URL.
+        #[arg(long, env = "EVENT_API_URL", default_value = "http://127.0.0.1:3000")]
+        base_url: String,
+    },
+    Get { webhook_id: String },
+    List {
+        #[arg(long)]
+        domain_id: String,
+    },
+    Enable { webhook_id: String },
+    Disable { webhook_id: String },
+    Delete { webhook_id: String },
+    /// Issue a new access key; the old one stops working at once.
+    RotateKey {
+        webhook_id: String,
+        #[arg(long, env = "EVENT_API_URL", default_value = "http://127.0.0.1:3000")]
+        base_url: String,
+    },
+}
+
+fn parse_format(text: &str) -> Result<WebhookFormat, String> {
+    text.parse().map_err(|e: event_core::Error| e.to_string())
+}
+
+pub fn webhook_url(base_url: &str, webhook_id: &str, access_key: &str) -> String {
+    format!("{}/monitoring/v1/webhook/{webhook_id}/{access_key}/events", base_url.trim_end_matches('/'))
+}
+
+pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_core::Result<()> {
+    let store = &app.store;
+    match command {
+        WebhookCommand::Create { name, domain_id, project_id, workspace_id, format, base_url } => {
+            let issued =
+                webhooks::create_webhook(store, NewWebhook { name, format, domain_id, workspace_id, project_id }).await?;
+            let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
+            print_issued(&issued.webhook, &issued.access_key, &url, output);
+        }
+        WebhookCommand::RotateKey { webhook_id, base_url } => {
+            let issued = webhooks::rotate_key(store, &webhook_id).await?;
+            let url = webhook_url(&base_url, &webhook_id, &issued.access_key);
+            print_issued(&issued.webhook, &issued.access_key, &url, output);
+        }
+        WebhookCommand::Get { webhook_id } => {
+            print_webhooks(&[webhooks::get_webhook(store, &webhook_id).await?], output);
+        }
+        WebhookCommand::List { domain_id } => print_webhooks(&store.list_webhooks(&domain_id).await?, output),
+        WebhookCommand::Enable { webhook_id } => {
+            print_webhooks(&[webhooks::set_state(store, &webhook_id, WebhookState::Enabled).await?], output);
+        }
+        WebhookCommand::Disable { webhook_id } => {
+            print_webhooks(&[webhooks::set_state(store, &webhook_id, WebhookState::Disabled).await?], output);
+        }
+        WebhookCommand::Delete { webhook_id } => {
+            store.delete_webhook(&webhook_id).await?;
+            match output {
+                Output::Json => println!("{}", serde_json::json!({"deleted": webhook_id})),
+                Output::Text => println!("deleted {webhook_id}"),
+            }
+        }
+    }
+    Ok(())
+}
