@@ -168,9 +168,12 @@ async fn a_list_payload_stores_every_event() {
 async fn recovery_resolves_the_open_alert_and_a_new_alert_follows() {
     let app = app().await;
     let key = webhook(&app, WebhookFormat::Standard).await;
-    let send = |event_type: &str| json!({"title": "disk full", "event_key": "disk-1", "event_type": event_type}).to_string();
-    for event_type in ["ALERT", "ALERT", "RECOVERY", "ALERT"] {
-        let (status, _) = post_event(&app, Gateway::Rest, &webhook_path(&key), &send(event_type)).await;
+    let send = |n: usize, event_type: &str| {
+        json!({"title": "disk full", "event_key": "disk-1", "event_type": event_type, "description": format!("report {n}")})
+            .to_string()
+    };
+    for (n, event_type) in ["ALERT", "ALERT", "RECOVERY", "ALERT"].into_iter().enumerate() {
+        let (status, _) = post_event(&app, Gateway::Rest, &webhook_path(&key), &send(n, event_type)).await;
         assert_eq!(status, 200);
     }
     let mut events = stored(&app, DOMAIN).await;
@@ -202,10 +205,11 @@ async fn racing_deliveries_of_a_new_key_open_one_alert() {
     let app = app().await;
     let key = webhook(&app, WebhookFormat::Standard).await;
     let path = webhook_path(&key);
-    let body = json!({"title": "cpu", "event_key": "cpu-race"}).to_string();
     let mut deliveries = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        let (app, path, body) = (app.clone(), path.clone(), body.clone());
+    for n in 0..10 {
+        // Ten different reports of one new problem, at once.
+        let body = json!({"title": "cpu", "event_key": "cpu-race", "description": format!("sample {n}")}).to_string();
+        let (app, path) = (app.clone(), path.clone());
         deliveries.spawn(async move { post_event(&app, Gateway::Http, &path, &body).await.0 });
     }
     while let Some(status) = deliveries.join_next().await {
@@ -254,4 +258,59 @@ async fn requests_to_the_wrong_function_or_method_are_client_errors() {
     let req = ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body("[1]").request();
     let (status, err) = parts(event_get::handle(&app, req).await);
     assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_deliveries_of_one_payload_store_it_once() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let path = webhook_path(&key);
+    let body = json!({"events": [{"title": "a", "event_key": "a"}, {"title": "b", "event_key": "b"}]}).to_string();
+    let mut deliveries = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (app, path, body) = (app.clone(), path.clone(), body.clone());
+        deliveries.spawn(async move { post_event(&app, Gateway::Http, &path, &body).await });
+    }
+    while let Some(result) = deliveries.join_next().await {
+        let (status, body) = result.unwrap();
+        assert_eq!((status, body), (200, json!({})), "every delivery is answered like the original");
+    }
+    let mut titles: Vec<_> = stored(&app, DOMAIN).await.into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["a", "b"]);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_names_the_delivery() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let send = |idempotency_key: &str, title: &str| {
+        let mut event = ApiEvent::new(Gateway::Rest, "create").route("POST", &webhook_path(&key));
+        event.event["headers"]["Idempotency-Key"] = json!(idempotency_key);
+        event.event["multiValueHeaders"]["Idempotency-Key"] = json!([idempotency_key]);
+        let req = event.body(&json!({"title": title}).to_string()).request();
+        let app = app.clone();
+        async move { parts(event_create::handle(&app, req).await).0 }
+    };
+    assert_eq!(send("delivery-1", "first").await, 200);
+    assert_eq!(send("delivery-1", "first, resent with a new timestamp").await, 200);
+    assert_eq!(send("delivery-2", "first").await, 200);
+    let mut titles: Vec<_> = stored(&app, DOMAIN).await.into_iter().map(|e| e.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["first", "first"], "same key stored once; a new key is a new delivery");
+}
+
+#[tokio::test]
+async fn redeliveries_are_recognised_only_within_the_window() {
+    let app = app_with(|c| c.dedup_window_hours = 1).await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let claim = |now: i64| app.store.claim_delivery(&key.webhook.webhook_id, "change:x", now, 3600);
+    let event_core::store::Claim::New(first) = claim(1_000_000).await.unwrap() else { panic!("first claim") };
+    assert_eq!(claim(1_000_001).await.unwrap(), event_core::store::Claim::InFlight, "pending, fresh");
+    // The owner died: after the stale threshold another delivery may take over.
+    assert!(matches!(claim(1_000_100).await.unwrap(), event_core::store::Claim::New(_)));
+    app.store.release_delivery(&first).await; // a stale owner cannot release the new claim
+    assert_eq!(claim(1_000_101).await.unwrap(), event_core::store::Claim::InFlight);
+    // Past the window the marker no longer counts, even before TTL removes it.
+    assert!(matches!(claim(1_000_100 + 3601).await.unwrap(), event_core::store::Claim::New(_)));
 }

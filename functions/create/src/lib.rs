@@ -1,6 +1,7 @@
 //! create: `POST /monitoring/v1/webhook/{webhook_id}/{access_key}/events`.
 //! The body is the monitor's own payload; the answer is `200 {}` once every event it
-//! carries is stored.
+//! carries is stored. An `Idempotency-Key` header names the delivery for redelivery
+//! detection when the payload's format has no identity of its own.
 
 use event_core::api::{self, Route};
 use event_core::service::{self, App};
@@ -14,7 +15,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             return Err(Error::Internal(format!("create was routed {route:?}")));
         };
         let body = api::body_bytes(&req, app.config.max_body_bytes)?;
-        service::create_events(app, &webhook_id, &access_key, body).await?;
+        let idempotency_key = api::header(&req, "idempotency-key");
+        service::create_events(app, &webhook_id, &access_key, body, idempotency_key).await?;
         Ok(json!({}))
     })
     .await

@@ -61,3 +61,8 @@ pub fn body_bytes(req: &Request, limit: usize) -> Result<&[u8]> {
     }
     Ok(bytes)
 }
+
+/// A header's value, if present and text.
+pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers().get(name)?.to_str().ok().filter(|v| !v.is_empty())
+}

@@ -1,5 +1,7 @@
 //! create: webhook check, parse, normalise, link to alerts, store.
 
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -11,7 +13,7 @@ use crate::model::{
     format_time, new_id, parse_time, Alert, AlertState, Event, EventType, Severity, Webhook, WebhookState,
 };
 use crate::service::App;
-use crate::store::{AlertScope, OpenAlert};
+use crate::store::{AlertScope, Claim, DeliveryClaim, OpenAlert};
 
 /// Bounds on the text fields, so that an event item always fits DynamoDB's 400 KB
 /// beside its raw data (which keeps the sender's full text).
@@ -26,8 +28,21 @@ pub struct Created {
     pub events: Vec<Event>,
 }
 
-/// Accepts one webhook delivery. Answers only after every event is durably stored.
-pub async fn create_events(app: &App, webhook_id: &str, access_key: &str, body: &[u8]) -> Result<Created> {
+/// How long a delivery waits for a concurrent delivery of the same change to finish
+/// before answering 503 (the sender retries later and then sees a duplicate).
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
+
+/// Accepts one webhook delivery. Answers only after every event is durably stored;
+/// a redelivered change (same webhook, same identity, within the window) is not stored
+/// again, and its delivery is answered like the original.
+pub async fn create_events(
+    app: &App,
+    webhook_id: &str,
+    access_key: &str,
+    body: &[u8],
+    idempotency_key: Option<&str>,
+) -> Result<Created> {
     let webhook = authorize(app, webhook_id, access_key).await?;
     let payload = parse_body(body)?;
     let now = Utc::now();
@@ -38,14 +53,52 @@ pub async fn create_events(app: &App, webhook_id: &str, access_key: &str, body: 
             vec![parse_error_event(&webhook, &e.0, payload)]
         }
     };
+    let body_identity = idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
     let mut events = Vec::with_capacity(parsed.len());
-    for item in parsed {
+    for (index, item) in parsed.into_iter().enumerate() {
+        let identity = match &item.dedup_key {
+            Some(key) => format!("change:{key}"),
+            None => format!("{body_identity}#{index}"),
+        };
+        let Some(claim) = claim(app, webhook_id, &identity, now).await? else {
+            continue; // already stored by an earlier delivery
+        };
         let mut event = normalise(&webhook, item, now);
-        link_alert(app, &mut event).await?;
-        app.store.put_event(&event, expires_at(app.config.retention_days, now)).await?;
+        let stored = async {
+            link_alert(app, &mut event).await?;
+            app.store.put_event(&event, expires_at(app.config.retention_days, now), Some(&claim)).await
+        };
+        if let Err(err) = stored.await {
+            app.store.release_delivery(&claim).await;
+            return Err(err);
+        }
         events.push(event);
     }
     Ok(Created { events })
+}
+
+/// The claim on one change, `None` when it is already stored. Waits briefly for a
+/// concurrent delivery of the same change, so both are answered alike.
+async fn claim(app: &App, webhook_id: &str, identity: &str, now: DateTime<Utc>) -> Result<Option<DeliveryClaim>> {
+    let window = i64::from(app.config.dedup_window_hours) * 3600;
+    let deadline = Instant::now() + IN_FLIGHT_WAIT;
+    loop {
+        let now_secs = now.timestamp().max(Utc::now().timestamp());
+        match app.store.claim_delivery(webhook_id, identity, now_secs, window).await? {
+            Claim::New(claim) => return Ok(Some(claim)),
+            Claim::Duplicate => return Ok(None),
+            Claim::InFlight if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
+            Claim::InFlight => {
+                return Err(Error::StorageUnavailable(
+                    "another delivery of this event is still being stored; retry".into(),
+                ))
+            }
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Missing webhook → 404; wrong key → 403; disabled → 400. The key is checked before

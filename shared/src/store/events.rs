@@ -8,10 +8,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnConsumedCapacity, Select, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
+use super::deliveries::{self, DeliveryClaim};
 use super::{storage_error, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventType, Resource, Severity};
@@ -84,8 +87,9 @@ pub struct EventRange {
 }
 
 impl Store {
-    /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
-    pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<()> {
+    /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL. With
+    /// a delivery claim, the event and the claim's completion commit together.
+    pub async fn put_event(&self, event: &Event, expires_at: Option<i64>, claim: Option<&DeliveryClaim>) -> Result<()> {
         let raw = serde_json::to_string(&event.raw_data).map_err(|e| Error::Internal(e.to_string()))?;
         let chunks = split_text(&raw, RAW_CHUNK_BYTES);
         let inline = chunks.len() <= 1;
@@ -120,7 +124,35 @@ impl Store {
             created_key: format!("{}#{}", event.created_at, event.event_id),
             expires_at,
         };
-        self.put_item(&self.tables.events, to_item(&item)?).await
+        match claim {
+            None => self.put_item(&self.tables.events, to_item(&item)?).await,
+            Some(claim) => self.put_item_completing(to_item(&item)?, claim).await,
+        }
+    }
+
+    async fn put_item_completing(&self, item: HashMap<String, AttributeValue>, claim: &DeliveryClaim) -> Result<()> {
+        let internal = |e: aws_sdk_dynamodb::error::BuildError| Error::Internal(e.to_string());
+        let put = Put::builder().table_name(&self.tables.events).set_item(Some(item)).build().map_err(internal)?;
+        let done = deliveries::complete(&self.tables.events, claim).map_err(internal)?;
+        let out = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(done).build())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| match e {
+                // Our claim went stale and another delivery took it over: let it finish.
+                SdkError::ServiceError(ref s)
+                    if matches!(s.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
+                {
+                    Error::Conflict("another delivery of this event took over; retry".into())
+                }
+                other => storage_error(other),
+            })?;
+        self.record_all(out.consumed_capacity());
+        Ok(())
     }
 
     async fn put_item(&self, table: &str, item: HashMap<String, AttributeValue>) -> Result<()> {

@@ -2,6 +2,7 @@
 //! expressions. Everything above it speaks in model types.
 
 mod alerts;
+mod deliveries;
 mod events;
 pub mod schema;
 mod webhooks;
@@ -13,6 +14,7 @@ use aws_sdk_dynamodb::types::ConsumedCapacity;
 use aws_sdk_dynamodb::Client;
 
 pub use alerts::{AlertScope, OpenAlert};
+pub use deliveries::{Claim, DeliveryClaim};
 pub use events::{EventIndex, EventRange};
 
 use crate::config::Tables;
