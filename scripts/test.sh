@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${DYNAMODB_TEST_PORT:-8100}"
+# The end-to-end test of the real sender needs Debian's Alertmanager.
+if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+  echo "Installing prometheus-alertmanager (Debian)…" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
+fi
 DYNAMODB_PORT="$port" scripts/dynamodb-local.sh start
 trap 'DYNAMODB_PORT="$port" scripts/dynamodb-local.sh stop' EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"

@@ -3,8 +3,9 @@
 //! points it at DynamoDB Local exactly as it points the Lambdas.
 
 mod output;
-mod serve;
 mod webhook;
+
+use eventctl::serve;
 
 use std::net::SocketAddr;
 

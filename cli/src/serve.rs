@@ -18,7 +18,6 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Body, RequestExt};
 use tokio::net::TcpListener;
 
-use crate::webhook::webhook_url;
 
 /// API Gateway refuses bodies over 10 MB; so does the local server.
 const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
@@ -29,6 +28,11 @@ pub async fn run(app: App, addr: SocketAddr, demo: bool) -> Result<()> {
         setup_demo(&app, addr).await?;
     }
     tracing::info!(%addr, "serving the Event API");
+    serve(app, listener).await
+}
+
+/// Serves the API on `listener` until the process ends.
+pub async fn serve(app: App, listener: TcpListener) -> Result<()> {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -50,7 +54,8 @@ pub async fn run(app: App, addr: SocketAddr, demo: bool) -> Result<()> {
     }
 }
 
-async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+/// Answers one HTTP request with the handler of its route, as API Gateway would.
+pub async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, GATEWAY_BODY_LIMIT).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -89,14 +94,18 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
     };
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);
-    println!("\nDemo webhook (format auto, domain {}):\n  {url}\n", issued.webhook.domain_id);
+    let domain = &issued.webhook.domain_id;
+    println!("\nDemo webhook (format auto, domain {domain}):\n  {url}\n");
     println!("Try it:");
     println!(
         "  curl -s -X POST '{url}' -H 'content-type: application/json' \\\n    -d '{{\"title\": \"disk full\", \"severity\": \"CRITICAL\", \"event_key\": \"disk-1\"}}'"
     );
-    println!(
-        "  curl -s -X POST 'http://{addr}/monitoring/v1/event/list' -d '{{\"domain_id\": \"{}\"}}'\n",
-        issued.webhook.domain_id
-    );
+    println!("  curl -s -X POST 'http://{addr}/monitoring/v1/event/list' -d '{{\"domain_id\": \"{domain}\"}}'");
+    println!("  curl -s 'http://{addr}/monitoring/v1/event/<event_id>?domain_id={domain}'\n");
     Ok(())
+}
+
+/// `{base_url}/monitoring/v1/webhook/{webhook_id}/{access_key}/events`
+pub fn webhook_url(base_url: &str, webhook_id: &str, access_key: &str) -> String {
+    format!("{}/monitoring/v1/webhook/{webhook_id}/{access_key}/events", base_url.trim_end_matches('/'))
 }

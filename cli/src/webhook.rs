@@ -5,6 +5,8 @@ use event_core::model::{WebhookFormat, WebhookState};
 use event_core::service::webhooks::{self, NewWebhook};
 use event_core::service::App;
 
+use eventctl::serve::webhook_url;
+
 use crate::output::{print_issued, print_webhooks};
 use crate::Output;
 
@@ -45,10 +47,6 @@ pub enum WebhookCommand {
 
 fn parse_format(text: &str) -> Result<WebhookFormat, String> {
     text.parse().map_err(|e: event_core::Error| e.to_string())
-}
-
-pub fn webhook_url(base_url: &str, webhook_id: &str, access_key: &str) -> String {
-    format!("{}/monitoring/v1/webhook/{webhook_id}/{access_key}/events", base_url.trim_end_matches('/'))
 }
 
 pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_core::Result<()> {

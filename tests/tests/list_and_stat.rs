@@ -1,0 +1,122 @@
+//! list and stat on every documented route, through API Gateway v1 and v2 events.
+
+use e2e::*;
+use event_core::model::WebhookFormat;
+use event_core::service::App;
+use serde_json::{json, Value};
+
+async fn create(app: &App, path: &str, body: &str) {
+    let req = ApiEvent::new(Gateway::Http, "create").route("POST", path).body(body).request();
+    let (status, body) = parts(event_create::handle(app, req).await);
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn list_post(app: &App, gateway: Gateway, path: &str, body: Value) -> (u16, Value) {
+    let req = ApiEvent::new(gateway, "list").route("POST", path).body(&body.to_string()).request();
+    parts(event_list::handle(app, req).await)
+}
+
+async fn stat(app: &App, gateway: Gateway, path: &str, body: Value) -> (u16, Value) {
+    let req = ApiEvent::new(gateway, "stat").route("POST", path).body(&body.to_string()).request();
+    parts(event_stat::handle(app, req).await)
+}
+
+/// The seed's two bastion events, glee first (seed 001 lists the newer one first).
+async fn seeded() -> App {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    create(&app, &webhook_path(&key), &fixture("standard/bastion-ssh-glee.json")).await;
+    create(&app, &webhook_path(&key), &fixture("standard/bastion-ssh-spaceoneadm.json")).await;
+    app
+}
+
+fn keys(body: &Value) -> Vec<&str> {
+    body["results"].as_array().unwrap().iter().map(|e| e["event_key"].as_str().unwrap()).collect()
+}
+
+const SPACEONEADM: &str = "cfbdd0cee08f0f2664dbef297c370017";
+const GLEE: &str = "abc16e5455c26ab7611bf8aa8d1020cc";
+
+#[tokio::test]
+async fn seed_001_list_example_answers_both_events_newest_first_on_every_route() {
+    let app = seeded().await;
+    for gateway in GATEWAYS {
+        for path in ["/monitoring/v1/events/search", "/monitoring/v1/event/list"] {
+            let (status, body) = list_post(&app, gateway, path, json!({"query": {}, "domain_id": DOMAIN})).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["total_count"], json!(2));
+            assert_eq!(keys(&body), [SPACEONEADM, GLEE]);
+            let first = &body["results"][0];
+            assert_eq!(first["additional_info"], json!({"host": "[]", "user": "spaceoneadm"}));
+            assert_eq!(first["resource"]["resource_id"], json!("server-1187737cc0d9"));
+        }
+        let req = ApiEvent::new(gateway, "list")
+            .route("GET", "/monitoring/v1/events")
+            .query(&[("domain_id", DOMAIN), ("query", r#"{"page": {"limit": 1}}"#)])
+            .request();
+        let (status, body) = parts(event_list::handle(&app, req).await);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!((keys(&body), &body["total_count"]), (vec![SPACEONEADM], &json!(2)));
+    }
+}
+
+#[tokio::test]
+async fn exact_fields_filters_keyword_and_count_only_narrow_the_list() {
+    let app = seeded().await;
+    let path = "/monitoring/v1/event/list";
+    let (_, body) = list_post(&app, Gateway::Rest, path, json!({"domain_id": DOMAIN, "event_key": GLEE})).await;
+    assert_eq!(keys(&body), [GLEE]);
+    let filter = json!({"filter": [{"k": "additional_info.user", "v": "SPACEONEADM", "o": "eq"}]});
+    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": filter})).await;
+    assert_eq!(keys(&body), [SPACEONEADM]);
+    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": {"keyword": "bastion"}})).await;
+    assert_eq!(body["total_count"], json!(2));
+    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": {"count_only": true}})).await;
+    assert_eq!(body["total_count"], json!(2));
+    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": "domain-other", "query": {}})).await;
+    assert_eq!(body["total_count"], json!(0), "another domain sees nothing");
+}
+
+#[tokio::test]
+async fn malformed_queries_are_400s_that_name_the_problem() {
+    let app = seeded().await;
+    let path = "/monitoring/v1/event/list";
+    let bad = json!({"domain_id": DOMAIN, "query": {"filter": [{"k": "severity", "v": "INFO", "o": "eqq"}]}});
+    let (status, body) = list_post(&app, Gateway::Rest, path, bad).await;
+    assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("eqq"), "{body}");
+    let (status, body) = list_post(&app, Gateway::Rest, path, json!({"domain_id": DOMAIN, "colour": "red"})).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("colour"), "{body}");
+    let (status, body) = stat(&app, Gateway::Http, "/monitoring/v1/event/stat", json!({"domain_id": DOMAIN})).await;
+    assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_REQUIRED_PARAMETER"));
+}
+
+#[tokio::test]
+async fn stat_counts_events_per_severity_on_both_routes() {
+    let app = seeded().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    create(&app, &webhook_path(&key), &json!({"title": "disk", "severity": "CRITICAL"}).to_string()).await;
+    let query = json!({
+        "filter": [{"k": "created_at", "v": "2022-06-01T00:00:00Z", "o": "datetime_gte"}],
+        "aggregate": [
+            {"group": {"keys": [{"key": "severity", "name": "severity"}], "fields": [{"name": "count", "operator": "count"}]}},
+            {"sort": {"key": "count", "desc": true}}
+        ]
+    });
+    for gateway in GATEWAYS {
+        for path in ["/monitoring/v1/events/stat", "/monitoring/v1/event/stat"] {
+            let (status, body) = stat(&app, gateway, path, json!({"query": query, "domain_id": DOMAIN})).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["results"], json!([{"severity": "INFO", "count": 2}, {"severity": "CRITICAL", "count": 1}]));
+        }
+    }
+    let by_day = json!({"aggregate": [
+        {"group": {"keys": [{"key": "created_at", "name": "day", "date_format": "%Y-%m-%d"}],
+                   "fields": [{"name": "count", "operator": "count"}]}}
+    ]});
+    let (status, body) = stat(&app, Gateway::Rest, "/monitoring/v1/event/stat", json!({"query": by_day, "domain_id": DOMAIN})).await;
+    assert_eq!(status, 200, "{body}");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(body["results"], json!([{"day": today, "count": 3}]));
+}
