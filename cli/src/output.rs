@@ -24,7 +24,10 @@ pub fn print_webhooks(webhooks: &[Webhook], output: Output) {
         Output::Text => {
             println!("{:<22} {:<9} {:<13} {:<24} NAME", "WEBHOOK_ID", "STATE", "FORMAT", "PROJECT_ID");
             for w in webhooks {
-                println!("{:<22} {:<9} {:<13} {:<24} {}", w.webhook_id, w.state, w.format, w.project_id, w.name);
+                println!(
+                    "{:<22} {:<9} {:<13} {:<24} {}",
+                    w.webhook_id, w.state, w.format, w.project_id, w.name
+                );
             }
         }
     }

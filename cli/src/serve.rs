@@ -18,12 +18,13 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Body, RequestExt};
 use tokio::net::TcpListener;
 
-
 /// API Gateway refuses bodies over 10 MB; so does the local server.
 const GATEWAY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 pub async fn run(app: App, addr: SocketAddr, demo: bool) -> Result<()> {
-    let listener = TcpListener::bind(addr).await.map_err(|e| Error::Internal(format!("cannot listen on {addr}: {e}")))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Internal(format!("cannot listen on {addr}: {e}")))?;
     if demo {
         setup_demo(&app, addr).await?;
     }
@@ -59,7 +60,12 @@ pub async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Respon
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, GATEWAY_BODY_LIMIT).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return to_hyper(response::error(&Error::PayloadTooLarge { size: GATEWAY_BODY_LIMIT + 1, limit: GATEWAY_BODY_LIMIT })),
+        Err(_) => {
+            return to_hyper(response::error(&Error::PayloadTooLarge {
+                size: GATEWAY_BODY_LIMIT + 1,
+                limit: GATEWAY_BODY_LIMIT,
+            }))
+        }
     };
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().and_then(|q| QueryMap::from_str(q).ok()).unwrap_or_default();
@@ -100,7 +106,9 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
     println!(
         "  curl -s -X POST '{url}' -H 'content-type: application/json' \\\n    -d '{{\"title\": \"disk full\", \"severity\": \"CRITICAL\", \"event_key\": \"disk-1\"}}'"
     );
-    println!("  curl -s -X POST 'http://{addr}/monitoring/v1/event/list' -d '{{\"domain_id\": \"{domain}\"}}'");
+    println!(
+        "  curl -s -X POST 'http://{addr}/monitoring/v1/event/list' -d '{{\"domain_id\": \"{domain}\"}}'"
+    );
     println!("  curl -s 'http://{addr}/monitoring/v1/event/<event_id>?domain_id={domain}'\n");
     Ok(())
 }

@@ -29,14 +29,22 @@ pub enum WebhookCommand {
         #[arg(long, env = "EVENT_API_URL", default_value = "http://127.0.0.1:3000")]
         base_url: String,
     },
-    Get { webhook_id: String },
+    Get {
+        webhook_id: String,
+    },
     List {
         #[arg(long)]
         domain_id: String,
     },
-    Enable { webhook_id: String },
-    Disable { webhook_id: String },
-    Delete { webhook_id: String },
+    Enable {
+        webhook_id: String,
+    },
+    Disable {
+        webhook_id: String,
+    },
+    Delete {
+        webhook_id: String,
+    },
     /// Issue a new access key; the old one stops working at once.
     RotateKey {
         webhook_id: String,
@@ -53,8 +61,11 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
     let store = &app.store;
     match command {
         WebhookCommand::Create { name, domain_id, project_id, workspace_id, format, base_url } => {
-            let issued =
-                webhooks::create_webhook(store, NewWebhook { name, format, domain_id, workspace_id, project_id }).await?;
+            let issued = webhooks::create_webhook(
+                store,
+                NewWebhook { name, format, domain_id, workspace_id, project_id },
+            )
+            .await?;
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
             print_issued(&issued.webhook, &issued.access_key, &url, output);
         }

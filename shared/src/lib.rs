@@ -9,8 +9,8 @@ pub mod model;
 pub mod query;
 
 pub use error::{Error, Result};
+pub mod api;
 pub mod config;
 pub mod logging;
-pub mod store;
 pub mod service;
-pub mod api;
+pub mod store;

@@ -32,14 +32,18 @@ async fn main() {
         let app = app.clone();
         async move { parts(event_create::handle(&app, req).await) }
     };
-    println!("| operation                                            | capacity units | ms (DynamoDB Local) |");
+    println!(
+        "| operation                                            | capacity units | ms (DynamoDB Local) |"
+    );
     println!("|---|---:|---:|");
     let seed = fixture("standard/bastion-ssh-spaceoneadm.json");
     measure(&app, "create: 1 event, new key (opens an alert)", post(seed.clone())).await;
     measure(&app, "create: 1 event, same key (joins the open alert)", post(seed.clone())).await;
-    let recovery = json!({"title": "ok", "event_key": "cfbdd0cee08f0f2664dbef297c370017", "event_type": "RECOVERY"});
+    let recovery =
+        json!({"title": "ok", "event_key": "cfbdd0cee08f0f2664dbef297c370017", "event_type": "RECOVERY"});
     measure(&app, "create: RECOVERY (resolves the alert)", post(recovery.to_string())).await;
-    let ten: Vec<_> = (0..10).map(|i| json!({"title": format!("t{i}"), "event_key": format!("k{i}")})).collect();
+    let ten: Vec<_> =
+        (0..10).map(|i| json!({"title": format!("t{i}"), "event_key": format!("k{i}")})).collect();
     measure(&app, "create: 10 events, new keys", post(json!(ten).to_string())).await;
     let raw = json!({"title": "big", "blob": "x".repeat(300 * 1024)});
     measure(&app, "create: 1 event with 300 KB raw_data (chunked)", post(raw.to_string())).await;

@@ -56,7 +56,10 @@ fn endpoint() -> &'static str {
 
 fn start_dynamodb_local(port: u16) -> Child {
     let root = repo_root();
-    let dir = Command::new(root.join("scripts/dynamodb-local.sh")).arg("jar-dir").output().expect("install script runs");
+    let dir = Command::new(root.join("scripts/dynamodb-local.sh"))
+        .arg("jar-dir")
+        .output()
+        .expect("install script runs");
     let dir = String::from_utf8_lossy(&dir.stdout).trim().to_string();
     assert!(!dir.is_empty(), "DynamoDB Local could not be installed");
     let dir = root.join(dir);
@@ -65,7 +68,8 @@ fn start_dynamodb_local(port: u16) -> Child {
         lib = dir.join("DynamoDBLocal_lib").display(),
         jar = dir.join("DynamoDBLocal.jar").display(),
     );
-    let mut child = Command::new("sh").arg("-c").arg(script).stdin(Stdio::piped()).spawn().expect("sh starts");
+    let mut child =
+        Command::new("sh").arg("-c").arg(script).stdin(Stdio::piped()).spawn().expect("sh starts");
     // Keep the pipe open for the life of the process.
     let stdin = child.stdin.take().expect("stdin is piped");
     Box::leak(Box::new(stdin)).flush().ok();
@@ -99,7 +103,9 @@ pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
         .build();
     let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), config.tables.clone());
     store.create_tables().await.expect("tables are created");
@@ -180,7 +186,8 @@ impl ApiEvent {
     }
 
     pub fn query(mut self, params: &[(&str, &str)]) -> Self {
-        let map: serde_json::Map<String, Value> = params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let map: serde_json::Map<String, Value> =
+            params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
         match self.gateway {
             Gateway::Rest => {
                 self.event["queryStringParameters"] = Value::Object(map.clone());
@@ -200,7 +207,8 @@ impl ApiEvent {
     pub fn claims_domain(mut self, domain_id: &str) -> Self {
         match self.gateway {
             Gateway::Rest => {
-                self.event["requestContext"]["authorizer"] = json!({"claims": {"sub": "user-1", "domain_id": domain_id}})
+                self.event["requestContext"]["authorizer"] =
+                    json!({"claims": {"sub": "user-1", "domain_id": domain_id}})
             }
             Gateway::Http => {
                 self.event["requestContext"]["authorizer"] =

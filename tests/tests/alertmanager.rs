@@ -93,8 +93,10 @@ async fn start_alertmanager(webhook_url: &str) -> Alertmanager {
         .spawn()
         .unwrap_or_else(|e| panic!("{ALERTMANAGER} must be installed (scripts/test.sh installs it): {e}"));
     let am = Alertmanager { child, api, _dir: TempDir(dir) };
-    wait_for("Alertmanager's API", || async { http(api, "GET", "/-/ready", "").await.is_some_and(|(s, _)| s == 200) })
-        .await;
+    wait_for("Alertmanager's API", || async {
+        http(api, "GET", "/-/ready", "").await.is_some_and(|(s, _)| s == 200)
+    })
+    .await;
     am
 }
 
@@ -126,12 +128,18 @@ where
 }
 
 async fn post_alerts(am: &Alertmanager, alerts: Value) {
-    let (status, body) = http(am.api, "POST", "/api/v2/alerts", &alerts.to_string()).await.expect("Alertmanager answers");
+    let (status, body) =
+        http(am.api, "POST", "/api/v2/alerts", &alerts.to_string()).await.expect("Alertmanager answers");
     assert_eq!(status, 200, "{body}");
 }
 
 async fn events(app: &App) -> Vec<Event> {
-    let range = EventRange { index: EventIndex::Domain, domain_id: DOMAIN.into(), created_from: None, created_to: None };
+    let range = EventRange {
+        index: EventIndex::Domain,
+        domain_id: DOMAIN.into(),
+        created_from: None,
+        created_to: None,
+    };
     app.store.query_events(&range).await.unwrap()
 }
 
@@ -140,7 +148,8 @@ async fn alertmanager_deliveries_create_resolve_group_and_never_duplicate() {
     let app = app().await;
     let key = webhook(&app, WebhookFormat::Alertmanager).await;
     let (addr, requests) = lossy_server(app.clone(), 1).await;
-    let url = eventctl::serve::webhook_url(&format!("http://{addr}"), &key.webhook.webhook_id, &key.access_key);
+    let url =
+        eventctl::serve::webhook_url(&format!("http://{addr}"), &key.webhook.webhook_id, &key.access_key);
     let am = start_alertmanager(&url).await;
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
 
@@ -180,7 +189,8 @@ async fn alertmanager_deliveries_create_resolve_group_and_never_duplicate() {
     assert_eq!(alert.state, AlertState::Resolved);
 
     // Read back through the API, as a person would.
-    let get = http(addr, "GET", &format!("/monitoring/v1/event/{}?domain_id={DOMAIN}", firing.event_id), "").await;
+    let get =
+        http(addr, "GET", &format!("/monitoring/v1/event/{}?domain_id={DOMAIN}", firing.event_id), "").await;
     let (status, body) = get.unwrap();
     assert_eq!(status, 200, "{body}");
     let got: Value = serde_json::from_str(&body).unwrap();

@@ -5,13 +5,23 @@ use event_core::model::{AlertState, WebhookFormat, WebhookState};
 use event_core::store::{EventIndex, EventRange};
 use serde_json::{json, Value};
 
-async fn post_event(app: &event_core::service::App, gateway: Gateway, path: &str, body: &str) -> (u16, Value) {
+async fn post_event(
+    app: &event_core::service::App,
+    gateway: Gateway,
+    path: &str,
+    body: &str,
+) -> (u16, Value) {
     let req = ApiEvent::new(gateway, "create").route("POST", path).body(body).request();
     parts(event_create::handle(app, req).await)
 }
 
 async fn stored(app: &event_core::service::App, domain_id: &str) -> Vec<event_core::model::Event> {
-    let range = EventRange { index: EventIndex::Domain, domain_id: domain_id.into(), created_from: None, created_to: None };
+    let range = EventRange {
+        index: EventIndex::Domain,
+        domain_id: domain_id.into(),
+        created_from: None,
+        created_to: None,
+    };
     app.store.query_events(&range).await.unwrap()
 }
 
@@ -27,9 +37,10 @@ fn without_generated(mut event: Value) -> Value {
 async fn seed_payloads_are_stored_and_read_back_as_seed_001_shows() {
     let app = app().await;
     let key = webhook(&app, WebhookFormat::Standard).await;
-    for (gateway, fixture_name) in
-        [(Gateway::Rest, "standard/bastion-ssh-spaceoneadm.json"), (Gateway::Http, "standard/bastion-ssh-glee.json")]
-    {
+    for (gateway, fixture_name) in [
+        (Gateway::Rest, "standard/bastion-ssh-spaceoneadm.json"),
+        (Gateway::Http, "standard/bastion-ssh-glee.json"),
+    ] {
         let (status, body) = post_event(&app, gateway, &webhook_path(&key), &fixture(fixture_name)).await;
         assert_eq!((status, body), (200, json!({})));
     }
@@ -82,16 +93,19 @@ async fn webhook_checks_refuse_unknown_ids_wrong_keys_and_disabled_webhooks() {
     let body = fixture("standard/bastion-ssh-glee.json");
     let id = &key.webhook.webhook_id;
     for gateway in GATEWAYS {
-        let (status, err) = post_event(&app, gateway, "/monitoring/v1/webhook/webhook-000000000000/k/events", &body).await;
+        let (status, err) =
+            post_event(&app, gateway, "/monitoring/v1/webhook/webhook-000000000000/k/events", &body).await;
         assert_eq!((status, error_code(status, &err).as_str()), (404, "ERROR_NOT_FOUND"));
-        let (status, err) = post_event(&app, gateway, &format!("/monitoring/v1/webhook/{id}/wrong/events"), &body).await;
+        let (status, err) =
+            post_event(&app, gateway, &format!("/monitoring/v1/webhook/{id}/wrong/events"), &body).await;
         assert_eq!((status, error_code(status, &err).as_str()), (403, "ERROR_PERMISSION_DENIED"));
     }
     app.store.set_webhook_state(id, WebhookState::Disabled).await.unwrap();
     let (status, err) = post_event(&app, Gateway::Rest, &webhook_path(&key), &body).await;
     assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_WEBHOOK_STATE_DISABLED"));
     // Without the key, a disabled webhook looks like any other: the key is checked first.
-    let (status, _) = post_event(&app, Gateway::Rest, &format!("/monitoring/v1/webhook/{id}/wrong/events"), &body).await;
+    let (status, _) =
+        post_event(&app, Gateway::Rest, &format!("/monitoring/v1/webhook/{id}/wrong/events"), &body).await;
     assert_eq!(status, 403);
     assert!(stored(&app, DOMAIN).await.is_empty());
 }
@@ -208,7 +222,8 @@ async fn racing_deliveries_of_a_new_key_open_one_alert() {
     let mut deliveries = tokio::task::JoinSet::new();
     for n in 0..10 {
         // Ten different reports of one new problem, at once.
-        let body = json!({"title": "cpu", "event_key": "cpu-race", "description": format!("sample {n}")}).to_string();
+        let body = json!({"title": "cpu", "event_key": "cpu-race", "description": format!("sample {n}")})
+            .to_string();
         let (app, path) = (app.clone(), path.clone());
         deliveries.spawn(async move { post_event(&app, Gateway::Http, &path, &body).await.0 });
     }
@@ -230,16 +245,36 @@ async fn reads_never_cross_domains() {
     let event_id = stored(&app, DOMAIN).await.remove(0).event_id;
     let path = format!("/monitoring/v1/event/{event_id}");
     for gateway in GATEWAYS {
-        let other = ApiEvent::new(gateway, "get").route("GET", &path).query(&[("domain_id", "domain-other")]).request();
+        let other = ApiEvent::new(gateway, "get")
+            .route("GET", &path)
+            .query(&[("domain_id", "domain-other")])
+            .request();
         let (status, err) = parts(event_get::handle(&app, other).await);
-        assert_eq!((status, error_code(status, &err).as_str()), (404, "ERROR_NOT_FOUND"), "another domain's event is not found");
+        assert_eq!(
+            (status, error_code(status, &err).as_str()),
+            (404, "ERROR_NOT_FOUND"),
+            "another domain's event is not found"
+        );
 
-        let claimed = ApiEvent::new(gateway, "get").route("GET", &path).query(&[("domain_id", DOMAIN)]).claims_domain("domain-other").request();
+        let claimed = ApiEvent::new(gateway, "get")
+            .route("GET", &path)
+            .query(&[("domain_id", DOMAIN)])
+            .claims_domain("domain-other")
+            .request();
         let (status, err) = parts(event_get::handle(&app, claimed).await);
-        assert_eq!((status, error_code(status, &err).as_str()), (403, "ERROR_PERMISSION_DENIED"), "naming a domain the identity lacks");
+        assert_eq!(
+            (status, error_code(status, &err).as_str()),
+            (403, "ERROR_PERMISSION_DENIED"),
+            "naming a domain the identity lacks"
+        );
 
-        let own = ApiEvent::new(gateway, "get").route("GET", &path).query(&[]).claims_domain(DOMAIN).request();
-        assert_eq!(parts(event_get::handle(&app, own).await).0, 200, "the identity's domain needs no parameter");
+        let own =
+            ApiEvent::new(gateway, "get").route("GET", &path).query(&[]).claims_domain(DOMAIN).request();
+        assert_eq!(
+            parts(event_get::handle(&app, own).await).0,
+            200,
+            "the identity's domain needs no parameter"
+        );
 
         let anonymous = ApiEvent::new(gateway, "get").route("GET", &path).query(&[]).request();
         let (status, err) = parts(event_get::handle(&app, anonymous).await);
@@ -253,9 +288,11 @@ async fn requests_to_the_wrong_function_or_method_are_client_errors() {
     let req = ApiEvent::new(Gateway::Rest, "get").route("DELETE", "/monitoring/v1/event/event-1").request();
     let (status, err) = parts(event_get::handle(&app, req).await);
     assert_eq!((status, error_code(status, &err).as_str()), (405, "ERROR_METHOD_NOT_ALLOWED"));
-    let req = ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/list").body("{}").request();
+    let req =
+        ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/list").body("{}").request();
     assert_eq!(parts(event_get::handle(&app, req).await).0, 404);
-    let req = ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body("[1]").request();
+    let req =
+        ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body("[1]").request();
     let (status, err) = parts(event_get::handle(&app, req).await);
     assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
 }
@@ -265,7 +302,8 @@ async fn a_hundred_concurrent_deliveries_of_one_payload_store_it_once() {
     let app = app().await;
     let key = webhook(&app, WebhookFormat::Standard).await;
     let path = webhook_path(&key);
-    let body = json!({"events": [{"title": "a", "event_key": "a"}, {"title": "b", "event_key": "b"}]}).to_string();
+    let body =
+        json!({"events": [{"title": "a", "event_key": "a"}, {"title": "b", "event_key": "b"}]}).to_string();
     let mut deliveries = tokio::task::JoinSet::new();
     for _ in 0..100 {
         let (app, path, body) = (app.clone(), path.clone(), body.clone());

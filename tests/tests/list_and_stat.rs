@@ -42,7 +42,8 @@ async fn seed_001_list_example_answers_both_events_newest_first_on_every_route()
     let app = seeded().await;
     for gateway in GATEWAYS {
         for path in ["/monitoring/v1/events/search", "/monitoring/v1/event/list"] {
-            let (status, body) = list_post(&app, gateway, path, json!({"query": {}, "domain_id": DOMAIN})).await;
+            let (status, body) =
+                list_post(&app, gateway, path, json!({"query": {}, "domain_id": DOMAIN})).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(body["total_count"], json!(2));
             assert_eq!(keys(&body), [SPACEONEADM, GLEE]);
@@ -64,16 +65,22 @@ async fn seed_001_list_example_answers_both_events_newest_first_on_every_route()
 async fn exact_fields_filters_keyword_and_count_only_narrow_the_list() {
     let app = seeded().await;
     let path = "/monitoring/v1/event/list";
-    let (_, body) = list_post(&app, Gateway::Rest, path, json!({"domain_id": DOMAIN, "event_key": GLEE})).await;
+    let (_, body) =
+        list_post(&app, Gateway::Rest, path, json!({"domain_id": DOMAIN, "event_key": GLEE})).await;
     assert_eq!(keys(&body), [GLEE]);
     let filter = json!({"filter": [{"k": "additional_info.user", "v": "SPACEONEADM", "o": "eq"}]});
     let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": filter})).await;
     assert_eq!(keys(&body), [SPACEONEADM]);
-    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": {"keyword": "bastion"}})).await;
+    let (_, body) =
+        list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": {"keyword": "bastion"}}))
+            .await;
     assert_eq!(body["total_count"], json!(2));
-    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": {"count_only": true}})).await;
+    let (_, body) =
+        list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": {"count_only": true}}))
+            .await;
     assert_eq!(body["total_count"], json!(2));
-    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": "domain-other", "query": {}})).await;
+    let (_, body) =
+        list_post(&app, Gateway::Http, path, json!({"domain_id": "domain-other", "query": {}})).await;
     assert_eq!(body["total_count"], json!(0), "another domain sees nothing");
 }
 
@@ -85,10 +92,12 @@ async fn malformed_queries_are_400s_that_name_the_problem() {
     let (status, body) = list_post(&app, Gateway::Rest, path, bad).await;
     assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
     assert!(body["error"]["message"].as_str().unwrap().contains("eqq"), "{body}");
-    let (status, body) = list_post(&app, Gateway::Rest, path, json!({"domain_id": DOMAIN, "colour": "red"})).await;
+    let (status, body) =
+        list_post(&app, Gateway::Rest, path, json!({"domain_id": DOMAIN, "colour": "red"})).await;
     assert_eq!(status, 400);
     assert!(body["error"]["message"].as_str().unwrap().contains("colour"), "{body}");
-    let (status, body) = stat(&app, Gateway::Http, "/monitoring/v1/event/stat", json!({"domain_id": DOMAIN})).await;
+    let (status, body) =
+        stat(&app, Gateway::Http, "/monitoring/v1/event/stat", json!({"domain_id": DOMAIN})).await;
     assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_REQUIRED_PARAMETER"));
 }
 
@@ -106,16 +115,22 @@ async fn stat_counts_events_per_severity_on_both_routes() {
     });
     for gateway in GATEWAYS {
         for path in ["/monitoring/v1/events/stat", "/monitoring/v1/event/stat"] {
-            let (status, body) = stat(&app, gateway, path, json!({"query": query, "domain_id": DOMAIN})).await;
+            let (status, body) =
+                stat(&app, gateway, path, json!({"query": query, "domain_id": DOMAIN})).await;
             assert_eq!(status, 200, "{body}");
-            assert_eq!(body["results"], json!([{"severity": "INFO", "count": 2}, {"severity": "CRITICAL", "count": 1}]));
+            assert_eq!(
+                body["results"],
+                json!([{"severity": "INFO", "count": 2}, {"severity": "CRITICAL", "count": 1}])
+            );
         }
     }
     let by_day = json!({"aggregate": [
         {"group": {"keys": [{"key": "created_at", "name": "day", "date_format": "%Y-%m-%d"}],
                    "fields": [{"name": "count", "operator": "count"}]}}
     ]});
-    let (status, body) = stat(&app, Gateway::Rest, "/monitoring/v1/event/stat", json!({"query": by_day, "domain_id": DOMAIN})).await;
+    let (status, body) =
+        stat(&app, Gateway::Rest, "/monitoring/v1/event/stat", json!({"query": by_day, "domain_id": DOMAIN}))
+            .await;
     assert_eq!(status, 200, "{body}");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     assert_eq!(body["results"], json!([{"day": today, "count": 3}]));

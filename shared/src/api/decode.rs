@@ -4,7 +4,6 @@ use lambda_http::{Request, RequestExt};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-#[cfg(query_engine)]
 use crate::query::{Query, StatQuery};
 
 /// EventQuery's exact-match fields, and the event field each one matches.
@@ -66,12 +65,17 @@ pub fn get_request(req: &Request, path_event_id: Option<String>) -> Result<GetRe
         None => {
             let body = body_object(req)?;
             reject_unknown(&body, &["event_id", "domain_id", "only"])?;
-            let event_id = optional_text(&body, "event_id")?.ok_or_else(|| Error::RequiredParameter("event_id".into()))?;
+            let event_id = optional_text(&body, "event_id")?
+                .ok_or_else(|| Error::RequiredParameter("event_id".into()))?;
             let only = match body.get("only") {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::Array(items)) => items
                     .iter()
-                    .map(|i| i.as_str().map(str::to_string).ok_or_else(|| Error::invalid("'only' must be a list of field names.")))
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| Error::invalid("'only' must be a list of field names."))
+                    })
                     .collect::<Result<_>>()?,
                 Some(_) => return Err(Error::invalid("'only' must be a list of field names.")),
             };
@@ -80,7 +84,6 @@ pub fn get_request(req: &Request, path_event_id: Option<String>) -> Result<GetRe
     }
 }
 
-#[cfg(query_engine)]
 /// EventQuery from a JSON body, or from the query string of `GET /events`, where each
 /// field is a parameter and `query` is the Query as JSON text.
 pub fn list_request(req: &Request, from_query_string: bool) -> Result<Scoped<Query>> {
@@ -97,7 +100,6 @@ pub fn list_request(req: &Request, from_query_string: bool) -> Result<Scoped<Que
     Ok(Scoped { domain_id: optional_text(&body, "domain_id")?, query })
 }
 
-#[cfg(query_engine)]
 /// `{query: StatisticsQuery, domain_id?}`.
 pub fn stat_request(req: &Request) -> Result<Scoped<StatQuery>> {
     let body = body_object(req)?;
@@ -109,14 +111,14 @@ pub fn stat_request(req: &Request) -> Result<Scoped<StatQuery>> {
     Ok(Scoped { domain_id: optional_text(&body, "domain_id")?, query })
 }
 
-#[cfg(query_engine)]
 fn query_string_object(req: &Request) -> Result<Map<String, Value>> {
     let params = req.query_string_parameters();
     let mut object = Map::new();
     for (name, value) in params.iter() {
         let value = if name == "query" {
-            serde_json::from_str(value)
-                .map_err(|e| Error::invalid(format!("The 'query' parameter must be a JSON Query object: {e}")))?
+            serde_json::from_str(value).map_err(|e| {
+                Error::invalid(format!("The 'query' parameter must be a JSON Query object: {e}"))
+            })?
         } else {
             Value::String(value.to_string())
         };
@@ -127,7 +129,9 @@ fn query_string_object(req: &Request) -> Result<Map<String, Value>> {
 
 fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
     match body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(key) => Err(Error::invalid(format!("Unknown parameter '{key}'; allowed: {}.", allowed.join(", ")))),
+        Some(key) => {
+            Err(Error::invalid(format!("Unknown parameter '{key}'; allowed: {}.", allowed.join(", "))))
+        }
         None => Ok(()),
     }
 }

@@ -43,7 +43,9 @@ where
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &outcome {
-            Err(err) if status >= 500 => tracing::error!(path, status, latency_ms, error = %err, "request failed"),
+            Err(err) if status >= 500 => {
+                tracing::error!(path, status, latency_ms, error = %err, "request failed")
+            }
             Err(err) => tracing::info!(path, status, latency_ms, error = %err, "request refused"),
             Ok(_) => tracing::info!(path, status, latency_ms, "request served"),
         }

@@ -37,14 +37,15 @@ pub fn route(method: &Method, path: &str) -> Result<Route> {
     };
     let segments: Vec<&str> = path[start..].trim_end_matches('/').split('/').skip(3).collect();
     let (route, allowed) = match segments.as_slice() {
-        ["webhook", webhook_id, access_key, "events"] if !webhook_id.is_empty() && !access_key.is_empty() => (
-            Route::Create { webhook_id: decode(webhook_id), access_key: decode(access_key) },
-            Method::POST,
-        ),
+        ["webhook", webhook_id, access_key, "events"] if !webhook_id.is_empty() && !access_key.is_empty() => {
+            (Route::Create { webhook_id: decode(webhook_id), access_key: decode(access_key) }, Method::POST)
+        }
         ["event", "get"] => (Route::Get { event_id: None }, Method::POST),
         ["event", "list"] => (Route::List { from_query_string: false }, Method::POST),
         ["event", "stat"] | ["events", "stat"] => (Route::Stat, Method::POST),
-        ["event", event_id] if !event_id.is_empty() => (Route::Get { event_id: Some(decode(event_id)) }, Method::GET),
+        ["event", event_id] if !event_id.is_empty() => {
+            (Route::Get { event_id: Some(decode(event_id)) }, Method::GET)
+        }
         ["events"] => (Route::List { from_query_string: true }, Method::GET),
         ["events", "search"] => (Route::List { from_query_string: false }, Method::POST),
         _ => return Err(unknown(path)),

@@ -35,14 +35,19 @@ fn identity_domain(req: &Request) -> Option<String> {
     match req.request_context_ref()? {
         RequestContext::ApiGatewayV2(ctx) => {
             let authorizer = ctx.authorizer.as_ref()?;
-            let jwt = authorizer.jwt.as_ref().and_then(|jwt| CLAIMS.iter().find_map(|c| jwt.claims.get(*c)).cloned());
+            let jwt = authorizer
+                .jwt
+                .as_ref()
+                .and_then(|jwt| CLAIMS.iter().find_map(|c| jwt.claims.get(*c)).cloned());
             jwt.or_else(|| claim_in(&authorizer.fields))
         }
         RequestContext::ApiGatewayV1(ctx) => {
             let fields = &ctx.authorizer.fields;
             // Cognito and JWT authorizers nest claims; Lambda authorizers put context keys at the top.
             let nested = match fields.get("claims") {
-                Some(Value::Object(claims)) => CLAIMS.iter().find_map(|c| claims.get(*c)?.as_str().map(str::to_string)),
+                Some(Value::Object(claims)) => {
+                    CLAIMS.iter().find_map(|c| claims.get(*c)?.as_str().map(str::to_string))
+                }
                 _ => None,
             };
             nested.or_else(|| claim_in(fields))

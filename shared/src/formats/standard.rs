@@ -14,7 +14,11 @@ pub fn parse(body: &Value) -> Result<Vec<ParsedEvent>, ParseError> {
             Some(_) => return Err(ParseError::new("'events' must be a list of event objects")),
             None => vec![body],
         },
-        _ => return Err(ParseError::new("the standard format wants an event object, a list of them, or {\"events\": [...]}")),
+        _ => {
+            return Err(ParseError::new(
+                "the standard format wants an event object, a list of them, or {\"events\": [...]}",
+            ))
+        }
     };
     items.into_iter().enumerate().map(|(i, item)| parse_one(item).map_err(|e| at(i, e))).collect()
 }
@@ -35,7 +39,9 @@ fn parse_one(item: &Value) -> Result<ParsedEvent, ParseError> {
             resource_type: text_field(r, "resource_type").unwrap_or_default(),
             name: text_field(r, "name").unwrap_or_default(),
         }),
-        Some(_) => return Err(ParseError::new("'resource' must be an object {resource_id, resource_type, name}")),
+        Some(_) => {
+            return Err(ParseError::new("'resource' must be an object {resource_id, resource_type, name}"))
+        }
     };
     let additional_info = match item.get("additional_info") {
         None | Some(Value::Null) => Map::new(),

@@ -53,7 +53,8 @@ pub async fn create_events(
             vec![parse_error_event(&webhook, &e.0, payload)]
         }
     };
-    let body_identity = idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
+    let body_identity =
+        idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
     let mut events = Vec::with_capacity(parsed.len());
     for (index, item) in parsed.into_iter().enumerate() {
         let identity = match &item.dedup_key {
@@ -79,7 +80,12 @@ pub async fn create_events(
 
 /// The claim on one change, `None` when it is already stored. Waits briefly for a
 /// concurrent delivery of the same change, so both are answered alike.
-async fn claim(app: &App, webhook_id: &str, identity: &str, now: DateTime<Utc>) -> Result<Option<DeliveryClaim>> {
+async fn claim(
+    app: &App,
+    webhook_id: &str,
+    identity: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<DeliveryClaim>> {
     let window = i64::from(app.config.dedup_window_hours) * 3600;
     let deadline = Instant::now() + IN_FLIGHT_WAIT;
     loop {
@@ -120,11 +126,8 @@ fn parse_body(body: &[u8]) -> Result<Value> {
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
     }
     serde_json::from_slice(body).map_err(|e| {
-        let hint = if e.to_string().contains("recursion limit") {
-            " (it nests deeper than 128 levels)"
-        } else {
-            ""
-        };
+        let hint =
+            if e.to_string().contains("recursion limit") { " (it nests deeper than 128 levels)" } else { "" };
         Error::invalid(format!("The request body is not valid JSON{hint}: {e}"))
     })
 }
@@ -160,11 +163,14 @@ fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>) -> Event 
         }),
     };
     let created_at = format_time(now);
-    let occurred_at = item.occurred_at.as_deref().and_then(parse_time).map(format_time).unwrap_or(created_at.clone());
+    let occurred_at =
+        item.occurred_at.as_deref().and_then(parse_time).map(format_time).unwrap_or(created_at.clone());
     let title = bounded(item.title.unwrap_or_default(), MAX_TITLE);
     let resource = item.resource.unwrap_or_default();
     let rule = bounded(item.rule.unwrap_or_default(), MAX_SHORT_FIELD);
-    let event_key = item.event_key.unwrap_or_else(|| derived_key(&webhook.webhook_id, &title, &resource.resource_id, &rule));
+    let event_key = item
+        .event_key
+        .unwrap_or_else(|| derived_key(&webhook.webhook_id, &title, &resource.resource_id, &rule));
     let mut info_budget = MAX_ADDITIONAL_INFO;
     let additional_info = item
         .additional_info
@@ -323,7 +329,10 @@ mod tests {
     fn tenancy_comes_from_the_webhook_never_from_the_payload() {
         let body = json!({"title": "t", "domain_id": "domain-other", "project_id": "project-other"});
         let event = normalise(&webhook(), parsed(body), Utc::now());
-        assert_eq!((event.domain_id.as_str(), event.project_id.as_str()), ("domain-58010aa2e451", "project-18655561c535"));
+        assert_eq!(
+            (event.domain_id.as_str(), event.project_id.as_str()),
+            ("domain-58010aa2e451", "project-18655561c535")
+        );
     }
 
     #[test]
@@ -351,7 +360,8 @@ mod tests {
         let title = "é".repeat(MAX_TITLE);
         let info: serde_json::Map<String, Value> =
             (0..100).map(|i| (format!("k{i}"), json!("x".repeat(10_000)))).collect();
-        let event = normalise(&webhook(), parsed(json!({"title": title, "additional_info": info})), Utc::now());
+        let event =
+            normalise(&webhook(), parsed(json!({"title": title, "additional_info": info})), Utc::now());
         assert!(event.title.len() <= MAX_TITLE && event.title.ends_with("[truncated]"));
         let info_bytes: usize = event.additional_info.iter().map(|(k, v)| k.len() + v.len()).sum();
         assert!(info_bytes <= MAX_ADDITIONAL_INFO + 100 * 16, "{info_bytes}");

@@ -4,12 +4,12 @@
 
 mod create;
 mod get;
-// mod search; (enabled once the query engine lands)
+mod search;
 pub mod webhooks;
 
 pub use create::{create_events, Created};
 pub use get::get_event;
-// pub use search::{list_events, stat_events};
+pub use search::{list_events, stat_events};
 
 use crate::config::Config;
 use crate::error::Result;

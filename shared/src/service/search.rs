@@ -21,7 +21,12 @@ pub async fn stat_events(store: &Store, domain_id: &str, query: &StatQuery) -> R
 }
 
 /// Reads the narrowest index slice the query allows and keeps what matches.
-async fn matching_events(store: &Store, domain_id: &str, query: &Query, now: DateTime<Utc>) -> Result<Vec<Value>> {
+async fn matching_events(
+    store: &Store,
+    domain_id: &str,
+    query: &Query,
+    now: DateTime<Utc>,
+) -> Result<Vec<Value>> {
     let range = plan(domain_id, &query.key_hints(now));
     let mut matched = Vec::new();
     for event in store.query_events(&range).await? {

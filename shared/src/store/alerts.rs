@@ -107,7 +107,10 @@ impl Store {
                 Err(err) => return Err(storage_error(err)),
             }
         }
-        Err(Error::Conflict(format!("alerts for event_key {:?} keep opening and closing; retry", alert.event_key)))
+        Err(Error::Conflict(format!(
+            "alerts for event_key {:?} keep opening and closing; retry",
+            alert.event_key
+        )))
     }
 
     /// Records that a new event joined the alert: its description becomes the alert's.
@@ -137,7 +140,12 @@ impl Store {
 
     /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve
     /// that got there first is not an error.
-    pub async fn resolve_alert(&self, scope: &AlertScope<'_>, alert_id: &str, resolved_at: &str) -> Result<()> {
+    pub async fn resolve_alert(
+        &self,
+        scope: &AlertScope<'_>,
+        alert_id: &str,
+        resolved_at: &str,
+    ) -> Result<()> {
         let marker = Delete::builder()
             .table_name(&self.tables.alerts)
             .key("alert_id", AttributeValue::S(scope.marker_id()))

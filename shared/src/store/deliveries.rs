@@ -44,7 +44,13 @@ pub enum Claim {
 
 impl Store {
     /// Claims the change `identity` of `webhook_id` for this delivery.
-    pub async fn claim_delivery(&self, webhook_id: &str, identity: &str, now: i64, window_secs: i64) -> Result<Claim> {
+    pub async fn claim_delivery(
+        &self,
+        webhook_id: &str,
+        identity: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Claim> {
         let claim = DeliveryClaim { marker_id: marker_id(webhook_id, identity), token: token() };
         let result = self
             .client
@@ -73,7 +79,8 @@ impl Store {
             }
             Err(SdkError::ServiceError(service)) => match service.err() {
                 PutItemError::ConditionalCheckFailedException(failed) => {
-                    let status = failed.item().and_then(|item| item.get("status")).and_then(|s| s.as_s().ok());
+                    let status =
+                        failed.item().and_then(|item| item.get("status")).and_then(|s| s.as_s().ok());
                     Ok(if status.is_some_and(|s| s == DONE) { Claim::Duplicate } else { Claim::InFlight })
                 }
                 _ => Err(storage_error(SdkError::ServiceError(service))),

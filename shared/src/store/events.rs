@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnConsumedCapacity, Select, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
 use super::deliveries::{self, DeliveryClaim};
+use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
 use super::{storage_error, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventType, Resource, Severity};
@@ -89,13 +89,19 @@ pub struct EventRange {
 impl Store {
     /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL. With
     /// a delivery claim, the event and the claim's completion commit together.
-    pub async fn put_event(&self, event: &Event, expires_at: Option<i64>, claim: Option<&DeliveryClaim>) -> Result<()> {
+    pub async fn put_event(
+        &self,
+        event: &Event,
+        expires_at: Option<i64>,
+        claim: Option<&DeliveryClaim>,
+    ) -> Result<()> {
         let raw = serde_json::to_string(&event.raw_data).map_err(|e| Error::Internal(e.to_string()))?;
         let chunks = split_text(&raw, RAW_CHUNK_BYTES);
         let inline = chunks.len() <= 1;
         if !inline {
             for (n, chunk) in chunks.iter().enumerate() {
-                let item = RawChunk { event_id: chunk_id(&event.event_id, n), chunk: chunk.to_string(), expires_at };
+                let item =
+                    RawChunk { event_id: chunk_id(&event.event_id, n), chunk: chunk.to_string(), expires_at };
                 self.put_item(&self.tables.events, to_item(&item)?).await?;
             }
         }
@@ -130,9 +136,14 @@ impl Store {
         }
     }
 
-    async fn put_item_completing(&self, item: HashMap<String, AttributeValue>, claim: &DeliveryClaim) -> Result<()> {
+    async fn put_item_completing(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        claim: &DeliveryClaim,
+    ) -> Result<()> {
         let internal = |e: aws_sdk_dynamodb::error::BuildError| Error::Internal(e.to_string());
-        let put = Put::builder().table_name(&self.tables.events).set_item(Some(item)).build().map_err(internal)?;
+        let put =
+            Put::builder().table_name(&self.tables.events).set_item(Some(item)).build().map_err(internal)?;
         let done = deliveries::complete(&self.tables.events, claim).map_err(internal)?;
         let out = self
             .client
@@ -195,12 +206,8 @@ impl Store {
         let mut events = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .range_query(range)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(storage_error)?;
+            let out =
+                self.range_query(range).set_exclusive_start_key(start).send().await.map_err(storage_error)?;
             self.record(out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
                 events.push(self.to_event(from_item(item)?).await?);
@@ -233,7 +240,10 @@ impl Store {
         }
     }
 
-    fn range_query(&self, range: &EventRange) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    fn range_query(
+        &self,
+        range: &EventRange,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let (index, partition_attr, partition) = match &range.index {
             EventIndex::Domain => (DOMAIN_INDEX, "domain_id", range.domain_id.clone()),
             EventIndex::Alert(id) => (ALERT_INDEX, "alert_id", id.clone()),
@@ -280,7 +290,9 @@ impl Store {
     async fn to_event(&self, item: EventItem) -> Result<Event> {
         let raw_text = match item.raw_data {
             Some(text) => text,
-            None if item.raw_data_chunks > 0 => self.read_chunks(&item.event_id, item.raw_data_chunks).await?,
+            None if item.raw_data_chunks > 0 => {
+                self.read_chunks(&item.event_id, item.raw_data_chunks).await?
+            }
             None => "null".to_string(),
         };
         let raw_data = serde_json::from_str(&raw_text)
@@ -323,7 +335,9 @@ impl Store {
                 .await
                 .map_err(storage_error)?;
             self.record(out.consumed_capacity());
-            let item = out.item.ok_or_else(|| Error::Internal(format!("raw_data chunk {n} of {event_id} is missing")))?;
+            let item = out
+                .item
+                .ok_or_else(|| Error::Internal(format!("raw_data chunk {n} of {event_id} is missing")))?;
             let chunk: RawChunk = from_item(item)?;
             text.push_str(&chunk.chunk);
         }

@@ -56,7 +56,11 @@ pub fn tables() -> Vec<TableDef> {
         TableDef {
             logical: "webhooks",
             partition_key: "webhook_id",
-            indexes: vec![IndexDef { name: WEBHOOK_DOMAIN_INDEX, partition_key: "domain_id", sort_key: None }],
+            indexes: vec![IndexDef {
+                name: WEBHOOK_DOMAIN_INDEX,
+                partition_key: "domain_id",
+                sort_key: None,
+            }],
             ttl: false,
         },
         TableDef { logical: "alerts", partition_key: "alert_id", indexes: vec![], ttl: true },
@@ -135,7 +139,11 @@ impl Store {
 
     async fn create_table(&self, name: &str, def: &TableDef) -> Result<()> {
         let key = |attr: &str, kind| {
-            KeySchemaElement::builder().attribute_name(attr).key_type(kind).build().expect("key schema is complete")
+            KeySchemaElement::builder()
+                .attribute_name(attr)
+                .key_type(kind)
+                .build()
+                .expect("key schema is complete")
         };
         let mut request = self
             .client
@@ -192,7 +200,11 @@ mod tests {
         let keys: Vec<_> = events.indexes.iter().map(|i| (i.partition_key, i.sort_key)).collect();
         assert_eq!(
             keys,
-            [("domain_id", Some(CREATED_KEY)), ("alert_id", Some(CREATED_KEY)), ("webhook_id", Some(CREATED_KEY))]
+            [
+                ("domain_id", Some(CREATED_KEY)),
+                ("alert_id", Some(CREATED_KEY)),
+                ("webhook_id", Some(CREATED_KEY))
+            ]
         );
     }
 

@@ -73,10 +73,17 @@ impl Store {
     }
 
     pub async fn set_webhook_key_hash(&self, webhook_id: &str, access_key_hash: &str) -> Result<()> {
-        self.update_webhook(webhook_id, "#v", "access_key_hash", AttributeValue::S(access_key_hash.into())).await
+        self.update_webhook(webhook_id, "#v", "access_key_hash", AttributeValue::S(access_key_hash.into()))
+            .await
     }
 
-    async fn update_webhook(&self, webhook_id: &str, name: &str, attribute: &str, value: AttributeValue) -> Result<()> {
+    async fn update_webhook(
+        &self,
+        webhook_id: &str,
+        name: &str,
+        attribute: &str,
+        value: AttributeValue,
+    ) -> Result<()> {
         self.client
             .update_item()
             .table_name(&self.tables.webhooks)
