@@ -231,8 +231,8 @@ fn parse_group_field(raw: &Value, at: &str) -> Result<GroupField> {
         other => return Err(bad(at, format!("operator '{other}' is unknown; allowed: {GROUP_OPERATORS}"))),
     };
     let key = object.get("key").and_then(Value::as_str).map(str::to_string);
-    let needs_key = !matches!(operator, GroupOperator::Count)
-        && !(operator == GroupOperator::Push && object.contains_key("fields"));
+    let pushes_fields = operator == GroupOperator::Push && object.contains_key("fields");
+    let needs_key = operator != GroupOperator::Count && !pushes_fields;
     if needs_key && key.is_none() {
         return Err(bad(
             at,
