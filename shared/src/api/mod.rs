@@ -33,7 +33,7 @@ where
         let outcome = match route(req.method(), &path) {
             Ok(route) if route.operation() == operation => work(req, route).await,
             // API Gateway sent this function a path another function serves.
-            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::not_found("path", path.clone())),
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::not_found("path", routes::redacted(&path))),
             Err(e) => Err(e),
         };
         let response = match &outcome {
@@ -41,6 +41,7 @@ where
             Err(err) => response::error(err),
         };
         let status = response.status().as_u16();
+        let path = routes::redacted(&path);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &outcome {
             Err(err) if status >= 500 => {

@@ -51,13 +51,26 @@ pub fn route(method: &Method, path: &str) -> Result<Route> {
         _ => return Err(unknown(path)),
     };
     if *method != allowed {
-        return Err(Error::MethodNotAllowed(format!("{path} takes {allowed}, not {method}.")));
+        return Err(Error::MethodNotAllowed(format!("{} takes {allowed}, not {method}.", redacted(path))));
     }
     Ok(route)
 }
 
+/// The path as logs may show it: a webhook's access key is a credential, so it is masked.
+pub fn redacted(path: &str) -> String {
+    let Some(start) = path.find("/monitoring/v1/webhook/") else {
+        return path.to_string();
+    };
+    let mut segments: Vec<&str> = path.split('/').collect();
+    let key_index = path[..start].split('/').count() + 4;
+    if let Some(segment) = segments.get_mut(key_index) {
+        *segment = "***";
+    }
+    segments.join("/")
+}
+
 fn unknown(path: &str) -> Error {
-    Error::not_found("path", path)
+    Error::not_found("path", redacted(path))
 }
 
 /// Percent-decodes a path segment (API Gateway passes the raw path through).
@@ -109,6 +122,19 @@ mod tests {
             route(&Method::GET, "/monitoring/v1/event/event-4e16ba3bd384").unwrap(),
             Route::Get { event_id: Some("event-4e16ba3bd384".into()) }
         );
+    }
+
+    #[test]
+    fn logged_paths_hide_the_access_key() {
+        assert_eq!(
+            redacted("/monitoring/v1/webhook/webhook-1/secret/events"),
+            "/monitoring/v1/webhook/webhook-1/***/events"
+        );
+        assert_eq!(
+            redacted("/prod/monitoring/v1/webhook/webhook-1/secret/events"),
+            "/prod/monitoring/v1/webhook/webhook-1/***/events"
+        );
+        assert_eq!(redacted("/monitoring/v1/event/event-1"), "/monitoring/v1/event/event-1");
     }
 
     #[test]
