@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use e2e::*;
 use event_core::model::{AlertState, Event, WebhookFormat};
 use event_core::service::App;
-use event_core::store::{EventIndex, EventRange};
+use event_core::store::EventRange;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -134,12 +134,7 @@ async fn post_alerts(am: &Alertmanager, alerts: Value) {
 }
 
 async fn events(app: &App) -> Vec<Event> {
-    let range = EventRange {
-        index: EventIndex::Domain,
-        domain_id: DOMAIN.into(),
-        created_from: None,
-        created_to: None,
-    };
+    let range = EventRange::domain(DOMAIN);
     app.store.query_events(&range).await.unwrap()
 }
 

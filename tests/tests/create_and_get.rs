@@ -2,7 +2,7 @@
 
 use e2e::*;
 use event_core::model::{AlertState, WebhookFormat, WebhookState};
-use event_core::store::{EventIndex, EventRange};
+use event_core::store::EventRange;
 use serde_json::{json, Value};
 
 async fn post_event(
@@ -16,13 +16,7 @@ async fn post_event(
 }
 
 async fn stored(app: &event_core::service::App, domain_id: &str) -> Vec<event_core::model::Event> {
-    let range = EventRange {
-        index: EventIndex::Domain,
-        domain_id: domain_id.into(),
-        created_from: None,
-        created_to: None,
-    };
-    app.store.query_events(&range).await.unwrap()
+    app.store.query_events(&EventRange::domain(domain_id)).await.unwrap()
 }
 
 /// Seed 001's get response, less what the service generates (ids and times).

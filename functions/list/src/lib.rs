@@ -1,5 +1,5 @@
 //! list: `GET /monitoring/v1/events`, `POST /monitoring/v1/events/search`,
-//! `POST /monitoring/v1/event/list`.
+//! `POST /monitoring/v1/event/list`. `next_token` (`""` to start) pages at constant cost.
 
 use event_core::api::{self, decode, tenant, Route};
 use event_core::service::{self, App};
@@ -12,8 +12,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             return Err(Error::Internal(format!("list was routed {route:?}")));
         };
         let request = decode::list_request(&req, from_query_string)?;
-        let domain_id = tenant::caller_domain(&req, request.domain_id.as_deref())?;
-        service::list_events(&app.store, &domain_id, &request.query).await
+        let domain_id = tenant::caller_domain(&req, request.scoped.domain_id.as_deref())?;
+        service::list_events(&app.store, &domain_id, &request.scoped.query, request.next_token.as_deref())
+            .await
     })
     .await
 }

@@ -36,6 +36,14 @@ pub struct Scoped<Q> {
     pub query: Q,
 }
 
+/// A list request: EventQuery, and the cursor when the caller pages with next_token
+/// (`""` asks for the first page).
+#[derive(Debug)]
+pub struct ListRequest {
+    pub scoped: Scoped<Query>,
+    pub next_token: Option<String>,
+}
+
 /// The body as a JSON object; an empty body is `{}`.
 pub fn body_object(req: &Request) -> Result<Map<String, Value>> {
     let bytes: &[u8] = req.body().as_ref();
@@ -86,10 +94,10 @@ pub fn get_request(req: &Request, path_event_id: Option<String>) -> Result<GetRe
 
 /// EventQuery from a JSON body, or from the query string of `GET /events`, where each
 /// field is a parameter and `query` is the Query as JSON text.
-pub fn list_request(req: &Request, from_query_string: bool) -> Result<Scoped<Query>> {
+pub fn list_request(req: &Request, from_query_string: bool) -> Result<ListRequest> {
     let body = if from_query_string { query_string_object(req)? } else { body_object(req)? };
     let mut allowed: Vec<&str> = EXACT_FIELDS.iter().map(|(name, _)| *name).collect();
-    allowed.extend(["query", "domain_id"]);
+    allowed.extend(["query", "domain_id", "next_token"]);
     reject_unknown(&body, &allowed)?;
     let mut query = Query::from_json(body.get("query").unwrap_or(&Value::Null))?;
     for (name, key) in EXACT_FIELDS {
@@ -97,7 +105,12 @@ pub fn list_request(req: &Request, from_query_string: bool) -> Result<Scoped<Que
             query.add_exact(key, &value);
         }
     }
-    Ok(Scoped { domain_id: optional_text(&body, "domain_id")?, query })
+    let next_token = match body.get("next_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(token)) => Some(token.clone()),
+        Some(_) => return Err(Error::invalid("'next_token' must be a string (\"\" for the first page).")),
+    };
+    Ok(ListRequest { scoped: Scoped { domain_id: optional_text(&body, "domain_id")?, query }, next_token })
 }
 
 /// `{query: StatisticsQuery, domain_id?}`.

@@ -162,6 +162,60 @@ impl Condition {
             _ => None,
         }
     }
+
+    /// This condition as a test DynamoDB evaluates with the same result, if it has one:
+    /// exact equality on id fields, and on severity and event_type, which are stored in
+    /// their canonical upper case (so a case-insensitive match is an exact one).
+    pub fn field_test(&self) -> Option<FieldTest> {
+        let upper = matches!(self.key.as_str(), "severity" | "event_type");
+        if !upper && !(self.exact && PUSHABLE_IDS.contains(&self.key.as_str())) {
+            return None;
+        }
+        let text = |v: &Value| -> Option<String> {
+            let s = v.as_str().filter(|s| !s.is_empty())?;
+            Some(if upper { s.to_uppercase() } else { s.to_string() })
+        };
+        let texts = |vs: &[Value]| -> Option<Vec<String>> {
+            (!vs.is_empty() && vs.len() <= 100).then(|| vs.iter().map(text).collect::<Option<Vec<_>>>())?
+        };
+        let path = self.key.clone();
+        match &self.test {
+            Test::Eq(v) => Some(FieldTest::OneOf { path, values: vec![text(v)?] }),
+            Test::In(vs) => Some(FieldTest::OneOf { path, values: texts(vs)? }),
+            Test::Not(v) => Some(FieldTest::NoneOf { path, values: vec![text(v)?] }),
+            Test::NotIn(vs) => Some(FieldTest::NoneOf { path, values: texts(vs)? }),
+            _ => None,
+        }
+    }
+}
+
+/// Stored as plain strings, compared exactly by the engine: safe to test in DynamoDB.
+const PUSHABLE_IDS: [&str; 8] = [
+    "event_id",
+    "event_key",
+    "alert_id",
+    "webhook_id",
+    "project_id",
+    "workspace_id",
+    "domain_id",
+    "resource.resource_id",
+];
+
+/// A condition in the form a store can evaluate itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldTest {
+    /// The field is one of the values.
+    OneOf { path: String, values: Vec<String> },
+    /// The field is missing or none of the values.
+    NoneOf { path: String, values: Vec<String> },
+}
+
+impl FieldTest {
+    pub fn path(&self) -> &str {
+        match self {
+            FieldTest::OneOf { path, .. } | FieldTest::NoneOf { path, .. } => path,
+        }
+    }
 }
 
 impl Bound {
@@ -172,10 +226,6 @@ impl Bound {
             Bound::Gt => ordering == Ordering::Greater,
             Bound::Gte => ordering != Ordering::Less,
         }
-    }
-
-    pub fn is_lower(self) -> bool {
-        matches!(self, Bound::Gt | Bound::Gte)
     }
 }
 

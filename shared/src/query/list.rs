@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::condition::{compare, Condition};
+use super::condition::{compare, Bound, Condition, FieldTest};
 use super::path::{lookup, project};
 use crate::error::{Error, Result};
 
@@ -47,15 +47,18 @@ pub struct Query {
     count_only: bool,
 }
 
-/// Bounds the store can push into DynamoDB's key condition. They may be wider than the
-/// query (the engine still checks every condition), never narrower.
+/// What of a query the store can have DynamoDB evaluate: the index partition, an exact
+/// created_at range, and field tests. `complete` says DynamoDB's answer is the whole
+/// answer, so the store may count (`Select: COUNT`) or stop reading after a page.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct KeyHints {
+pub struct Pushdown {
     pub alert_id: Option<String>,
     pub webhook_id: Option<String>,
-    pub domain_id: Option<String>,
+    /// Inclusive bounds on created_at, in whole milliseconds (as stored).
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    pub filters: Vec<FieldTest>,
+    pub complete: bool,
 }
 
 impl Query {
@@ -109,22 +112,30 @@ impl Query {
         (self.start, self.limit)
     }
 
-    pub fn key_hints(&self, now: DateTime<Utc>) -> KeyHints {
+    pub fn pushdown(&self, now: DateTime<Utc>) -> Pushdown {
         let pinned = |key: &str| self.filter.iter().find_map(|c| c.pinned(key)).map(str::to_string);
-        let mut hints = KeyHints {
+        let mut push = Pushdown {
             alert_id: pinned("alert_id"),
             webhook_id: pinned("webhook_id"),
-            domain_id: pinned("domain_id"),
-            ..KeyHints::default()
+            complete: self.filter_or.is_empty() && self.keyword.is_none(),
+            ..Pushdown::default()
         };
-        for (bound, at) in self.filter.iter().filter_map(|c| c.created_at_bound(now)) {
-            if bound.is_lower() {
-                hints.created_from = Some(hints.created_from.map_or(at, |f| f.max(at)));
+        for condition in &self.filter {
+            if let Some((bound, at)) = condition.created_at_bound(now) {
+                let (from, to) = inclusive_millis(bound, at);
+                if let Some(from) = from {
+                    push.created_from = Some(push.created_from.map_or(from, |f| f.max(from)));
+                }
+                if let Some(to) = to {
+                    push.created_to = Some(push.created_to.map_or(to, |t| t.min(to)));
+                }
+            } else if let Some(test) = condition.field_test() {
+                push.filters.push(test);
             } else {
-                hints.created_to = Some(hints.created_to.map_or(at, |t| t.min(at)));
+                push.complete = false;
             }
         }
-        hints
+        push
     }
 
     pub fn matches(&self, event: &Value, now: DateTime<Utc>) -> bool {
@@ -267,5 +278,19 @@ fn flag(raw: Option<&Value>, name: &str) -> Result<bool> {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
         Some(_) => Err(Error::invalid(format!("{name} must be true or false."))),
+    }
+}
+
+/// A created_at bound as inclusive whole-millisecond bounds: stored times have
+/// milliseconds, so `> 10.0005` is `>= 10.001` and `< 10.0005` is `<= 10.000`.
+fn inclusive_millis(bound: Bound, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let millis = at.timestamp_millis();
+    let fractional = at.timestamp_subsec_nanos() % 1_000_000 != 0;
+    let at_millis = |ms: i64| DateTime::from_timestamp_millis(ms);
+    match bound {
+        Bound::Gte => (at_millis(if fractional { millis + 1 } else { millis }), None),
+        Bound::Gt => (at_millis(millis + 1), None),
+        Bound::Lte => (None, at_millis(millis)),
+        Bound::Lt => (None, at_millis(if fractional { millis } else { millis - 1 })),
     }
 }

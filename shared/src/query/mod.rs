@@ -7,8 +7,8 @@ mod list;
 mod path;
 mod stat;
 
-pub use condition::OPERATORS;
-pub use list::{KeyHints, Query, SortKey, MINIMAL_FIELDS};
+pub use condition::{FieldTest, OPERATORS};
+pub use list::{Pushdown, Query, SortKey, MINIMAL_FIELDS};
 pub use stat::StatQuery;
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::{Query, StatQuery};
+use super::{FieldTest, Query, StatQuery};
 use crate::model::parse_time;
 
 fn events() -> Vec<Value> {
@@ -72,20 +72,37 @@ fn sort_page_only_minimal_and_count_only_shape_the_answer() {
 }
 
 #[test]
-fn key_hints_carry_ids_and_the_tightest_created_at_range() {
+fn pushdown_carries_ids_exact_millisecond_bounds_and_field_tests() {
     let q = Query::from_json(&json!({"filter": [
         {"k": "alert_id", "v": "alert-a"},
+        {"k": "severity", "v": ["critical", "error"], "o": "in"},
         {"k": "created_at", "v": "2022-06-01T00:00:00Z", "o": "datetime_gte"},
         {"k": "created_at", "v": "2022-06-10T00:00:00Z", "o": "datetime_gt"},
-        {"k": "created_at", "v": "2022-06-30T00:00:00Z", "o": "datetime_lt"},
+        {"k": "created_at", "v": "2022-06-30T00:00:00.0005Z", "o": "datetime_lt"},
     ]}))
     .unwrap();
-    let hints = q.key_hints(Utc::now());
-    assert_eq!(hints.alert_id.as_deref(), Some("alert-a"));
-    assert_eq!(hints.created_from, parse_time("2022-06-10T00:00:00Z"));
-    assert_eq!(hints.created_to, parse_time("2022-06-30T00:00:00Z"));
+    let push = q.pushdown(Utc::now());
+    assert_eq!(push.alert_id.as_deref(), Some("alert-a"));
+    assert_eq!(
+        push.created_from,
+        parse_time("2022-06-10T00:00:00.001Z"),
+        "gt becomes gte of the next millisecond"
+    );
+    assert_eq!(push.created_to, parse_time("2022-06-30T00:00:00.000Z"));
+    assert_eq!(
+        push.filters,
+        [
+            FieldTest::OneOf { path: "alert_id".into(), values: vec!["alert-a".into()] },
+            FieldTest::OneOf { path: "severity".into(), values: vec!["CRITICAL".into(), "ERROR".into()] },
+        ]
+    );
+    assert!(push.complete);
+    let partial =
+        Query::from_json(&json!({"filter": [{"k": "title", "v": "disk", "o": "contain"}]})).unwrap();
+    assert!(!partial.pushdown(Utc::now()).complete, "text search stays in memory");
     let or_only = Query::from_json(&json!({"filter_or": [{"k": "alert_id", "v": "alert-a"}]})).unwrap();
-    assert_eq!(or_only.key_hints(Utc::now()).alert_id, None, "an OR condition does not narrow the index");
+    let push = or_only.pushdown(Utc::now());
+    assert_eq!((push.alert_id, push.complete), (None, false), "an OR condition does not narrow the index");
 }
 
 #[test]

@@ -1,37 +1,113 @@
-//! list and stat: plan the index read, then let the query engine match and shape.
+//! list and stat: plan the index read, push down what DynamoDB can evaluate, and let
+//! the query engine match and shape the rest.
+//!
+//! Costs (see docs/data-model.md): `total_count` needs the whole matching range read
+//! (as a `Select: COUNT` when DynamoDB can evaluate the whole query, else in full); a
+//! `next_token` page reads only as far as its page; stat reads the matching range.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::get::to_json;
-use crate::error::Result;
-use crate::model::format_time;
-use crate::query::{KeyHints, Query, StatQuery};
-use crate::store::{EventIndex, EventRange, Store};
+use crate::error::{Error, Result};
+use crate::model::{format_time, Event};
+use crate::query::{FieldTest, Pushdown, Query, StatQuery};
+use crate::store::{EventIndex, EventRange, PageKey, Store};
 
-pub async fn list_events(store: &Store, domain_id: &str, query: &Query) -> Result<Value> {
-    let matched = matching_events(store, domain_id, query, Utc::now()).await?;
+/// Page size of a `next_token` page when the query gives no `page.limit`, and the most
+/// one page may hold.
+const CURSOR_PAGE: usize = 100;
+const CURSOR_PAGE_MAX: usize = 1000;
+
+/// A planned read: the index slice, and whether DynamoDB's answer is the whole answer.
+struct Plan {
+    range: EventRange,
+    complete: bool,
+}
+
+pub async fn list_events(
+    store: &Store,
+    domain_id: &str,
+    query: &Query,
+    next_token: Option<&str>,
+) -> Result<Value> {
+    let now = Utc::now();
+    let plan = plan(domain_id, query.pushdown(now));
+    if let Some(token) = next_token {
+        return cursor_page(store, &plan, query, token, now).await;
+    }
+    if plan.complete && query.count_only() {
+        return Ok(json!({ "total_count": store.count_events(&plan.range).await? }));
+    }
+    if let (true, true, (start, Some(limit))) = (plan.complete, query.default_order(), query.page()) {
+        // The page is the head of the range: read only that far, count the rest.
+        let total = store.count_events(&plan.range).await?;
+        let (events, _) = store.query_page(&plan.range, None, start - 1 + limit, |_| true).await?;
+        let results = events
+            .iter()
+            .skip(start - 1)
+            .map(|e| to_json(e).map(|v| query.shape(v)))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(json!({ "results": results, "total_count": total }));
+    }
+    let matched = matching_events(store, &plan, query, now).await?;
     Ok(query.render_list(matched))
 }
 
 pub async fn stat_events(store: &Store, domain_id: &str, query: &StatQuery) -> Result<Value> {
     let now = Utc::now();
-    let matched = matching_events(store, domain_id, query.filter_query(), now).await?;
+    let filter = query.filter_query();
+    let plan = plan(domain_id, filter.pushdown(now));
+    let matched = matching_events(store, &plan, filter, now).await?;
     query.evaluate(matched, now)
 }
 
-/// Reads the narrowest index slice the query allows and keeps what matches.
+/// One page in created_at order, newest first, and the token of the next one (absent
+/// on the last page). No total_count: counting would read the whole range.
+async fn cursor_page(
+    store: &Store,
+    plan: &Plan,
+    query: &Query,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Value> {
+    if !query.default_order() {
+        return Err(Error::invalid("next_token pages in created_at order, newest first; remove 'sort'."));
+    }
+    if query.count_only() {
+        return Err(Error::invalid(
+            "next_token pages through results; count_only has none. Use one or the other.",
+        ));
+    }
+    let (start, limit) = query.page();
+    if start != 1 {
+        return Err(Error::invalid(
+            "With next_token, page.start is not used: pass the token of the previous page.",
+        ));
+    }
+    let after = (!token.is_empty()).then(|| PageKey::from_token(token)).transpose()?;
+    let want = limit.unwrap_or(CURSOR_PAGE).min(CURSOR_PAGE_MAX);
+    let keep = |event: &Event| plan.complete || to_json(event).is_ok_and(|json| query.matches(&json, now));
+    let (events, next) = store.query_page(&plan.range, after.as_ref(), want, keep).await?;
+    let results = events.iter().map(|e| to_json(e).map(|v| query.shape(v))).collect::<Result<Vec<_>>>()?;
+    let mut page = json!({ "results": results });
+    if let Some(next) = next {
+        page["next_token"] = json!(next.to_token());
+    }
+    Ok(page)
+}
+
+/// Reads the planned slice and keeps what the query matches.
 async fn matching_events(
     store: &Store,
-    domain_id: &str,
+    plan: &Plan,
     query: &Query,
     now: DateTime<Utc>,
 ) -> Result<Vec<Value>> {
-    let range = plan(domain_id, &query.key_hints(now));
     let mut matched = Vec::new();
-    for event in store.query_events(&range).await? {
+    for event in store.query_events(&plan.range).await? {
         let json = to_json(&event)?;
-        if query.matches(&json, now) {
+        if plan.complete || query.matches(&json, now) {
             matched.push(json);
         }
     }
@@ -39,17 +115,31 @@ async fn matching_events(
 }
 
 /// Picks the index: an alert's or a webhook's events are a small partition of their
-/// own; otherwise the domain's. A created_at range bounds the sort key.
-pub fn plan(domain_id: &str, hints: &KeyHints) -> EventRange {
-    let index = match (&hints.alert_id, &hints.webhook_id) {
-        (Some(alert_id), _) => EventIndex::Alert(alert_id.clone()),
-        (None, Some(webhook_id)) => EventIndex::Webhook(webhook_id.clone()),
-        (None, None) => EventIndex::Domain,
+/// own; otherwise the domain's. A created_at range bounds the sort key; field tests
+/// become DynamoDB filters, except on the partition key (DynamoDB refuses those), where
+/// a test the key already satisfies is dropped and any other is left to the engine.
+fn plan(domain_id: &str, push: Pushdown) -> Plan {
+    let (index, partition_attr, partition) = match (push.alert_id, push.webhook_id) {
+        (Some(alert_id), _) => (EventIndex::Alert(alert_id.clone()), "alert_id", alert_id),
+        (None, Some(webhook_id)) => (EventIndex::Webhook(webhook_id.clone()), "webhook_id", webhook_id),
+        (None, None) => (EventIndex::Domain, "domain_id", domain_id.to_string()),
     };
-    EventRange {
+    let mut complete = push.complete;
+    let mut filters = Vec::with_capacity(push.filters.len());
+    for test in push.filters {
+        if test.path() != partition_attr {
+            filters.push(test);
+        } else if test != (FieldTest::OneOf { path: partition_attr.into(), values: vec![partition.clone()] })
+        {
+            complete = false;
+        }
+    }
+    let range = EventRange {
         index,
         domain_id: domain_id.to_string(),
-        created_from: hints.created_from.map(format_time),
-        created_to: hints.created_to.map(format_time),
-    }
+        created_from: push.created_from.map(format_time),
+        created_to: push.created_to.map(format_time),
+        filters,
+    };
+    Plan { range, complete }
 }

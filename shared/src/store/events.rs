@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnConsumedCapacity, Select, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,7 @@ use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
 use super::{storage_error, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventType, Resource, Severity};
+use crate::query::FieldTest;
 
 /// Raw data text up to this size stays in the event item (DynamoDB's item limit is
 /// 400 KB; the other fields are bounded well below the rest).
@@ -76,7 +79,8 @@ pub enum EventIndex {
     Webhook(String),
 }
 
-/// A slice of one index: always inside one domain, optionally bounded in creation time.
+/// A slice of one index: always inside one domain, optionally bounded in creation time
+/// and narrowed by field tests DynamoDB evaluates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRange {
     pub index: EventIndex,
@@ -84,6 +88,62 @@ pub struct EventRange {
     /// Inclusive bounds on `created_at` (ISO text, as stored).
     pub created_from: Option<String>,
     pub created_to: Option<String>,
+    /// Never on the index's partition attribute (DynamoDB refuses filters on keys).
+    pub filters: Vec<FieldTest>,
+}
+
+impl EventRange {
+    /// Every event of a domain, newest first.
+    pub fn domain(domain_id: &str) -> EventRange {
+        EventRange {
+            index: EventIndex::Domain,
+            domain_id: domain_id.to_string(),
+            created_from: None,
+            created_to: None,
+            filters: Vec::new(),
+        }
+    }
+
+    fn partition(&self) -> (&'static str, &'static str, &str) {
+        match &self.index {
+            EventIndex::Domain => (DOMAIN_INDEX, "domain_id", &self.domain_id),
+            EventIndex::Alert(id) => (ALERT_INDEX, "alert_id", id),
+            EventIndex::Webhook(id) => (WEBHOOK_INDEX, "webhook_id", id),
+        }
+    }
+}
+
+/// Where a page ended: the index keys of its last event. As a token it is opaque text;
+/// the partition comes from the request, so a token cannot lead into another domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageKey {
+    created_key: String,
+    event_id: String,
+}
+
+impl PageKey {
+    pub fn to_token(&self) -> String {
+        format!("{}\n{}", self.created_key, self.event_id).bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn from_token(token: &str) -> Result<PageKey> {
+        let invalid =
+            || Error::invalid("next_token is not one this service gave out; start again without it.");
+        if token.len() % 2 != 0 || token.len() > 512 || !token.is_ascii() {
+            return Err(invalid());
+        }
+        let bytes: Vec<u8> = (0..token.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let (created_key, event_id) = text.split_once('\n').ok_or_else(invalid)?;
+        if !event_id.starts_with("event-") || !created_key.ends_with(event_id) {
+            return Err(invalid());
+        }
+        Ok(PageKey { created_key: created_key.to_string(), event_id: event_id.to_string() })
+    }
 }
 
 impl Store {
@@ -219,6 +279,53 @@ impl Store {
         }
     }
 
+    /// Up to `want` events of the range that `keep` accepts, newest first, starting
+    /// after `after`; with the key to continue from, unless the range is exhausted.
+    pub async fn query_page(
+        &self,
+        range: &EventRange,
+        after: Option<&PageKey>,
+        want: usize,
+        keep: impl Fn(&Event) -> bool,
+    ) -> Result<(Vec<Event>, Option<PageKey>)> {
+        let (_, partition_attr, partition) = range.partition();
+        let mut start = after.map(|key| {
+            HashMap::from([
+                ("event_id".to_string(), AttributeValue::S(key.event_id.clone())),
+                (CREATED_KEY.to_string(), AttributeValue::S(key.created_key.clone())),
+                (partition_attr.to_string(), AttributeValue::S(partition.to_string())),
+            ])
+        });
+        let mut events = Vec::new();
+        loop {
+            // DynamoDB's Limit counts items read before filtering: ask for what is missing.
+            let limit = (want - events.len()).clamp(25, 1000) as i32;
+            let out = self
+                .range_query(range)
+                .limit(limit)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| invalid_start_key(e, after.is_some()))?;
+            self.record(out.consumed_capacity());
+            for item in out.items.unwrap_or_default() {
+                let item: EventItem = from_item(item)?;
+                let key = PageKey { created_key: item.created_key.clone(), event_id: item.event_id.clone() };
+                let event = self.to_event(item).await?;
+                if keep(&event) {
+                    events.push(event);
+                    if events.len() == want {
+                        return Ok((events, Some(key)));
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok((events, None));
+            }
+        }
+    }
+
     /// How many events the range holds, without reading them out (`Select: COUNT`).
     pub async fn count_events(&self, range: &EventRange) -> Result<u64> {
         let mut count = 0u64;
@@ -240,15 +347,8 @@ impl Store {
         }
     }
 
-    fn range_query(
-        &self,
-        range: &EventRange,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        let (index, partition_attr, partition) = match &range.index {
-            EventIndex::Domain => (DOMAIN_INDEX, "domain_id", range.domain_id.clone()),
-            EventIndex::Alert(id) => (ALERT_INDEX, "alert_id", id.clone()),
-            EventIndex::Webhook(id) => (WEBHOOK_INDEX, "webhook_id", id.clone()),
-        };
+    fn range_query(&self, range: &EventRange) -> QueryFluentBuilder {
+        let (index, partition_attr, partition) = range.partition();
         let mut key_condition = "#p = :p".to_string();
         let mut request = self
             .client
@@ -257,7 +357,7 @@ impl Store {
             .index_name(index)
             .scan_index_forward(false)
             .expression_attribute_names("#p", partition_attr)
-            .expression_attribute_values(":p", AttributeValue::S(partition))
+            .expression_attribute_values(":p", AttributeValue::S(partition.to_string()))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         // The sort key is `created_at#event_id`: `~` sorts after `#` and every id
         // character, so `to~` includes every event created at exactly `to`.
@@ -276,13 +376,39 @@ impl Store {
         if let Some(to) = &range.created_to {
             request = request.expression_attribute_values(":to", AttributeValue::S(format!("{to}~")));
         }
+        let mut filters = Vec::new();
         // Alert and webhook ids are unique, but tenancy must not rest on that: the
         // domain is enforced on every index that is not partitioned by it.
         if range.index != EventIndex::Domain {
+            filters.push("#d = :d".to_string());
             request = request
-                .filter_expression("#d = :d")
                 .expression_attribute_names("#d", "domain_id")
                 .expression_attribute_values(":d", AttributeValue::S(range.domain_id.clone()));
+        }
+        for (n, test) in range.filters.iter().enumerate() {
+            let steps: Vec<&str> = test.path().split('.').collect();
+            let mut names = Vec::with_capacity(steps.len());
+            for (i, step) in steps.iter().enumerate() {
+                let name = format!("#f{n}_{i}");
+                request = request.expression_attribute_names(&name, *step);
+                names.push(name);
+            }
+            let path = names.join(".");
+            let (FieldTest::OneOf { values, .. } | FieldTest::NoneOf { values, .. }) = test;
+            let mut placeholders = Vec::with_capacity(values.len());
+            for (i, value) in values.iter().enumerate() {
+                let placeholder = format!(":f{n}_{i}");
+                request = request.expression_attribute_values(&placeholder, AttributeValue::S(value.clone()));
+                placeholders.push(placeholder);
+            }
+            let one_of = format!("{path} IN ({})", placeholders.join(", "));
+            filters.push(match test {
+                FieldTest::OneOf { .. } => one_of,
+                FieldTest::NoneOf { .. } => format!("(attribute_not_exists({path}) OR NOT ({one_of}))"),
+            });
+        }
+        if !filters.is_empty() {
+            request = request.filter_expression(filters.join(" AND "));
         }
         request.key_condition_expression(key_condition)
     }
@@ -374,9 +500,33 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: HashMap<String, Attr
     serde_dynamo::from_item(item).map_err(|e| Error::Internal(format!("stored item is malformed: {e}")))
 }
 
+/// A token from another query (or a forged one) makes DynamoDB refuse the start key:
+/// that is the client's mistake, not ours.
+fn invalid_start_key<R: std::fmt::Debug>(err: SdkError<QueryError, R>, had_token: bool) -> Error {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    match &err {
+        SdkError::ServiceError(s) if had_token && s.err().code() == Some("ValidationException") => {
+            Error::invalid("next_token does not belong to this query; start again without it.")
+        }
+        _ => storage_error(err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_refuse_anything_else() {
+        let key = PageKey {
+            created_key: "2022-06-21T00:34:58.034Z#event-4e16ba3bd384".into(),
+            event_id: "event-4e16ba3bd384".into(),
+        };
+        assert_eq!(PageKey::from_token(&key.to_token()).unwrap(), key);
+        for bad in ["", "zz", "abc", "6576656e74", &"41".repeat(300)] {
+            assert_eq!(PageKey::from_token(bad).unwrap_err().status(), 400, "{bad}");
+        }
+    }
 
     #[test]
     fn split_text_keeps_characters_whole() {
