@@ -135,3 +135,33 @@ async fn stat_counts_events_per_severity_on_both_routes() {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     assert_eq!(body["results"], json!([{"day": today, "count": 3}]));
 }
+
+#[tokio::test]
+async fn next_token_pages_through_every_event_once() {
+    let app = seeded().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    for n in 0..3 {
+        create(&app, &webhook_path(&key), &json!({"title": format!("extra {n}")}).to_string()).await;
+    }
+    let path = "/monitoring/v1/event/list";
+    let mut seen = Vec::new();
+    let mut token = json!("");
+    loop {
+        let body = json!({"domain_id": DOMAIN, "query": {"page": {"limit": 2}}, "next_token": token});
+        let (status, page) = list_post(&app, Gateway::Http, path, body).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.get("total_count").is_none(), "a cursor page does not count the range");
+        seen.extend(keys(&page).into_iter().map(str::to_string));
+        match page.get("next_token") {
+            Some(next) => token = next.clone(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert_eq!(&seen[3..], [SPACEONEADM, GLEE], "newest first, oldest last");
+    let forged = json!({"domain_id": DOMAIN, "next_token": "not-a-token"});
+    let (status, body) = list_post(&app, Gateway::Rest, path, forged).await;
+    assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+    let sorted = json!({"domain_id": DOMAIN, "next_token": "", "query": {"sort": {"key": "title"}}});
+    assert_eq!(list_post(&app, Gateway::Rest, path, sorted).await.0, 400);
+}

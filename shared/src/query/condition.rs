@@ -151,16 +151,18 @@ impl Condition {
         }
     }
 
-    /// The exact value this condition pins `key` to, if it does.
+    /// The exact value this condition pins `key` to, if it does. An empty value pins
+    /// nothing: index keys are never empty (an event without an alert has no alert_id).
     pub fn pinned(&self, key: &str) -> Option<&str> {
-        if self.key != key {
+        if self.key != key || !self.exact {
             return None;
         }
-        match &self.test {
-            Test::Eq(Value::String(v)) => Some(v),
+        let value = match &self.test {
+            Test::Eq(Value::String(v)) => Some(v.as_str()),
             Test::In(vs) if vs.len() == 1 => vs[0].as_str(),
             _ => None,
-        }
+        };
+        value.filter(|v| !v.is_empty())
     }
 
     /// This condition as a test DynamoDB evaluates with the same result, if it has one:
