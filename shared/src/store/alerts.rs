@@ -6,15 +6,13 @@
 //! deliveries racing on one new key cannot open two alerts: the loser's transaction is
 //! cancelled and it joins the winner's alert. Resolving deletes the marker.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
 use sha2::{Digest, Sha256};
 
 use super::events::{from_item, to_item};
-use super::{storage_error, Store};
+use super::{built, storage_error, Store};
 use crate::error::{Error, Result};
 use crate::model::{Alert, AlertState};
 
@@ -74,37 +72,26 @@ impl Store {
         // A marker can vanish between our failed write and our read (the alert was
         // resolved meanwhile); then the key is free again and we try once more.
         for _ in 0..3 {
-            let marker = Put::builder()
-                .table_name(&self.tables.alerts)
-                .item("alert_id", AttributeValue::S(scope.marker_id()))
-                .item(MARKER_TARGET, AttributeValue::S(alert.alert_id.clone()))
-                .condition_expression("attribute_not_exists(alert_id)")
-                .build()
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            let item = Put::builder()
-                .table_name(&self.tables.alerts)
-                .set_item(Some(to_item(alert)?))
-                .build()
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(marker).build())
-                .transact_items(TransactWriteItem::builder().put(item).build())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    self.record_all(out.consumed_capacity());
-                    return Ok(OpenAlert::Opened);
-                }
-                Err(err) if cancelled_by_condition(&err) => {
-                    if let Some(existing) = self.find_open_alert(&scope).await? {
-                        return Ok(OpenAlert::Existing(existing));
-                    }
-                }
-                Err(err) => return Err(storage_error(err)),
+            let marker = built(
+                Put::builder()
+                    .table_name(&self.tables.alerts)
+                    .item("alert_id", AttributeValue::S(scope.marker_id()))
+                    .item(MARKER_TARGET, AttributeValue::S(alert.alert_id.clone()))
+                    .condition_expression("attribute_not_exists(alert_id)")
+                    .build(),
+            )?;
+            let item = built(
+                Put::builder().table_name(&self.tables.alerts).set_item(Some(to_item(alert)?)).build(),
+            )?;
+            let writes = vec![
+                TransactWriteItem::builder().put(marker).build(),
+                TransactWriteItem::builder().put(item).build(),
+            ];
+            if self.transact(writes).await? {
+                return Ok(OpenAlert::Opened);
+            }
+            if let Some(existing) = self.find_open_alert(&scope).await? {
+                return Ok(OpenAlert::Existing(existing));
             }
         }
         Err(Error::Conflict(format!(
@@ -146,39 +133,35 @@ impl Store {
         alert_id: &str,
         resolved_at: &str,
     ) -> Result<()> {
-        let marker = Delete::builder()
-            .table_name(&self.tables.alerts)
-            .key("alert_id", AttributeValue::S(scope.marker_id()))
-            .condition_expression("#t = :a")
-            .expression_attribute_names("#t", MARKER_TARGET)
-            .expression_attribute_values(":a", AttributeValue::S(alert_id.to_string()))
-            .build()
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let alert = Update::builder()
-            .table_name(&self.tables.alerts)
-            .key("alert_id", AttributeValue::S(alert_id.to_string()))
-            .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r")
-            .expression_attribute_names("#s", "state")
-            .expression_attribute_values(":s", AttributeValue::S(AlertState::Resolved.as_str().to_string()))
-            .expression_attribute_values(":r", AttributeValue::S(resolved_at.to_string()))
-            .build()
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(marker).build())
-            .transact_items(TransactWriteItem::builder().update(alert).build())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.record_all(out.consumed_capacity());
-                Ok(())
-            }
-            Err(err) if cancelled_by_condition(&err) => Ok(()),
-            Err(err) => Err(storage_error(err)),
-        }
+        let marker = built(
+            Delete::builder()
+                .table_name(&self.tables.alerts)
+                .key("alert_id", AttributeValue::S(scope.marker_id()))
+                .condition_expression("#t = :a")
+                .expression_attribute_names("#t", MARKER_TARGET)
+                .expression_attribute_values(":a", AttributeValue::S(alert_id.to_string()))
+                .build(),
+        )?;
+        let alert = built(
+            Update::builder()
+                .table_name(&self.tables.alerts)
+                .key("alert_id", AttributeValue::S(alert_id.to_string()))
+                .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r")
+                .expression_attribute_names("#s", "state")
+                .expression_attribute_values(
+                    ":s",
+                    AttributeValue::S(AlertState::Resolved.as_str().to_string()),
+                )
+                .expression_attribute_values(":r", AttributeValue::S(resolved_at.to_string()))
+                .build(),
+        )?;
+        let writes = vec![
+            TransactWriteItem::builder().delete(marker).build(),
+            TransactWriteItem::builder().update(alert).build(),
+        ];
+        // Cancelled means a racing resolve got there first: the alert is resolved either way.
+        self.transact(writes).await?;
+        Ok(())
     }
 
     pub async fn get_alert(&self, alert_id: &str) -> Result<Option<Alert>> {
@@ -204,19 +187,6 @@ fn alert_scope(alert: &Alert) -> AlertScope<'_> {
         workspace_id: &alert.workspace_id,
         project_id: &alert.project_id,
         event_key: &alert.event_key,
-    }
-}
-
-fn cancelled_by_condition<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
-    match err {
-        SdkError::ServiceError(service) => match service.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancel) => cancel
-                .cancellation_reasons()
-                .iter()
-                .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
-            _ => false,
-        },
-        _ => false,
     }
 }
 

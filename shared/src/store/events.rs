@@ -11,13 +11,12 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::query::QueryError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnConsumedCapacity, Select, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::deliveries::{self, DeliveryClaim};
 use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
-use super::{storage_error, Store};
+use super::{built, storage_error, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventType, Resource, Severity};
 use crate::query::FieldTest;
@@ -206,28 +205,16 @@ impl Store {
         item: HashMap<String, AttributeValue>,
         claim: &DeliveryClaim,
     ) -> Result<()> {
-        let internal = |e: aws_sdk_dynamodb::error::BuildError| Error::Internal(e.to_string());
-        let put =
-            Put::builder().table_name(&self.tables.events).set_item(Some(item)).build().map_err(internal)?;
-        let done = deliveries::complete(&self.tables.events, claim).map_err(internal)?;
-        let out = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(done).build())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| match e {
-                // Our claim went stale and another delivery took it over: let it finish.
-                SdkError::ServiceError(ref s)
-                    if matches!(s.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
-                {
-                    Error::Conflict("another delivery of this event took over; retry".into())
-                }
-                other => storage_error(other),
-            })?;
-        self.record_all(out.consumed_capacity());
+        let put = built(Put::builder().table_name(&self.tables.events).set_item(Some(item)).build())?;
+        let done = built(deliveries::complete(&self.tables.events, claim))?;
+        let writes = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(done).build(),
+        ];
+        if !self.transact(writes).await? {
+            // Our claim went stale and another delivery took it over: let that one finish.
+            return Err(Error::Conflict("another delivery of this event took over; retry".into()));
+        }
         Ok(())
     }
 

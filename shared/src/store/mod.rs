@@ -9,8 +9,9 @@ mod webhooks;
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::ConsumedCapacity;
+use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 pub use alerts::{AlertScope, OpenAlert};
@@ -56,9 +57,43 @@ impl Store {
         }
     }
 
-    fn record_all(&self, consumed: &[ConsumedCapacity]) {
-        consumed.iter().for_each(|c| self.record(Some(c)));
+    /// Runs the writes as one transaction. `Ok(false)` when a condition cancelled it:
+    /// callers decide what a lost race means.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, Error> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                out.consumed_capacity().iter().for_each(|c| self.record(Some(c)));
+                Ok(true)
+            }
+            Err(err) if cancelled_by_condition(&err) => Ok(false),
+            Err(err) => Err(storage_error(err)),
+        }
     }
+}
+
+fn cancelled_by_condition<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancel) => cancel
+                .cancellation_reasons()
+                .iter()
+                .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A request the SDK could not build is our bug, never the caller's.
+pub(crate) fn built<T>(result: Result<T, BuildError>) -> Result<T, Error> {
+    result.map_err(|e| Error::Internal(format!("cannot build a DynamoDB request: {e}")))
 }
 
 /// Maps an SDK failure onto the service's error: throttling is 429, anything that says

@@ -94,13 +94,7 @@ impl Store {
             .expression_attribute_values(":v", value)
             .send()
             .await
-            .map_err(|e| {
-                if is_condition_failure(&e) {
-                    Error::not_found("webhook_id", webhook_id)
-                } else {
-                    storage_error(e)
-                }
-            })?;
+            .map_err(|e| missing_or_failed(e, webhook_id))?;
         Ok(())
     }
 
@@ -112,13 +106,20 @@ impl Store {
             .condition_expression("attribute_exists(webhook_id)")
             .send()
             .await
-            .map_err(|e| {
-                if is_condition_failure(&e) {
-                    Error::not_found("webhook_id", webhook_id)
-                } else {
-                    storage_error(e)
-                }
-            })?;
+            .map_err(|e| missing_or_failed(e, webhook_id))?;
         Ok(())
+    }
+}
+
+/// A condition on the webhook's existence that failed means there is no such webhook.
+fn missing_or_failed<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>, webhook_id: &str) -> Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if is_condition_failure(&err) {
+        Error::not_found("webhook_id", webhook_id)
+    } else {
+        storage_error(err)
     }
 }
