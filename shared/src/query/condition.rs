@@ -170,7 +170,8 @@ impl Condition {
     /// their canonical upper case (so a case-insensitive match is an exact one).
     pub fn field_test(&self) -> Option<FieldTest> {
         let upper = matches!(self.key.as_str(), "severity" | "event_type");
-        if !upper && !(self.exact && PUSHABLE_IDS.contains(&self.key.as_str())) {
+        let exact_id = self.exact && PUSHABLE_IDS.contains(&self.key.as_str());
+        if !(upper || exact_id) {
             return None;
         }
         let text = |v: &Value| -> Option<String> {

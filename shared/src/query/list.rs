@@ -285,7 +285,7 @@ fn flag(raw: Option<&Value>, name: &str) -> Result<bool> {
 /// milliseconds, so `> 10.0005` is `>= 10.001` and `< 10.0005` is `<= 10.000`.
 fn inclusive_millis(bound: Bound, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
     let millis = at.timestamp_millis();
-    let fractional = at.timestamp_subsec_nanos() % 1_000_000 != 0;
+    let fractional = !at.timestamp_subsec_nanos().is_multiple_of(1_000_000);
     let at_millis = |ms: i64| DateTime::from_timestamp_millis(ms);
     match bound {
         Bound::Gte => (at_millis(if fractional { millis + 1 } else { millis }), None),

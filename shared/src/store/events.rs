@@ -133,7 +133,7 @@ impl PageKey {
     pub fn from_token(token: &str) -> Result<PageKey> {
         let invalid =
             || Error::invalid("next_token is not one this service gave out; start again without it.");
-        if token.len() % 2 != 0 || token.len() > 512 || !token.is_ascii() {
+        if !token.len().is_multiple_of(2) || token.len() > 512 || !token.is_ascii() {
             return Err(invalid());
         }
         let bytes: Vec<u8> = (0..token.len())
