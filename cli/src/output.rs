@@ -15,6 +15,7 @@ pub fn webhook_json(webhook: &Webhook) -> Value {
         "workspace_id": webhook.workspace_id,
         "project_id": webhook.project_id,
         "created_at": webhook.created_at,
+        "verify_sns_signature": webhook.verify_sns_signature,
     })
 }
 

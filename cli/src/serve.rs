@@ -97,6 +97,7 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         domain_id: "domain-58010aa2e451".into(),
         workspace_id: "workspace-demo".into(),
         project_id: "project-18655561c535".into(),
+        verify_sns_signature: true,
     };
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);

@@ -28,6 +28,9 @@ pub enum WebhookCommand {
         /// The API's base URL, to print the full webhook URL.
         #[arg(long, env = "EVENT_API_URL", default_value = "http://127.0.0.1:3000")]
         base_url: String,
+        /// Accept SNS messages without checking their signature (for testing only).
+        #[arg(long)]
+        no_verify_sns_signature: bool,
     },
     Get {
         webhook_id: String,
@@ -60,12 +63,18 @@ fn parse_format(text: &str) -> Result<WebhookFormat, String> {
 pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_core::Result<()> {
     let store = &app.store;
     match command {
-        WebhookCommand::Create { name, domain_id, project_id, workspace_id, format, base_url } => {
-            let issued = webhooks::create_webhook(
-                store,
-                NewWebhook { name, format, domain_id, workspace_id, project_id },
-            )
-            .await?;
+        WebhookCommand::Create {
+            name,
+            domain_id,
+            project_id,
+            workspace_id,
+            format,
+            base_url,
+            no_verify_sns_signature,
+        } => {
+            let verify_sns_signature = !no_verify_sns_signature;
+            let new = NewWebhook { name, format, domain_id, workspace_id, project_id, verify_sns_signature };
+            let issued = webhooks::create_webhook(store, new).await?;
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
             print_issued(&issued.webhook, &issued.access_key, &url, output);
         }

@@ -155,6 +155,14 @@ pub struct Webhook {
     pub workspace_id: String,
     pub domain_id: String,
     pub created_at: String,
+    /// For SNS deliveries: refuse messages whose signature does not verify against the
+    /// SNS signing certificate. On unless an operator turns it off.
+    #[serde(default = "enabled")]
+    pub verify_sns_signature: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// An alert: the open problem that events with one event_key keep reporting.

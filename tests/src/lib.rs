@@ -123,6 +123,7 @@ pub async fn webhook_in(app: &App, format: WebhookFormat, domain_id: &str, proje
         domain_id: domain_id.into(),
         workspace_id: "workspace-1".into(),
         project_id: project_id.into(),
+        verify_sns_signature: true,
     };
     create_webhook(&app.store, new).await.expect("webhook is created")
 }

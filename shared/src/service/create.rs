@@ -306,6 +306,7 @@ mod tests {
             workspace_id: "workspace-1".into(),
             domain_id: "domain-58010aa2e451".into(),
             created_at: String::new(),
+            verify_sns_signature: true,
         }
     }
 

@@ -15,6 +15,7 @@ pub struct NewWebhook {
     pub domain_id: String,
     pub workspace_id: String,
     pub project_id: String,
+    pub verify_sns_signature: bool,
 }
 
 /// A webhook and its access key: the only moment the key is known to the service.
@@ -67,6 +68,7 @@ pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey>
         workspace_id: new.workspace_id,
         domain_id: new.domain_id,
         created_at: format_time(chrono::Utc::now()),
+        verify_sns_signature: new.verify_sns_signature,
     };
     store.create_webhook(&webhook).await?;
     Ok(IssuedKey { webhook, access_key })
@@ -108,6 +110,7 @@ mod tests {
             workspace_id: "w".into(),
             domain_id: "d".into(),
             created_at: String::new(),
+            verify_sns_signature: true,
         };
         assert!(access_key_matches(&webhook, &key));
         assert!(!access_key_matches(&webhook, &key[1..]));
