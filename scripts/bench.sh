@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks, each printing a Markdown table (see README).
+#   formats   parse + map time per Alertmanager payload (pure, no I/O)
+#   capacity  DynamoDB capacity units and latency per create/get
+#   query     list/stat latency and read units over 100,000 events (BENCH_EVENTS scales it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port="${DYNAMODB_TEST_PORT:-8100}"
+DYNAMODB_PORT="$port" scripts/dynamodb-local.sh start
+trap 'DYNAMODB_PORT="$port" scripts/dynamodb-local.sh stop' EXIT
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+cargo bench -p event-core --bench formats
+cargo bench -p e2e --bench capacity
+if [ -f tests/benches/query.rs ]; then cargo bench -p e2e --bench query; fi
