@@ -39,7 +39,7 @@ fn world() -> &'static World {
             let mut per_domain = vec![Vec::new(), Vec::new()];
             for i in 0..EVENTS {
                 let event = synthetic_event(i, start);
-                app.store.put_event(&event, None, None).await.unwrap();
+                assert!(app.store.put_event(&event, None).await.unwrap());
                 per_domain[i % 2].push(serde_json::to_value(&event).unwrap());
             }
             for list in &mut per_domain {

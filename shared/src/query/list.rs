@@ -1,16 +1,20 @@
 //! Query (spaceone.api.core.v1.Query): filter, filter_or, keyword, sort, page, only,
-//! minimal, count_only.
-
-use std::cmp::Ordering;
+//! minimal, count_only; and what of it a store can evaluate itself.
 
 use chrono::{DateTime, Utc};
+use regex::{Regex, RegexBuilder};
 use serde_json::{json, Value};
 
-use super::condition::{compare, Bound, Condition, FieldTest};
-use super::path::{lookup, project};
+use super::condition::{describe, Bound, Condition, FieldTest};
+use super::parse::{self, Page};
+use super::path::project;
+use super::sort::{parse_sort, sort_rows, SortKey};
 use crate::error::{Error, Result};
 
-/// The fields `minimal` keeps: enough to show an event in a list.
+/// The fields `minimal` keeps: what a list view shows of an event and the ids to open
+/// it. The reference's Event model keeps only event_id, event_key, event_type, title,
+/// severity and alert_id; we add resource, webhook_id, project_id and created_at, since
+/// an event list without its time and resource is not useful.
 pub const MINIMAL_FIELDS: [&str; 10] = [
     "event_id",
     "event_key",
@@ -24,27 +28,56 @@ pub const MINIMAL_FIELDS: [&str; 10] = [
     "created_at",
 ];
 
-const QUERY_KEYS: [&str; 8] =
-    ["filter", "filter_or", "sort", "page", "only", "keyword", "count_only", "minimal"];
+/// The fields `keyword` searches, as the reference's event service names them.
+const KEYWORD_FIELDS: [&str; 2] = ["event_id", "title"];
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct SortKey {
-    pub key: String,
-    pub desc: bool,
-}
+const QUERY_KEYS: [&str; 9] =
+    ["filter", "filter_or", "sort", "page", "only", "keyword", "count_only", "minimal", "unwind"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    pub(super) filter: Vec<Condition>,
-    pub(super) filter_or: Vec<Condition>,
-    keyword: Option<String>,
+    filter: Vec<Condition>,
+    filter_or: Vec<Condition>,
+    keyword: Option<Keyword>,
     /// Empty means the default order, created_at descending.
     sort: Vec<SortKey>,
-    start: usize,
-    limit: Option<usize>,
+    page: Page,
     only: Vec<String>,
     minimal: bool,
     count_only: bool,
+}
+
+/// `keyword` as python-core reads it: words split at spaces, any of them found (case
+/// ignored) in any keyword field. One regex of all the words, compiled once.
+#[derive(Debug, Clone)]
+pub(super) struct Keyword(Regex);
+
+impl Keyword {
+    pub(super) fn parse(raw: Option<&Value>, at: &str) -> Result<Option<Keyword>> {
+        let text = match raw {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(text)) => text,
+            Some(other) => {
+                return Err(Error::invalid(format!("{at}: must be text, not {}", describe(other))))
+            }
+        };
+        let words: Vec<String> = text.split_whitespace().map(regex::escape).collect();
+        if words.is_empty() {
+            return Ok(None);
+        }
+        RegexBuilder::new(&words.join("|"))
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+            .map(|re| Some(Keyword(re)))
+            .map_err(|e| Error::invalid(format!("{at}: too long to search for ({e})")))
+    }
+
+    fn matches(&self, event: &Value) -> bool {
+        KEYWORD_FIELDS
+            .iter()
+            .any(|k| event.get(k).and_then(Value::as_str).is_some_and(|t| self.0.is_match(t)))
+    }
 }
 
 /// What of a query the store can have DynamoDB evaluate: the index partition, an exact
@@ -61,42 +94,63 @@ pub struct Pushdown {
     pub complete: bool,
 }
 
+/// Loose bounds for a store's key condition. The engine still checks every condition
+/// in memory, so these may be wider than the query, never narrower.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct KeyHints {
+    /// From an `eq` (or one-value `in`) condition in `filter`; `filter_or` never pins.
+    pub alert_id: Option<String>,
+    pub webhook_id: Option<String>,
+    pub domain_id: Option<String>,
+    /// Inclusive bounds on created_at from datetime_* and timediff_* conditions in
+    /// `filter`, at whole milliseconds (stored times have milliseconds).
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
 impl Query {
-    /// Parses a Query object; `null` or `{}` is the empty query.
+    /// Parses a Query object; `null` (or a missing query) and `{}` are the empty query.
     pub fn from_json(value: &Value) -> Result<Query> {
         let object = match value {
-            Value::Null => return Ok(Query { start: 1, ..Query::default() }),
+            Value::Null => return Ok(Query::default()),
             Value::Object(map) => map,
-            _ => return Err(Error::invalid("'query' must be an object (a SpaceONE Query).")),
+            other => {
+                return Err(Error::invalid(format!(
+                    "query: must be an object (a SpaceONE Query), not {}",
+                    describe(other)
+                )))
+            }
         };
-        if let Some(key) = object.keys().find(|k| !QUERY_KEYS.contains(&k.as_str())) {
-            return Err(Error::invalid(format!(
-                "query: unknown key '{key}'; allowed: {}.",
-                QUERY_KEYS.join(", ")
-            )));
+        parse::reject_unknown(object, &QUERY_KEYS, "query")?;
+        if object.get("unwind").is_some_and(|u| !u.is_null()) {
+            return Err(Error::NotImplemented("query.unwind is not supported for events.".into()));
         }
-        let (start, limit) = parse_page(object.get("page"), "query.page")?;
         Ok(Query {
-            filter: parse_conditions(object.get("filter"), "filter")?,
-            filter_or: parse_conditions(object.get("filter_or"), "filter_or")?,
-            keyword: match object.get("keyword") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(k)) if k.is_empty() => None,
-                Some(Value::String(k)) => Some(k.to_lowercase()),
-                Some(_) => return Err(Error::invalid("query.keyword must be text.")),
-            },
+            filter: parse::conditions(object.get("filter"), "filter")?,
+            filter_or: parse::conditions(object.get("filter_or"), "filter_or")?,
+            keyword: Keyword::parse(object.get("keyword"), "query.keyword")?,
             sort: parse_sort(object.get("sort"), "query.sort")?,
-            start,
-            limit,
-            only: parse_names(object.get("only"), "query.only")?,
-            minimal: flag(object.get("minimal"), "query.minimal")?,
-            count_only: flag(object.get("count_only"), "query.count_only")?,
+            page: parse::page(object.get("page"), "query.page")?,
+            only: parse::names(object.get("only"), "query.only")?,
+            minimal: parse::flag(object.get("minimal"), "query.minimal")?,
+            count_only: parse::flag(object.get("count_only"), "query.count_only")?,
         })
     }
 
-    /// An exact-match condition, as EventQuery's top-level fields add them.
+    /// A query that only selects (no sort, page or shape): StatisticsQuery's filter part.
+    pub(super) fn matching(
+        filter: Vec<Condition>,
+        filter_or: Vec<Condition>,
+        keyword: Option<Keyword>,
+    ) -> Query {
+        Query { filter, filter_or, keyword, ..Query::default() }
+    }
+
+    /// Adds one of EventQuery's top-level fields (`severity`, `alert_id`, and
+    /// `resource.resource_id` for `resource_id`) as an `eq` condition: exact on ids,
+    /// case-insensitive on other text, so `severity=critical` finds CRITICAL events.
     pub fn add_exact(&mut self, key: &str, value: &str) {
-        self.filter.push(Condition::exact(key, value));
+        self.filter.push(Condition::eq(key, value));
     }
 
     pub fn count_only(&self) -> bool {
@@ -105,18 +159,33 @@ impl Query {
 
     /// Whether the results come in the store's order (created_at, newest first).
     pub fn default_order(&self) -> bool {
-        self.sort.is_empty() || self.sort == [SortKey { key: "created_at".into(), desc: true }]
+        self.sort.is_empty() || self.sort == [SortKey::new("created_at", true)]
     }
 
+    /// `(start, limit)`: start counts from 1; without a limit, start is not applied.
     pub fn page(&self) -> (usize, Option<usize>) {
-        (self.start, self.limit)
+        (self.page.start, self.page.limit)
+    }
+
+    pub fn key_hints(&self, now: DateTime<Utc>) -> KeyHints {
+        let push = self.pushdown(now);
+        KeyHints {
+            alert_id: push.alert_id,
+            webhook_id: push.webhook_id,
+            domain_id: self.pinned("domain_id"),
+            created_from: push.created_from,
+            created_to: push.created_to,
+        }
+    }
+
+    fn pinned(&self, key: &str) -> Option<String> {
+        self.filter.iter().find_map(|c| c.pinned(key)).map(str::to_string)
     }
 
     pub fn pushdown(&self, now: DateTime<Utc>) -> Pushdown {
-        let pinned = |key: &str| self.filter.iter().find_map(|c| c.pinned(key)).map(str::to_string);
         let mut push = Pushdown {
-            alert_id: pinned("alert_id"),
-            webhook_id: pinned("webhook_id"),
+            alert_id: self.pinned("alert_id"),
+            webhook_id: self.pinned("webhook_id"),
             complete: self.filter_or.is_empty() && self.keyword.is_none(),
             ..Pushdown::default()
         };
@@ -138,31 +207,36 @@ impl Query {
         push
     }
 
+    /// Whether the event satisfies every `filter` condition, one of `filter_or` (when
+    /// there are any) and the keyword.
     pub fn matches(&self, event: &Value, now: DateTime<Utc>) -> bool {
         self.filter.iter().all(|c| c.matches(event, now))
             && (self.filter_or.is_empty() || self.filter_or.iter().any(|c| c.matches(event, now)))
-            && self.keyword.as_ref().is_none_or(|k| keyword_matches(event, k))
+            && self.keyword.as_ref().is_none_or(|k| k.matches(event))
     }
 
-    /// Sorts, pages and projects matched events: `{results, total_count}`.
+    /// Sorts, pages and shapes matched events: `{results, total_count}`, or only
+    /// `{total_count}` for count_only. The default order is created_at, newest first;
+    /// an explicit sort breaks ties by created_at and event_id, oldest first, as the
+    /// reference breaks them by insertion order.
     pub fn render_list(&self, mut matched: Vec<Value>) -> Value {
         let total = matched.len();
         if self.count_only {
             return json!({ "total_count": total });
         }
-        if !self.default_order() {
-            sort_rows(&mut matched, &self.sort);
+        if self.default_order() {
+            // Stable, and linear on input already in this order (the store's).
+            sort_rows(&mut matched, &[SortKey::new("created_at", true)]);
+        } else {
+            let mut keys = self.sort.clone();
+            keys.extend([SortKey::new("created_at", false), SortKey::new("event_id", false)]);
+            sort_rows(&mut matched, &keys);
         }
-        let page: Vec<Value> = matched
-            .into_iter()
-            .skip(self.start.saturating_sub(1))
-            .take(self.limit.unwrap_or(usize::MAX))
-            .map(|e| self.shape(e))
-            .collect();
-        json!({ "results": page, "total_count": total })
+        let results: Vec<Value> = self.page.apply(matched).into_iter().map(|e| self.shape(e)).collect();
+        json!({ "results": results, "total_count": total })
     }
 
-    /// Applies `only` / `minimal` to one event.
+    /// Applies `only` (which wins) or `minimal` to one event.
     pub fn shape(&self, event: Value) -> Value {
         if !self.only.is_empty() {
             project(&event, &self.only)
@@ -174,123 +248,219 @@ impl Query {
     }
 }
 
-fn keyword_matches(event: &Value, keyword: &str) -> bool {
-    ["event_id", "title"]
-        .iter()
-        .any(|k| event.get(k).and_then(Value::as_str).is_some_and(|t| t.to_lowercase().contains(keyword)))
-}
-
-/// Stable sort by several keys; a missing value sorts before any present one.
-pub fn sort_rows(rows: &mut [Value], keys: &[SortKey]) {
-    rows.sort_by(|a, b| {
-        keys.iter()
-            .map(|k| {
-                let ordering = match (lookup(a, &k.key), lookup(b, &k.key)) {
-                    (None, None) => Ordering::Equal,
-                    (None, Some(_)) => Ordering::Less,
-                    (Some(_), None) => Ordering::Greater,
-                    (Some(x), Some(y)) => compare(x, y).unwrap_or(Ordering::Equal),
-                };
-                if k.desc {
-                    ordering.reverse()
-                } else {
-                    ordering
-                }
-            })
-            .find(|o| *o != Ordering::Equal)
-            .unwrap_or(Ordering::Equal)
-    });
-}
-
-pub(super) fn parse_conditions(raw: Option<&Value>, name: &str) -> Result<Vec<Condition>> {
-    match raw {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => {
-            items.iter().enumerate().map(|(i, c)| Condition::parse(c, &format!("{name}[{i}]"))).collect()
-        }
-        Some(_) => Err(Error::invalid(format!("{name} must be a list of conditions {{k, v, o}}."))),
-    }
-}
-
-/// `{key, desc}`, a list of them, or `{keys: [...]}`.
-pub(super) fn parse_sort(raw: Option<&Value>, name: &str) -> Result<Vec<SortKey>> {
-    let one = |v: &Value| -> Result<SortKey> {
-        let key = v.get("key").and_then(Value::as_str).filter(|k| !k.is_empty());
-        let key = key
-            .ok_or_else(|| Error::invalid(format!("{name}: each sort needs 'key', the field to sort by.")))?;
-        let desc = flag(v.get("desc"), &format!("{name}.desc"))?;
-        Ok(SortKey { key: key.to_string(), desc })
-    };
-    match raw {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items.iter().map(one).collect(),
-        Some(v @ Value::Object(map)) => match map.get("keys") {
-            Some(Value::Array(items)) => items.iter().map(one).collect(),
-            Some(_) => Err(Error::invalid(format!("{name}.keys must be a list of {{key, desc}}."))),
-            None => Ok(vec![one(v)?]),
-        },
-        Some(_) => Err(Error::invalid(format!("{name} must be {{key, desc}} or a list of them."))),
-    }
-}
-
-/// `{start, limit}`: start is 1-based (default 1); no limit means all.
-pub(super) fn parse_page(raw: Option<&Value>, name: &str) -> Result<(usize, Option<usize>)> {
-    let Some(Value::Object(page)) = raw.filter(|v| !v.is_null()) else {
-        return match raw {
-            None | Some(Value::Null) => Ok((1, None)),
-            Some(_) => Err(Error::invalid(format!("{name} must be an object {{start, limit}}."))),
-        };
-    };
-    let number = |key: &str| -> Result<Option<u64>> {
-        match page.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| Error::invalid(format!("{name}.{key} must be a whole number, not {v}."))),
-        }
-    };
-    let start = number("start")?.unwrap_or(1);
-    if start < 1 {
-        return Err(Error::invalid(format!("{name}.start counts from 1.")));
-    }
-    let limit = number("limit")?.filter(|l| *l > 0);
-    Ok((start as usize, limit.map(|l| l as usize)))
-}
-
-pub(super) fn parse_names(raw: Option<&Value>, name: &str) -> Result<Vec<String>> {
-    match raw {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| Error::invalid(format!("{name} must be a list of field names.")))
-            })
-            .collect(),
-        Some(_) => Err(Error::invalid(format!("{name} must be a list of field names."))),
-    }
-}
-
-fn flag(raw: Option<&Value>, name: &str) -> Result<bool> {
-    match raw {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(Error::invalid(format!("{name} must be true or false."))),
-    }
-}
-
 /// A created_at bound as inclusive whole-millisecond bounds: stored times have
 /// milliseconds, so `> 10.0005` is `>= 10.001` and `< 10.0005` is `<= 10.000`.
 fn inclusive_millis(bound: Bound, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
     let millis = at.timestamp_millis();
     let fractional = !at.timestamp_subsec_nanos().is_multiple_of(1_000_000);
-    let at_millis = |ms: i64| DateTime::from_timestamp_millis(ms);
+    let at_millis = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
     match bound {
-        Bound::Gte => (at_millis(if fractional { millis + 1 } else { millis }), None),
-        Bound::Gt => (at_millis(millis + 1), None),
-        Bound::Lte => (None, at_millis(millis)),
-        Bound::Lt => (None, at_millis(if fractional { millis } else { millis - 1 })),
+        Bound::Gte => (at_millis(Some(if fractional { millis + 1 } else { millis })), None),
+        Bound::Gt => (at_millis(millis.checked_add(1)), None),
+        Bound::Lte => (None, at_millis(Some(millis))),
+        Bound::Lt => (None, at_millis(if fractional { Some(millis) } else { millis.checked_sub(1) })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse_time;
+
+    fn events() -> Vec<Value> {
+        vec![
+            json!({"event_id": "event-3", "title": "CPU high", "severity": "WARNING", "created_at": "2022-06-22T10:00:00.000Z",
+                   "resource": {"name": "web-1", "resource_id": "server-2"}, "value": 3}),
+            json!({"event_id": "event-2", "title": "Disk full", "severity": "CRITICAL", "created_at": "2022-06-21T12:00:00.000Z",
+                   "resource": {"name": "db-1", "resource_id": "server-1"}, "value": 10}),
+            json!({"event_id": "event-1", "title": "disk FULL", "severity": "CRITICAL", "created_at": "2022-06-21T12:00:00.000Z",
+                   "resource": {"name": "db-1", "resource_id": "server-1"}, "value": 5}),
+        ]
+    }
+
+    fn list(query: Value) -> Value {
+        let q = Query::from_json(&query).unwrap();
+        let now = Utc::now();
+        q.render_list(events().into_iter().filter(|e| q.matches(e, now)).collect())
+    }
+
+    fn ids(result: &Value) -> Vec<&str> {
+        result["results"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()).collect()
+    }
+
+    fn err(query: Value) -> String {
+        Query::from_json(&query).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn null_and_empty_queries_list_everything_newest_first() {
+        for empty in [Value::Null, json!({})] {
+            let all = list(empty);
+            assert_eq!((ids(&all), &all["total_count"]), (vec!["event-3", "event-2", "event-1"], &json!(3)));
+        }
+        let q = Query::from_json(&json!({})).unwrap();
+        let shuffled = vec![events()[2].clone(), events()[0].clone(), events()[1].clone()];
+        assert_eq!(
+            ids(&q.render_list(shuffled)),
+            ["event-3", "event-1", "event-2"],
+            "equal times keep input order"
+        );
+    }
+
+    #[test]
+    fn filter_is_all_and_filter_or_is_any() {
+        let q = json!({"filter": [{"k": "severity", "v": "critical"}, {"k": "value", "v": 6, "o": "gt"}]});
+        assert_eq!(ids(&list(q)), ["event-2"]);
+        let q = json!({"filter_or": [{"k": "severity", "v": "WARNING"}, {"k": "value", "v": 10}]});
+        assert_eq!(ids(&list(q)), ["event-3", "event-2"]);
+        let q = json!({"filter": [{"k": "severity", "v": "critical"}], "filter_or": [{"k": "value", "v": 3}, {"k": "value", "v": 5}]});
+        assert_eq!(ids(&list(q)), ["event-1"]);
+    }
+
+    #[test]
+    fn keyword_finds_any_word_in_event_id_or_title_ignoring_case() {
+        assert_eq!(ids(&list(json!({"keyword": "DISK"}))), ["event-2", "event-1"]);
+        assert_eq!(ids(&list(json!({"keyword": "event-3"}))), ["event-3"]);
+        assert_eq!(ids(&list(json!({"keyword": " cpu  full "}))), ["event-3", "event-2", "event-1"]);
+        assert_eq!(ids(&list(json!({"keyword": "   "}))).len(), 3, "a blank keyword is no keyword");
+        assert_eq!(ids(&list(json!({"keyword": "(disk"}))), Vec::<&str>::new(), "words are literal");
+        assert_eq!(
+            ids(&list(json!({"keyword": "web-1"}))),
+            Vec::<&str>::new(),
+            "resource names are not searched"
+        );
+    }
+
+    #[test]
+    fn sort_orders_and_breaks_ties_oldest_first() {
+        assert_eq!(ids(&list(json!({"sort": {"key": "value"}}))), ["event-3", "event-1", "event-2"]);
+        let q = json!({"sort": [{"key": "severity"}, {"key": "value", "desc": true}]});
+        assert_eq!(ids(&list(q)), ["event-2", "event-1", "event-3"]);
+        assert_eq!(ids(&list(json!({"sort": {"key": "severity"}}))), ["event-1", "event-2", "event-3"]);
+        let q = json!({"sort": {"keys": [{"key": "created_at", "desc": true}]}});
+        assert_eq!(
+            ids(&list(q)),
+            ["event-3", "event-2", "event-1"],
+            "explicit default order keeps the store's"
+        );
+    }
+
+    #[test]
+    fn page_slices_after_counting() {
+        let q = json!({"sort": {"keys": [{"key": "created_at"}]}, "page": {"start": 2, "limit": 1}});
+        let paged = list(q);
+        assert_eq!((ids(&paged), &paged["total_count"]), (vec!["event-2"], &json!(3)));
+        assert_eq!(ids(&list(json!({"page": {"start": 3, "limit": 10}}))), ["event-1"]);
+        assert_eq!(ids(&list(json!({"page": {"start": 4, "limit": 10}}))), Vec::<&str>::new());
+        assert_eq!(ids(&list(json!({"page": {"start": 2}}))).len(), 3, "start without limit pages nothing");
+    }
+
+    #[test]
+    fn only_minimal_and_count_only_shape_the_answer() {
+        let only = list(json!({"only": ["event_id", "resource.name"], "page": {"limit": 1}}));
+        assert_eq!(only["results"], json!([{"event_id": "event-3", "resource": {"name": "web-1"}}]));
+        let minimal = list(json!({"minimal": true, "page": {"limit": 1}}));
+        assert_eq!(
+            minimal["results"][0],
+            json!({"event_id": "event-3", "title": "CPU high", "severity": "WARNING", "created_at": "2022-06-22T10:00:00.000Z",
+                   "resource": {"name": "web-1", "resource_id": "server-2"}})
+        );
+        let both = list(json!({"minimal": true, "only": ["value"], "page": {"limit": 1}}));
+        assert_eq!(both["results"], json!([{"value": 3}]), "only wins over minimal");
+        assert_eq!(list(json!({"count_only": true, "keyword": "disk"})), json!({"total_count": 2}));
+    }
+
+    #[test]
+    fn add_exact_is_eq_on_the_field() {
+        let mut q = Query::from_json(&Value::Null).unwrap();
+        q.add_exact("severity", "critical");
+        q.add_exact("resource.resource_id", "server-1");
+        let now = Utc::now();
+        let hits: Vec<_> = events().into_iter().filter(|e| q.matches(e, now)).collect();
+        assert_eq!(hits.len(), 2);
+        q.add_exact("event_id", "EVENT-1");
+        assert!(!events().iter().any(|e| q.matches(e, now)), "ids stay exact");
+    }
+
+    #[test]
+    fn key_hints_come_from_filter_only() {
+        let q = Query::from_json(&json!({"filter": [
+            {"k": "domain_id", "v": "domain-1"},
+            {"k": "webhook_id", "v": ["webhook-1"], "o": "in"},
+            {"k": "alert_id", "v": ["alert-1", "alert-2"], "o": "in"},
+            {"k": "created_at", "v": "2022-06-01T00:00:00Z", "o": "datetime_gte"},
+            {"k": "created_at", "v": "now", "o": "timediff_lt"},
+        ], "filter_or": [{"k": "alert_id", "v": "alert-3"}]}))
+        .unwrap();
+        let now = parse_time("2022-07-01T00:00:00Z").unwrap();
+        assert_eq!(
+            q.key_hints(now),
+            KeyHints {
+                alert_id: None,
+                webhook_id: Some("webhook-1".into()),
+                domain_id: Some("domain-1".into()),
+                created_from: parse_time("2022-06-01T00:00:00Z"),
+                created_to: parse_time("2022-06-30T23:59:59.999Z"),
+            }
+        );
+    }
+
+    #[test]
+    fn pushdown_carries_ids_exact_millisecond_bounds_and_field_tests() {
+        let q = Query::from_json(&json!({"filter": [
+            {"k": "alert_id", "v": "alert-a"},
+            {"k": "severity", "v": ["critical", "error"], "o": "in"},
+            {"k": "created_at", "v": "2022-06-01T00:00:00Z", "o": "datetime_gte"},
+            {"k": "created_at", "v": "2022-06-10T00:00:00Z", "o": "datetime_gt"},
+            {"k": "created_at", "v": "2022-06-30T00:00:00.0005Z", "o": "datetime_lt"},
+        ]}))
+        .unwrap();
+        let push = q.pushdown(Utc::now());
+        assert_eq!(push.alert_id.as_deref(), Some("alert-a"));
+        assert_eq!(
+            push.created_from,
+            parse_time("2022-06-10T00:00:00.001Z"),
+            "gt is gte of the next millisecond"
+        );
+        assert_eq!(push.created_to, parse_time("2022-06-30T00:00:00.000Z"));
+        assert_eq!(
+            push.filters,
+            [
+                FieldTest::OneOf { path: "alert_id".into(), values: vec!["alert-a".into()] },
+                FieldTest::OneOf { path: "severity".into(), values: vec!["CRITICAL".into(), "ERROR".into()] },
+            ]
+        );
+        assert!(push.complete);
+        let partial =
+            Query::from_json(&json!({"filter": [{"k": "title", "v": "disk", "o": "contain"}]})).unwrap();
+        assert!(!partial.pushdown(Utc::now()).complete, "text search stays in memory");
+        let keyword = Query::from_json(&json!({"keyword": "disk"})).unwrap();
+        assert!(!keyword.pushdown(Utc::now()).complete);
+        let or_only = Query::from_json(&json!({"filter_or": [{"k": "alert_id", "v": "alert-a"}]})).unwrap();
+        let push = or_only.pushdown(Utc::now());
+        assert_eq!(
+            (push.alert_id, push.complete),
+            (None, false),
+            "an OR condition does not narrow the index"
+        );
+    }
+
+    #[test]
+    fn malformed_queries_say_what_is_wrong() {
+        assert!(err(json!({"filter": [{"k": "a", "v": 1}, {"k": "b", "v": 1, "o": "nope"}]}))
+            .starts_with("filter[1]: operator 'nope' is unknown; allowed: eq,"));
+        assert!(err(json!({"filter_or": [{"k": "a", "v": "x", "o": "in"}]}))
+            .starts_with("filter_or[0]: operator 'in'"));
+        assert!(err(json!({"page": {"start": 0}})).contains("counts from 1"));
+        assert!(err(json!({"page": {"limit": -1}})).contains("whole number"));
+        assert!(err(json!({"sort": {"desc": true}})).contains("needs 'key'"));
+        assert!(err(json!({"filters": []})).contains("unknown key 'filters'; allowed: filter,"));
+        assert!(err(json!({"keyword": 5})).contains("query.keyword: must be text"));
+        assert!(err(json!({"only": "event_id"})).contains("list of field names"));
+        assert!(err(json!({"count_only": 1})).contains("true or false"));
+        assert!(err(json!("severity")).contains("must be an object"));
+        let unwind = Query::from_json(&json!({"unwind": {"path": "tags"}})).unwrap_err();
+        assert_eq!(unwind.code(), "ERROR_NOT_IMPLEMENTED");
+        assert_eq!(Query::from_json(&json!({"filter": [{}]})).unwrap_err().code(), "ERROR_INVALID_ARGUMENT");
     }
 }

@@ -1,485 +1,396 @@
-//! StatisticsQuery: `{aggregate: [stage…], filter, filter_or, page}`, evaluated as a
-//! pipeline over the matched events, with python-core's stages and group operators.
+//! StatisticsQuery: `{aggregate: [stage…] | distinct, filter, filter_or, keyword, page}`,
+//! evaluated as a pipeline over the matched events with python-core's stages. Rows
+//! are flat JSON objects from start to end, as python-core renders them.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::condition::{compare, Condition};
-use super::list::{parse_conditions, parse_page, parse_sort, sort_rows, SortKey};
-use super::path::lookup;
+use super::condition::{describe, Condition};
+use super::group::Group;
+use super::list::Keyword;
+use super::parse::{self, object, reject_unknown, text, Page};
+use super::path::{insert, Leaves, Path};
+use super::project::Project;
+use super::sort::{parse_sort, sort_rows, SortKey};
+use super::value::{identity, total_cmp};
 use super::Query;
 use crate::error::{Error, Result};
-use crate::model::parse_time;
 
-const STAGES: &str = "group, project, count, sort, limit, unwind, match";
-const GROUP_OPERATORS: &str = "count, sum, average, max, min, first, last, push, add_to_set, merge_objects";
-const PROJECT_OPERATORS: &str = "size, array_to_object, object_to_array, concat";
+const STAGES: [&str; 8] = ["group", "project", "count", "sort", "limit", "skip", "unwind", "match"];
+const STAT_KEYS: [&str; 6] = ["aggregate", "distinct", "filter", "filter_or", "keyword", "page"];
+
+/// A stat's `limit` and `skip` are int32 in the API.
+const STAGE_NUMBER_MAX: u64 = i32::MAX as u64;
 
 #[derive(Debug, Clone)]
 pub struct StatQuery {
     filter: Query,
-    stages: Vec<Stage>,
-    start: usize,
-    limit: Option<usize>,
+    mode: Mode,
+    page: Page,
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    Aggregate(Vec<Stage>),
+    /// The distinct values of one field, sorted; list elements count one by one.
+    Distinct(Path),
 }
 
 #[derive(Debug, Clone)]
 enum Stage {
-    Group { keys: Vec<GroupKey>, fields: Vec<GroupField> },
-    Project(Vec<ProjectField>),
+    Group(Group),
+    Project(Project),
     Count(String),
     Sort(Vec<SortKey>),
     Limit(usize),
-    Unwind(String),
-    Match(Vec<Condition>),
-}
-
-#[derive(Debug, Clone)]
-struct GroupKey {
-    key: String,
-    name: String,
-    date_format: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-struct GroupField {
-    key: Option<String>,
-    name: String,
-    operator: GroupOperator,
-    conditions: Vec<Condition>,
-    /// For push: the sub-fields each pushed object carries.
-    fields: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum GroupOperator {
-    Count,
-    Sum,
-    Average,
-    Max,
-    Min,
-    First,
-    Last,
-    Push,
-    AddToSet,
-    MergeObjects,
-}
-
-#[derive(Debug, Clone)]
-struct ProjectField {
-    keys: Vec<String>,
-    name: String,
-    operator: Option<ProjectOperator>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum ProjectOperator {
-    Size,
-    ArrayToObject,
-    ObjectToArray,
-    Concat,
-}
-
-fn bad(at: &str, message: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("{at}: {message}"))
-}
-
-fn text<'v>(object: &'v Map<String, Value>, key: &str, at: &str) -> Result<&'v str> {
-    object
-        .get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| bad(at, format!("needs '{key}' (text)")))
+    Skip(usize),
+    /// One row per element of the list at `path`; rows without a list element go.
+    Unwind {
+        path: String,
+        filter: Vec<Condition>,
+    },
+    Match {
+        filter: Vec<Condition>,
+        filter_or: Vec<Condition>,
+    },
 }
 
 impl StatQuery {
     pub fn from_json(value: &Value) -> Result<StatQuery> {
-        let object =
-            value.as_object().ok_or_else(|| Error::invalid("'query' must be a StatisticsQuery object."))?;
-        let allowed = ["aggregate", "filter", "filter_or", "page"];
-        if let Some(key) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(Error::invalid(format!(
-                "query: unknown key '{key}'; allowed: {}.",
-                allowed.join(", ")
-            )));
-        }
-        let stages = match object.get("aggregate") {
-            None | Some(Value::Null) => return Err(Error::RequiredParameter("query.aggregate".into())),
-            Some(Value::Array(stages)) => stages,
-            Some(_) => return Err(Error::invalid("query.aggregate must be a list of stages.")),
+        let query = object(value, "query", "(a SpaceONE StatisticsQuery)")?;
+        reject_unknown(query, &STAT_KEYS, "query")?;
+        let filter = Query::matching(
+            parse::conditions(query.get("filter"), "filter")?,
+            parse::conditions(query.get("filter_or"), "filter_or")?,
+            Keyword::parse(query.get("keyword"), "query.keyword")?,
+        );
+        let page = parse::page(query.get("page"), "query.page")?;
+        let mode = match query.get("aggregate") {
+            Some(Value::Array(stages)) if !stages.is_empty() => Mode::Aggregate(parse_stages(stages)?),
+            // As in python-core, distinct is used only when there is no aggregate.
+            None | Some(Value::Null) | Some(Value::Array(_)) => match query.get("distinct") {
+                Some(Value::String(key)) if !key.is_empty() => Mode::Distinct(Path::new(key)),
+                None | Some(Value::Null) => return Err(Error::RequiredParameter("query.aggregate".into())),
+                Some(other) => {
+                    return Err(Error::invalid(format!(
+                        "query.distinct: must be a field name, not {}",
+                        describe(other)
+                    )))
+                }
+            },
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "query.aggregate: must be a list of stages, not {}",
+                    describe(other)
+                )))
+            }
         };
-        let stages = stages
-            .iter()
-            .enumerate()
-            .map(|(i, s)| parse_stage(s, &format!("aggregate[{i}]")))
-            .collect::<Result<_>>()?;
-        let mut filter = Query::from_json(&Value::Null)?;
-        filter.filter = parse_conditions(object.get("filter"), "filter")?;
-        filter.filter_or = parse_conditions(object.get("filter_or"), "filter_or")?;
-        let (start, limit) = parse_page(object.get("page"), "query.page")?;
-        Ok(StatQuery { filter, stages, start, limit })
+        Ok(StatQuery { filter, mode, page })
     }
 
-    /// The filter part, so the store plans and matches with the list's code.
+    /// The filter part as a Query, so the store plans and matches with list's code.
     pub fn filter_query(&self) -> &Query {
         &self.filter
     }
 
+    /// Runs the pipeline over matched events: `{results, total_count}`, where
+    /// total_count counts the rows before `page` takes its slice.
     pub fn evaluate(&self, matched: Vec<Value>, now: DateTime<Utc>) -> Result<Value> {
-        let mut rows = matched;
-        for stage in &self.stages {
-            rows = run_stage(stage, rows, now);
-        }
+        let rows = match &self.mode {
+            Mode::Aggregate(stages) => stages.iter().fold(matched, |rows, stage| stage.run(rows, now)),
+            Mode::Distinct(path) => distinct(&matched, path),
+        };
         let total = rows.len();
-        let results: Vec<Value> = rows
-            .into_iter()
-            .skip(self.start.saturating_sub(1))
-            .take(self.limit.unwrap_or(usize::MAX))
-            .collect();
-        Ok(json!({ "results": results, "total_count": total }))
+        Ok(json!({ "results": self.page.apply(rows), "total_count": total }))
     }
 }
 
-fn parse_stage(raw: &Value, at: &str) -> Result<Stage> {
-    let object = raw
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .ok_or_else(|| bad(at, format!("a stage is an object with one key, one of: {STAGES}")))?;
-    let (name, body) = object.iter().next().expect("one key");
+fn parse_stages(stages: &[Value]) -> Result<Vec<Stage>> {
+    // The key names the rows carry from the last group, which a project keeps.
+    let mut group_keys: Vec<String> = Vec::new();
+    let mut parsed = Vec::with_capacity(stages.len());
+    for (i, raw) in stages.iter().enumerate() {
+        let stage = parse_stage(raw, &format!("aggregate[{i}]"), &group_keys)?;
+        match &stage {
+            Stage::Group(group) => group_keys = group.key_names().map(str::to_string).collect(),
+            Stage::Project(project) if project.exclude_keys => group_keys.clear(),
+            Stage::Count(_) => group_keys.clear(),
+            _ => {}
+        }
+        parsed.push(stage);
+    }
+    Ok(parsed)
+}
+
+fn parse_stage(raw: &Value, at: &str, group_keys: &[String]) -> Result<Stage> {
+    let wrong =
+        || Error::invalid(format!("{at}: a stage is an object with one key, one of: {}", STAGES.join(", ")));
+    let stage = raw.as_object().filter(|o| o.len() == 1).ok_or_else(wrong)?;
+    let Some((name, body)) = stage.iter().next() else { return Err(wrong()) };
     let at = format!("{at}.{name}");
-    let map = || body.as_object().ok_or_else(|| bad(&at, "must be an object"));
+    let number = |min: u64| -> Result<usize> {
+        body.as_u64().filter(|n| (min..=STAGE_NUMBER_MAX).contains(n)).map(|n| n as usize).ok_or_else(|| {
+            Error::invalid(format!(
+                "{at}: must be a whole number from {min} to {STAGE_NUMBER_MAX}, not {}",
+                describe(body)
+            ))
+        })
+    };
     Ok(match name.as_str() {
-        "group" => {
-            let group = map()?;
-            let keys = match group.get("keys") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(keys)) => keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| parse_group_key(k, &format!("{at}.keys[{i}]")))
-                    .collect::<Result<_>>()?,
-                Some(_) => return Err(bad(&at, "'keys' must be a list of {key, name}")),
-            };
-            let fields = match group.get("fields") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(fields)) => fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| parse_group_field(f, &format!("{at}.fields[{i}]")))
-                    .collect::<Result<_>>()?,
-                Some(_) => return Err(bad(&at, "'fields' must be a list of {key, name, operator}")),
-            };
-            Stage::Group { keys, fields }
+        "group" => Stage::Group(Group::parse(body, &at)?),
+        "project" => Stage::Project(Project::parse(body, &at, group_keys.to_vec())?),
+        "count" => {
+            let count = object(body, &at, "{name}")?;
+            reject_unknown(count, &["name"], &at)?;
+            Stage::Count(text(count, "name", "name", &at)?.to_string())
         }
-        "project" => {
-            let fields = match map()?.get("fields") {
-                Some(Value::Array(fields)) => fields,
-                _ => return Err(bad(&at, "needs 'fields', a list of {key, name, operator?}")),
-            };
-            Stage::Project(
-                fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| parse_project_field(f, &format!("{at}.fields[{i}]")))
-                    .collect::<Result<_>>()?,
-            )
+        "sort" => {
+            let keys = parse_sort(Some(body), &at)?;
+            if keys.is_empty() {
+                return Err(Error::invalid(format!("{at}: needs 'key' or 'keys'")));
+            }
+            Stage::Sort(keys)
         }
-        "count" => Stage::Count(text(map()?, "name", &at)?.to_string()),
-        "sort" => Stage::Sort(parse_sort(Some(body), &at)?),
-        "limit" => Stage::Limit(body.as_u64().ok_or_else(|| bad(&at, "must be a whole number"))? as usize),
-        "unwind" => Stage::Unwind(text(map()?, "path", &at)?.to_string()),
-        "match" => {
-            let conditions = match body {
-                Value::Array(_) => Some(body),
-                Value::Object(m) => m.get("filter"),
-                _ => None,
-            };
-            Stage::Match(parse_conditions(conditions, &at)?)
+        "limit" => Stage::Limit(number(1)?),
+        "skip" => Stage::Skip(number(0)?),
+        "unwind" => {
+            let unwind = object(body, &at, "{path, filter?}")?;
+            reject_unknown(unwind, &["path", "filter"], &at)?;
+            let path = text(unwind, "path", "path", &at)?.trim_start_matches('$').to_string();
+            if path.is_empty() {
+                return Err(Error::invalid(format!("{at}: 'path' names no field")));
+            }
+            Stage::Unwind { path, filter: parse::conditions(unwind.get("filter"), &format!("{at}.filter"))? }
         }
-        other => return Err(bad(&at, format!("'{other}' is not a stage; allowed: {STAGES}"))),
+        "match" => match body {
+            Value::Array(_) => {
+                Stage::Match { filter: parse::conditions(Some(body), &at)?, filter_or: Vec::new() }
+            }
+            _ => {
+                let filters = object(body, &at, "{filter, filter_or?}")?;
+                reject_unknown(filters, &["filter", "filter_or"], &at)?;
+                Stage::Match {
+                    filter: parse::conditions(filters.get("filter"), &format!("{at}.filter"))?,
+                    filter_or: parse::conditions(filters.get("filter_or"), &format!("{at}.filter_or"))?,
+                }
+            }
+        },
+        other => {
+            return Err(Error::invalid(format!(
+                "{at}: '{other}' is not a stage; allowed: {}",
+                STAGES.join(", ")
+            )))
+        }
     })
 }
 
-fn parse_group_key(raw: &Value, at: &str) -> Result<GroupKey> {
-    let object = raw.as_object().ok_or_else(|| bad(at, "must be an object {key, name}"))?;
-    let key = text(object, "key", at)?.to_string();
-    let name = object.get("name").and_then(Value::as_str).unwrap_or(&key).to_string();
-    let date_format = match object.get("date_format") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(f)) => Some(f.clone()),
-        Some(_) => return Err(bad(at, "'date_format' must be a strftime pattern such as %Y-%m-%d")),
-    };
-    Ok(GroupKey { key, name, date_format })
-}
-
-fn parse_group_field(raw: &Value, at: &str) -> Result<GroupField> {
-    let object = raw.as_object().ok_or_else(|| bad(at, "must be an object {key, name, operator}"))?;
-    let name = text(object, "name", at)?.to_string();
-    let operator = match text(object, "operator", at)? {
-        "count" => GroupOperator::Count,
-        "sum" => GroupOperator::Sum,
-        "average" => GroupOperator::Average,
-        "max" => GroupOperator::Max,
-        "min" => GroupOperator::Min,
-        "first" => GroupOperator::First,
-        "last" => GroupOperator::Last,
-        "push" => GroupOperator::Push,
-        "add_to_set" => GroupOperator::AddToSet,
-        "merge_objects" => GroupOperator::MergeObjects,
-        other => return Err(bad(at, format!("operator '{other}' is unknown; allowed: {GROUP_OPERATORS}"))),
-    };
-    let key = object.get("key").and_then(Value::as_str).map(str::to_string);
-    let pushes_fields = operator == GroupOperator::Push && object.contains_key("fields");
-    let needs_key = operator != GroupOperator::Count && !pushes_fields;
-    if needs_key && key.is_none() {
-        return Err(bad(
-            at,
-            format!("operator '{}' needs 'key', the field to aggregate", text(object, "operator", at)?),
-        ));
-    }
-    let conditions = parse_conditions(object.get("conditions"), &format!("{at}.conditions"))?;
-    if !conditions.is_empty()
-        && !matches!(operator, GroupOperator::Count | GroupOperator::Sum | GroupOperator::Average)
-    {
-        return Err(bad(at, "'conditions' applies to count, sum and average only"));
-    }
-    let fields = match object.get("fields") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|f| {
-                let f = f.as_object().ok_or_else(|| bad(at, "push 'fields' are {key, name}"))?;
-                let key = text(f, "key", at)?.to_string();
-                let name = f.get("name").and_then(Value::as_str).unwrap_or(&key).to_string();
-                Ok((key, name))
-            })
-            .collect::<Result<_>>()?,
-        Some(_) => return Err(bad(at, "push 'fields' must be a list of {key, name}")),
-    };
-    Ok(GroupField { key, name, operator, conditions, fields })
-}
-
-fn parse_project_field(raw: &Value, at: &str) -> Result<ProjectField> {
-    let object = raw.as_object().ok_or_else(|| bad(at, "must be an object {key, name, operator?}"))?;
-    let operator = match object.get("operator").and_then(Value::as_str) {
-        None => None,
-        Some("size") => Some(ProjectOperator::Size),
-        Some("array_to_object") => Some(ProjectOperator::ArrayToObject),
-        Some("object_to_array") => Some(ProjectOperator::ObjectToArray),
-        Some("concat") => Some(ProjectOperator::Concat),
-        Some(other) => {
-            return Err(bad(at, format!("operator '{other}' is unknown; allowed: {PROJECT_OPERATORS}")))
-        }
-    };
-    let keys: Vec<String> = match (object.get("key"), object.get("fields")) {
-        (Some(Value::String(k)), _) => vec![k.clone()],
-        (Some(Value::Array(ks)), _) | (None, Some(Value::Array(ks))) => ks
-            .iter()
-            .filter_map(|k| k.as_str().or_else(|| k.get("key")?.as_str()).map(str::to_string))
-            .collect(),
-        _ => return Err(bad(at, "needs 'key', the field to project")),
-    };
-    let name =
-        object.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| keys[0].clone());
-    Ok(ProjectField { keys, name, operator })
-}
-
-fn run_stage(stage: &Stage, rows: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
-    match stage {
-        Stage::Group { keys, fields } => group(rows, keys, fields, now),
-        Stage::Project(fields) => rows.iter().map(|r| project_row(r, fields)).collect(),
-        Stage::Count(name) => vec![json!({ name: rows.len() })],
-        Stage::Sort(keys) => {
-            let mut rows = rows;
-            sort_rows(&mut rows, keys);
-            rows
-        }
-        Stage::Limit(n) => rows.into_iter().take(*n).collect(),
-        Stage::Unwind(path) => rows.into_iter().flat_map(|r| unwind(r, path)).collect(),
-        Stage::Match(conditions) => {
-            rows.into_iter().filter(|r| conditions.iter().all(|c| c.matches(r, now))).collect()
-        }
-    }
-}
-
-fn group_value(row: &Value, key: &GroupKey) -> Value {
-    let value = lookup(row, &key.key).cloned().unwrap_or(Value::Null);
-    match (&key.date_format, value.as_str().and_then(parse_time)) {
-        (Some(format), Some(time)) => Value::String(time.format(format).to_string()),
-        _ => value,
-    }
-}
-
-fn group(rows: Vec<Value>, keys: &[GroupKey], fields: &[GroupField], now: DateTime<Utc>) -> Vec<Value> {
-    // Groups keep the order in which their first row arrived, so output is deterministic.
-    let mut order: Vec<Vec<Value>> = Vec::new();
-    let mut members: HashMap<String, Vec<Value>> = HashMap::new();
-    for row in rows {
-        let id: Vec<Value> = keys.iter().map(|k| group_value(&row, k)).collect();
-        let token = Value::Array(id.clone()).to_string();
-        let slot = members.entry(token).or_default();
-        if slot.is_empty() {
-            order.push(id);
-        }
-        slot.push(row);
-    }
-    order
-        .into_iter()
-        .map(|id| {
-            let rows = &members[&Value::Array(id.clone()).to_string()];
-            let mut out = Map::new();
-            for (key, value) in keys.iter().zip(id) {
-                out.insert(key.name.clone(), value);
+impl Stage {
+    fn run(&self, rows: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
+        match self {
+            Stage::Group(group) => group.run(rows, now),
+            Stage::Project(project) => rows.iter().map(|r| project.run(r)).collect(),
+            // MongoDB's $count answers nothing, not zero, for no rows.
+            Stage::Count(_) if rows.is_empty() => Vec::new(),
+            Stage::Count(name) => vec![json!({ name: rows.len() })],
+            Stage::Sort(keys) => {
+                let mut rows = rows;
+                sort_rows(&mut rows, keys);
+                rows
             }
-            for field in fields {
-                out.insert(field.name.clone(), aggregate(field, rows, now));
-            }
-            Value::Object(out)
-        })
-        .collect()
-}
-
-fn aggregate(field: &GroupField, rows: &[Value], now: DateTime<Utc>) -> Value {
-    let counted: Vec<&Value> =
-        rows.iter().filter(|r| field.conditions.iter().all(|c| c.matches(r, now))).collect();
-    let values = |rows: &[&Value]| -> Vec<Value> {
-        let key = field.key.as_deref().unwrap_or("");
-        rows.iter().filter_map(|r| lookup(r, key).cloned()).filter(|v| !v.is_null()).collect()
-    };
-    let numbers = |rows: &[&Value]| -> Vec<f64> { values(rows).iter().filter_map(Value::as_f64).collect() };
-    let all: Vec<&Value> = rows.iter().collect();
-    match field.operator {
-        GroupOperator::Count => json!(counted.len()),
-        GroupOperator::Sum => number(numbers(&counted).iter().sum()),
-        GroupOperator::Average => {
-            let ns = numbers(&counted);
-            if ns.is_empty() {
-                Value::Null
-            } else {
-                number(ns.iter().sum::<f64>() / ns.len() as f64)
-            }
-        }
-        GroupOperator::Max => extreme(values(&all), std::cmp::Ordering::Greater),
-        GroupOperator::Min => extreme(values(&all), std::cmp::Ordering::Less),
-        GroupOperator::First => {
-            field.key.as_deref().and_then(|k| lookup(rows.first()?, k)).cloned().unwrap_or(Value::Null)
-        }
-        GroupOperator::Last => {
-            field.key.as_deref().and_then(|k| lookup(rows.last()?, k)).cloned().unwrap_or(Value::Null)
-        }
-        GroupOperator::Push if !field.fields.is_empty() => Value::Array(
-            rows.iter()
-                .map(|r| {
-                    let object: Map<String, Value> = field
-                        .fields
-                        .iter()
-                        .map(|(k, n)| (n.clone(), lookup(r, k).cloned().unwrap_or(Value::Null)))
-                        .collect();
-                    Value::Object(object)
+            Stage::Limit(n) => rows.into_iter().take(*n).collect(),
+            Stage::Skip(n) => rows.into_iter().skip(*n).collect(),
+            Stage::Unwind { path, filter } => rows
+                .into_iter()
+                .flat_map(|r| unwind(r, path))
+                .filter(|r| filter.iter().all(|c| c.matches(r, now)))
+                .collect(),
+            Stage::Match { filter, filter_or } => rows
+                .into_iter()
+                .filter(|r| {
+                    filter.iter().all(|c| c.matches(r, now))
+                        && (filter_or.is_empty() || filter_or.iter().any(|c| c.matches(r, now)))
                 })
                 .collect(),
-        ),
-        GroupOperator::Push => Value::Array(values(&all)),
-        GroupOperator::AddToSet => {
-            let mut set: Vec<Value> = Vec::new();
-            for v in values(&all) {
-                if !set.contains(&v) {
-                    set.push(v);
-                }
-            }
-            Value::Array(set)
-        }
-        GroupOperator::MergeObjects => {
-            let mut merged = Map::new();
-            for v in values(&all) {
-                if let Value::Object(m) = v {
-                    merged.extend(m);
-                }
-            }
-            Value::Object(merged)
         }
     }
 }
 
-/// Whole numbers come out as integers, as Mongo's sums of integers do.
-fn number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        json!(n as i64)
-    } else {
-        json!(n)
-    }
-}
-
-fn extreme(values: Vec<Value>, wanted: std::cmp::Ordering) -> Value {
-    values
-        .into_iter()
-        .reduce(|best, v| if compare(&v, &best) == Some(wanted) { v } else { best })
-        .unwrap_or(Value::Null)
-}
-
-fn project_row(row: &Value, fields: &[ProjectField]) -> Value {
-    let mut out = Map::new();
-    for field in fields {
-        let first = lookup(row, &field.keys[0]).cloned().unwrap_or(Value::Null);
-        let value = match field.operator {
-            None => first,
-            Some(ProjectOperator::Size) => json!(first.as_array().map_or(0, Vec::len)),
-            Some(ProjectOperator::ArrayToObject) => {
-                let pairs = first.as_array().cloned().unwrap_or_default();
-                Value::Object(
-                    pairs
-                        .iter()
-                        .filter_map(|p| {
-                            Some((
-                                p.get("k")?.as_str()?.to_string(),
-                                p.get("v").cloned().unwrap_or(Value::Null),
-                            ))
-                        })
-                        .collect(),
-                )
-            }
-            Some(ProjectOperator::ObjectToArray) => Value::Array(
-                first
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, v)| json!({"k": k, "v": v})).collect())
-                    .unwrap_or_default(),
-            ),
-            Some(ProjectOperator::Concat) => {
-                let parts: Vec<Value> = field.keys.iter().filter_map(|k| lookup(row, k).cloned()).collect();
-                if parts.iter().all(Value::is_array) {
-                    Value::Array(
-                        parts.into_iter().flat_map(|p| p.as_array().cloned().unwrap_or_default()).collect(),
-                    )
-                } else {
-                    Value::String(
-                        parts
-                            .iter()
-                            .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
-                            .collect(),
-                    )
-                }
-            }
-        };
-        out.insert(field.name.clone(), value);
-    }
-    Value::Object(out)
-}
-
+/// MongoDB's `$unwind`: a list gives one row per element; a missing, null or empty
+/// list gives none; any other value leaves the row as it is.
 fn unwind(row: Value, path: &str) -> Vec<Value> {
-    let path = path.trim_start_matches('$');
-    let Some(Value::Array(items)) = lookup(&row, path).cloned() else {
-        return Vec::new();
+    let items = match Path::new(path).first(&row) {
+        Some(Value::Array(items)) => items.clone(),
+        None | Some(Value::Null) => return Vec::new(),
+        Some(_) => return vec![row],
     };
     items
         .into_iter()
         .map(|item| {
             let mut copy = row.clone();
             if let Value::Object(map) = &mut copy {
-                super::path::insert(map, path, item);
+                insert(map, path, item);
             }
             copy
         })
         .collect()
+}
+
+fn distinct(events: &[Value], path: &Path) -> Vec<Value> {
+    let mut seen = HashSet::new();
+    let mut values = Vec::new();
+    for event in events {
+        path.any(event, Leaves::Elements, &mut |v| {
+            let mut token = String::new();
+            identity(Some(v), &mut token);
+            if seen.insert(token) {
+                values.push(v.clone());
+            }
+            false
+        });
+    }
+    values.sort_by(|a, b| total_cmp(Some(a), Some(b)));
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rows() -> Vec<Value> {
+        vec![
+            json!({"event_id": "e1", "severity": "CRITICAL", "tags": ["a", "b"], "n": 3, "title": "Disk full"}),
+            json!({"event_id": "e2", "severity": "INFO", "tags": [], "n": 1, "title": "CPU"}),
+            json!({"event_id": "e3", "severity": "CRITICAL", "tags": "c", "n": 2, "title": "disk"}),
+            json!({"event_id": "e4", "severity": "WARNING", "n": 5, "title": "Memory"}),
+        ]
+    }
+
+    fn stat(query: Value) -> Value {
+        let q = StatQuery::from_json(&query).unwrap();
+        let now = Utc::now();
+        let matched = rows().into_iter().filter(|e| q.filter_query().matches(e, now)).collect();
+        q.evaluate(matched, now).unwrap()
+    }
+
+    fn results(query: Value) -> Value {
+        stat(query)["results"].clone()
+    }
+
+    fn err(query: Value) -> String {
+        StatQuery::from_json(&query).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn count_stage_counts_rows_and_answers_nothing_for_none() {
+        assert_eq!(results(json!({"aggregate": [{"count": {"name": "total"}}]})), json!([{"total": 4}]));
+        let none =
+            json!({"filter": [{"k": "severity", "v": "ERROR"}], "aggregate": [{"count": {"name": "total"}}]});
+        assert_eq!(stat(none), json!({"results": [], "total_count": 0}));
+    }
+
+    #[test]
+    fn sort_limit_and_skip_stages_slice_in_order() {
+        let q = json!({"aggregate": [{"sort": {"key": "n", "desc": true}}, {"skip": 1}, {"limit": 2},
+                                     {"project": {"fields": [{"key": "event_id", "name": "id"}]}}]});
+        assert_eq!(results(q), json!([{"id": "e1"}, {"id": "e3"}]));
+        let q = json!({"aggregate": [{"sort": {"keys": [{"key": "severity"}, {"key": "n"}]}}, {"project": {"fields": [{"key": "event_id", "name": "id"}]}}]});
+        assert_eq!(results(q), json!([{"id": "e3"}, {"id": "e1"}, {"id": "e2"}, {"id": "e4"}]));
+    }
+
+    #[test]
+    fn unwind_gives_a_row_per_element_and_may_filter_them() {
+        let q = json!({"aggregate": [{"unwind": {"path": "tags"}}, {"project": {"fields": [{"key": "tags", "name": "t"}]}}]});
+        assert_eq!(
+            results(q),
+            json!([{"t": "a"}, {"t": "b"}, {"t": "c"}]),
+            "empty and missing lists drop; scalars stay"
+        );
+        let q = json!({"aggregate": [{"unwind": {"path": "$tags", "filter": [{"k": "tags", "v": "B"}]}}, {"count": {"name": "n"}}]});
+        assert_eq!(results(q), json!([{"n": 1}]));
+    }
+
+    #[test]
+    fn match_stage_filters_pipeline_rows() {
+        let q = json!({"aggregate": [
+            {"group": {"keys": [{"key": "severity", "name": "severity"}], "fields": [{"key": "n", "name": "sum", "operator": "sum"}]}},
+            {"match": {"filter": [{"k": "sum", "v": 4, "o": "gte"}]}}
+        ]});
+        assert_eq!(
+            results(q),
+            json!([{"severity": "CRITICAL", "sum": 5}, {"severity": "WARNING", "sum": 5}])
+        );
+        let q = json!({"aggregate": [{"match": [{"k": "title", "v": "disk", "o": "contain"}]}, {"count": {"name": "n"}}]});
+        assert_eq!(results(q), json!([{"n": 2}]));
+        let q = json!({"aggregate": [{"match": {"filter_or": [{"k": "n", "v": 1}, {"k": "n", "v": 5}]}}, {"count": {"name": "n"}}]});
+        assert_eq!(results(q), json!([{"n": 2}]));
+    }
+
+    #[test]
+    fn project_after_group_keeps_the_group_keys_unless_excluded() {
+        let group = json!({"group": {"keys": [{"key": "severity", "name": "severity"}], "fields": [{"key": "event_id", "name": "ids", "operator": "push"}]}});
+        let project = |exclude: bool| json!({"project": {"fields": [{"key": "ids", "name": "n", "operator": "size"}], "exclude_keys": exclude}});
+        let q = json!({"aggregate": [group, project(false), {"sort": {"key": "severity"}}]});
+        assert_eq!(
+            results(q),
+            json!([{"severity": "CRITICAL", "n": 2}, {"severity": "INFO", "n": 1}, {"severity": "WARNING", "n": 1}])
+        );
+        let q = json!({"aggregate": [group, project(true), {"limit": 1}]});
+        assert_eq!(results(q), json!([{"n": 2}]));
+    }
+
+    #[test]
+    fn page_slices_the_results_after_counting_them() {
+        let q = json!({"aggregate": [{"group": {"keys": [{"key": "event_id", "name": "id"}]}}, {"sort": {"key": "id"}}],
+                       "page": {"start": 2, "limit": 2}});
+        assert_eq!(stat(q), json!({"results": [{"id": "e2"}, {"id": "e3"}], "total_count": 4}));
+    }
+
+    #[test]
+    fn filter_and_keyword_choose_the_rows() {
+        let q = json!({"keyword": "DISK", "filter_or": [{"k": "n", "v": 3}, {"k": "n", "v": 1}], "aggregate": [{"count": {"name": "n"}}]});
+        assert_eq!(results(q), json!([{"n": 1}]));
+    }
+
+    #[test]
+    fn distinct_lists_sorted_unique_values() {
+        assert_eq!(
+            stat(json!({"distinct": "severity"})),
+            json!({"results": ["CRITICAL", "INFO", "WARNING"], "total_count": 3})
+        );
+        assert_eq!(results(json!({"distinct": "tags", "page": {"limit": 2}})), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn malformed_stat_queries_name_the_stage_and_what_is_allowed() {
+        assert_eq!(StatQuery::from_json(&json!({})).unwrap_err().code(), "ERROR_REQUIRED_PARAMETER");
+        assert_eq!(
+            StatQuery::from_json(&json!({"aggregate": []})).unwrap_err().code(),
+            "ERROR_REQUIRED_PARAMETER"
+        );
+        assert_eq!(err(json!({"aggregate": [{"explode": {}}]})),
+            "aggregate[0].explode: 'explode' is not a stage; allowed: group, project, count, sort, limit, skip, unwind, match");
+        assert!(err(json!({"aggregate": [{"limit": 1, "skip": 1}]}))
+            .starts_with("aggregate[0]: a stage is an object with one key"));
+        assert!(err(json!({"aggregate": ["group"]})).starts_with("aggregate[0]: a stage"));
+        assert!(err(json!({"aggregate": [{"count": {}}, {"limit": "ten"}]}))
+            .starts_with("aggregate[0].count: needs 'name'"));
+        assert!(err(json!({"aggregate": [{"limit": 0}]})).contains("from 1 to"));
+        assert!(err(json!({"aggregate": [{"skip": -1}]})).contains("from 0 to"));
+        assert!(err(json!({"aggregate": [{"sort": {}}]})).contains("needs 'key' or 'keys'"));
+        assert!(err(json!({"aggregate": [{"unwind": {}}]})).contains("needs 'path'"));
+        assert!(err(json!({"aggregate": [{"unwind": {"path": "$"}}]})).contains("names no field"));
+        assert!(err(json!({"aggregate": [{"match": {"filter": [{"k": "a", "o": "near"}]}}]}))
+            .starts_with("aggregate[0].match.filter[0]: operator 'near'"));
+        assert!(err(json!({"aggregate": {"group": {}}})).contains("must be a list of stages"));
+        assert!(err(json!({"distinct": 3})).contains("query.distinct"));
+        assert!(
+            err(json!({"aggregate": [{"count": {"name": "n"}}], "sort": {}})).contains("unknown key 'sort'")
+        );
+        assert!(err(json!({"aggregate": [{"count": {"name": "n"}}], "page": {"start": 0}}))
+            .contains("counts from 1"));
+        assert!(err(json!(null)).contains("must be an object"));
+    }
 }

@@ -65,13 +65,17 @@ pub async fn create_events(
             continue; // already stored by an earlier delivery
         };
         let mut event = normalise(&webhook, item, now);
+        event.event_id = claim.event_id();
         let stored = async {
             link_alert(app, &mut event).await?;
-            app.store.put_event(&event, expires_at(app.config.retention_days, now), Some(&claim)).await
+            app.store.put_event(&event, expires_at(app.config.retention_days, now)).await
         };
-        if let Err(err) = stored.await {
-            app.store.release_delivery(&claim).await;
-            return Err(err);
+        match stored.await {
+            Ok(_) => app.store.complete_delivery(&claim).await,
+            Err(err) => {
+                app.store.release_delivery(&claim).await;
+                return Err(err);
+            }
         }
         events.push(event);
     }

@@ -5,6 +5,7 @@
 mod create;
 mod get;
 mod search;
+pub mod sns;
 pub mod webhooks;
 
 pub use create::{create_events, Created};

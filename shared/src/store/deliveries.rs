@@ -4,9 +4,11 @@
 //! once. Before storing an event, create claims a marker keyed by a hash of (webhook,
 //! identity of the change) with a conditional put. A redelivery's put is rejected, and
 //! the rejection returns the marker (`ReturnValuesOnConditionCheckFailure`), so a
-//! duplicate costs one failed write and no read. The event and the marker's `done`
-//! state are written in one transaction, so a marker is never `done` without its event;
-//! a claim whose owner died (pending past [`STALE_CLAIM_SECS`]) can be taken over.
+//! duplicate costs one failed write and no read. The claim names the event's id, and
+//! the event is put only if that id is new, so the marker turns `done` only after its
+//! event is stored, and a claim whose owner died (pending past [`STALE_CLAIM_SECS`])
+//! can be taken over without storing the event twice. No transaction is needed, which
+//! would double the write cost of the event and its three index entries.
 //! Marker items have no `domain_id`, so no index and no list ever shows them; TTL
 //! removes them after the window.
 
@@ -89,6 +91,29 @@ impl Store {
         }
     }
 
+    /// Marks the change stored. If the claim was taken over meanwhile (this delivery
+    /// went stale), the new owner finishes it: the event is stored either way.
+    pub async fn complete_delivery(&self, claim: &DeliveryClaim) {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.events)
+            .key("event_id", AttributeValue::S(claim.marker_id.clone()))
+            .update_expression("SET #s = :done")
+            .condition_expression("#t = :t")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#t", "token")
+            .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
+            .expression_attribute_values(":t", AttributeValue::S(claim.token.clone()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => self.record(out.consumed_capacity()),
+            Err(err) => tracing::warn!(error = %storage_error(err), "could not mark a delivery done"),
+        }
+    }
+
     /// Gives a claim back after a failure, so the sender's retry can store the change
     /// at once. Best effort: a claim left behind goes stale by itself.
     pub async fn release_delivery(&self, claim: &DeliveryClaim) {
@@ -108,21 +133,14 @@ impl Store {
     }
 }
 
-/// The marker's completion, to run in the event's transaction.
-pub(super) fn complete(
-    table: &str,
-    claim: &DeliveryClaim,
-) -> std::result::Result<aws_sdk_dynamodb::types::Update, aws_sdk_dynamodb::error::BuildError> {
-    aws_sdk_dynamodb::types::Update::builder()
-        .table_name(table)
-        .key("event_id", AttributeValue::S(claim.marker_id.clone()))
-        .update_expression("SET #s = :done")
-        .condition_expression("#t = :t")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_names("#t", "token")
-        .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
-        .expression_attribute_values(":t", AttributeValue::S(claim.token.clone()))
-        .build()
+impl DeliveryClaim {
+    /// The id of the event this change becomes: the same for every delivery of the
+    /// change, so a takeover after a crash finds the event already stored.
+    pub fn event_id(&self) -> String {
+        let digest = Sha256::digest(self.marker_id.as_bytes());
+        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        format!("event-{hex}")
+    }
 }
 
 fn marker_id(webhook_id: &str, identity: &str) -> String {
@@ -138,6 +156,18 @@ fn token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claim_names_the_same_event_for_every_delivery_of_its_change() {
+        let claim = |token: &str| DeliveryClaim {
+            marker_id: marker_id("webhook-1", "change:x"),
+            token: token.into(),
+        };
+        assert_eq!(claim("a").event_id(), claim("b").event_id());
+        assert_eq!(claim("a").event_id().len(), "event-".len() + 12);
+        let other = DeliveryClaim { marker_id: marker_id("webhook-1", "change:y"), token: "a".into() };
+        assert_ne!(other.event_id(), claim("a").event_id());
+    }
 
     #[test]
     fn markers_are_per_webhook_and_never_look_like_events() {

@@ -11,12 +11,11 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::query::QueryError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnConsumedCapacity, Select, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 use serde::{Deserialize, Serialize};
 
-use super::deliveries::{self, DeliveryClaim};
 use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
-use super::{built, storage_error, Store};
+use super::{is_condition_failure, storage_error, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventType, Resource, Severity};
 use crate::query::FieldTest;
@@ -151,14 +150,10 @@ impl PageKey {
 }
 
 impl Store {
-    /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL. With
-    /// a delivery claim, the event and the claim's completion commit together.
-    pub async fn put_event(
-        &self,
-        event: &Event,
-        expires_at: Option<i64>,
-        claim: Option<&DeliveryClaim>,
-    ) -> Result<()> {
+    /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
+    /// Answers false, writing nothing new, when an event with this id is already stored
+    /// (an earlier delivery of the same change got this far).
+    pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<bool> {
         let raw = serde_json::to_string(&event.raw_data).map_err(|e| Error::Internal(e.to_string()))?;
         let chunks = split_text(&raw, RAW_CHUNK_BYTES);
         let inline = chunks.len() <= 1;
@@ -194,28 +189,23 @@ impl Store {
             created_key: format!("{}#{}", event.created_at, event.event_id),
             expires_at,
         };
-        match claim {
-            None => self.put_item(&self.tables.events, to_item(&item)?).await,
-            Some(claim) => self.put_item_completing(to_item(&item)?, claim).await,
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.tables.events)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(event_id)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                self.record(out.consumed_capacity());
+                Ok(true)
+            }
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage_error(err)),
         }
-    }
-
-    async fn put_item_completing(
-        &self,
-        item: HashMap<String, AttributeValue>,
-        claim: &DeliveryClaim,
-    ) -> Result<()> {
-        let put = built(Put::builder().table_name(&self.tables.events).set_item(Some(item)).build())?;
-        let done = built(deliveries::complete(&self.tables.events, claim))?;
-        let writes = vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder().update(done).build(),
-        ];
-        if !self.transact(writes).await? {
-            // Our claim went stale and another delivery took it over: let that one finish.
-            return Err(Error::Conflict("another delivery of this event took over; retry".into()));
-        }
-        Ok(())
     }
 
     async fn put_item(&self, table: &str, item: HashMap<String, AttributeValue>) -> Result<()> {
