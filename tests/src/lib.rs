@@ -117,14 +117,21 @@ pub async fn webhook(app: &App, format: WebhookFormat) -> IssuedKey {
 }
 
 pub async fn webhook_in(app: &App, format: WebhookFormat, domain_id: &str, project_id: &str) -> IssuedKey {
-    let new = NewWebhook {
+    webhook_from(app, new_webhook(format, domain_id, project_id)).await
+}
+
+pub fn new_webhook(format: WebhookFormat, domain_id: &str, project_id: &str) -> NewWebhook {
+    NewWebhook {
         name: "bastion".into(),
         format,
         domain_id: domain_id.into(),
         workspace_id: "workspace-1".into(),
         project_id: project_id.into(),
         verify_sns_signature: true,
-    };
+    }
+}
+
+pub async fn webhook_from(app: &App, new: NewWebhook) -> IssuedKey {
     create_webhook(&app.store, new).await.expect("webhook is created")
 }
 

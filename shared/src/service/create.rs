@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::sns;
 use super::webhooks::access_key_matches;
 use crate::error::{Error, Result};
 use crate::formats::{self, info_text, ParsedEvent};
 use crate::model::{
-    format_time, new_id, parse_time, Alert, AlertState, Event, EventType, Severity, Webhook, WebhookState,
+    format_time, new_id, parse_time, Alert, AlertState, Event, EventType, Severity, Webhook, WebhookFormat,
+    WebhookState,
 };
 use crate::service::App;
 use crate::store::{AlertScope, Claim, DeliveryClaim, OpenAlert};
@@ -46,13 +48,19 @@ pub async fn create_events(
     let webhook = authorize(app, webhook_id, access_key).await?;
     let payload = parse_body(body)?;
     let now = Utc::now();
-    let parsed = match formats::parse(webhook.format, &payload) {
+    let confirmed = check_sns(&webhook, &payload).await?;
+    let mut parsed = match formats::parse(webhook.format, &payload) {
         Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(webhook_id, error = %e, "payload not readable as {}; storing an ERROR event", webhook.format);
             vec![parse_error_event(&webhook, &e.0, payload)]
         }
     };
+    if let Some(confirmed) = confirmed {
+        parsed.iter_mut().for_each(|e| {
+            e.additional_info.insert("subscription_confirmed".into(), Value::Bool(confirmed));
+        });
+    }
     let body_identity =
         idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
     let mut events = Vec::with_capacity(parsed.len());
@@ -105,6 +113,34 @@ async fn claim(
             }
         }
     }
+}
+
+/// For a webhook receiving SNS: verifies the message's signature (unless the webhook
+/// turned that off) and confirms a subscription. `Some(confirmed)` for a subscription
+/// confirmation, which is stored as an event either way.
+async fn check_sns(webhook: &Webhook, payload: &Value) -> Result<Option<bool>> {
+    let sns = webhook.format == WebhookFormat::AwsSns
+        || (webhook.format == WebhookFormat::Auto && formats::detect(payload) == WebhookFormat::AwsSns);
+    if !sns {
+        return Ok(None);
+    }
+    let enveloped = payload.get("Type").is_some() && payload.get("TopicArn").is_some();
+    if webhook.verify_sns_signature {
+        if !enveloped {
+            return Err(Error::PermissionDenied(
+                "This webhook verifies SNS signatures, and a raw message delivery carries none: turn raw \
+                 delivery off on the subscription, or create the webhook with --no-verify-sns-signature."
+                    .into(),
+            ));
+        }
+        sns::verify(payload).await?;
+    }
+    if payload.get("Type").and_then(Value::as_str) != Some("SubscriptionConfirmation") {
+        return Ok(None);
+    }
+    let confirmed = sns::confirm(payload).await?;
+    tracing::info!(webhook_id = %webhook.webhook_id, confirmed, "SNS subscription confirmation");
+    Ok(Some(confirmed))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

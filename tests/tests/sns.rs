@@ -1,0 +1,70 @@
+//! AWS SNS deliveries through the create handler: signatures are checked unless the
+//! webhook turned that off, CloudWatch alarms open and resolve alerts, and a redelivered
+//! MessageId is stored once.
+
+use e2e::*;
+use event_core::model::{AlertState, WebhookFormat};
+use event_core::service::App;
+use event_core::store::EventRange;
+
+async fn post(app: &App, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let req = ApiEvent::new(Gateway::Rest, "create").route("POST", path).body(body).request();
+    parts(event_create::handle(app, req).await)
+}
+
+async fn unverified_webhook(app: &App) -> String {
+    let mut new = new_webhook(WebhookFormat::AwsSns, DOMAIN, PROJECT);
+    new.verify_sns_signature = false;
+    webhook_path(&webhook_from(app, new).await)
+}
+
+#[tokio::test]
+async fn messages_whose_signature_does_not_verify_are_refused_and_not_stored() {
+    let app = app().await;
+    let path = webhook_path(&webhook(&app, WebhookFormat::AwsSns).await);
+    // The fixture's signature is not one SNS made; its certificate URL is an SNS host
+    // this machine cannot reach, so it cannot verify either way.
+    let (status, err) = post(&app, &path, &fixture("aws_sns/notification-cloudwatch-alarm.json")).await;
+    assert_eq!((status, error_code(status, &err).as_str()), (403, "ERROR_PERMISSION_DENIED"));
+    let raw =
+        serde_json::from_str::<serde_json::Value>(&fixture("aws_sns/notification-cloudwatch-alarm.json"))
+            .unwrap();
+    let (status, err) = post(&app, &path, raw["Message"].as_str().unwrap()).await;
+    assert_eq!(status, 403, "a raw delivery has no signature to check");
+    assert!(err["error"]["message"].as_str().unwrap().contains("raw"), "{err}");
+    assert!(app.store.query_events(&EventRange::domain(DOMAIN)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn cloudwatch_alarm_opens_and_ok_resolves_and_redeliveries_store_once() {
+    let app = app().await;
+    let path = unverified_webhook(&app).await;
+    for fixture_name in [
+        "aws_sns/notification-cloudwatch-alarm.json",
+        "aws_sns/notification-cloudwatch-alarm.json", // SNS retried: same MessageId
+        "aws_sns/notification-cloudwatch-ok.json",
+    ] {
+        let (status, body) = post(&app, &path, &fixture(fixture_name)).await;
+        assert_eq!(status, 200, "{fixture_name}: {body}");
+    }
+    let mut events = app.store.query_events(&EventRange::domain(DOMAIN)).await.unwrap();
+    events.reverse();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["ALERT", "RECOVERY"]);
+    assert_eq!(events[0].alert_id, events[1].alert_id);
+    let alert = app.store.get_alert(&events[0].alert_id).await.unwrap().unwrap();
+    assert_eq!(alert.state, AlertState::Resolved);
+}
+
+#[tokio::test]
+async fn a_subscription_confirmation_is_recorded_even_when_it_cannot_be_confirmed() {
+    let app = app().await;
+    let path = unverified_webhook(&app).await;
+    let (status, body) = post(&app, &path, &fixture("aws_sns/subscription-confirmation.json")).await;
+    assert_eq!(status, 200, "{body}");
+    let events = app.store.query_events(&EventRange::domain(DOMAIN)).await.unwrap();
+    assert_eq!(events.len(), 1);
+    // This machine has no route to SNS, so the confirmation GET fails and says so.
+    assert_eq!(events[0].additional_info["subscription_confirmed"], "False");
+    assert!(events[0].description.contains("https://sns."), "{}", events[0].description);
+}
