@@ -38,7 +38,9 @@ async fn main() {
     println!("|---|---:|---:|");
     let seed = fixture("standard/bastion-ssh-spaceoneadm.json");
     measure(&app, "create: 1 event, new key (opens an alert)", post(seed.clone())).await;
-    measure(&app, "create: 1 event, same key (joins the open alert)", post(seed.clone())).await;
+    measure(&app, "create: the same delivery again (redelivery, not stored)", post(seed.clone())).await;
+    let repeat = seed.replacen("spaceoneadm\"", "spaceoneadm again\"", 1);
+    measure(&app, "create: 1 event, same key (joins the open alert)", post(repeat)).await;
     let recovery =
         json!({"title": "ok", "event_key": "cfbdd0cee08f0f2664dbef297c370017", "event_type": "RECOVERY"});
     measure(&app, "create: RECOVERY (resolves the alert)", post(recovery.to_string())).await;
