@@ -463,14 +463,16 @@ mod tests {
 
     fn event() -> Value {
         json!({
-            "event_id": "event-4e16ba3bd384", "event_key": "Key-1", "title": "Disk Full", "severity": "CRITICAL",
+            "event_id": "event-4e16ba3bd384", "event_key": "Key-1", "title": "Disk Full",
+            "severity": "CRITICAL",
             "count": 5, "ratio": 0.25, "flag": true, "none": null,
             "created_at": "2022-06-21T00:34:58.034Z",
             "resource": {"resource_id": "server-1187737cc0d9", "name": "DB-1"},
             "additional_info": {"user": "spaceoneadm"},
             "tags": [{"key": "env", "value": "prod", "n": 3}, {"key": "team", "value": "ops", "n": 7}],
             "labels": ["a", "B"],
-            "raw_data": {"alerts": [{"labels": {"alertname": "HighCPU"}}, {"labels": {"alertname": "DiskFull"}}]},
+            "raw_data": {"alerts": [{"labels": {"alertname": "HighCPU"}},
+                                    {"labels": {"alertname": "DiskFull"}}]},
         })
     }
 

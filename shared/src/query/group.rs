@@ -365,10 +365,14 @@ mod tests {
 
     fn rows() -> Vec<Value> {
         vec![
-            json!({"sev": "CRITICAL", "v": 10, "user": "glee", "id": "e3", "info": {"a": 1}, "list": [1, 2], "at": "2022-06-22T10:00:00.000Z"}),
-            json!({"sev": "CRITICAL", "v": 5, "user": "ops", "id": "e2", "info": {"b": 2}, "list": [3], "at": "2022-06-21T12:00:00.000Z"}),
-            json!({"sev": "INFO", "v": 2.5, "id": "e1", "info": null, "list": [], "at": "2022-06-21T00:00:00.000Z"}),
-            json!({"sev": "CRITICAL", "v": "n/a", "user": "glee", "id": "e0", "at": "2022-05-01T00:00:00.000Z"}),
+            json!({"sev": "CRITICAL", "v": 10, "user": "glee", "id": "e3", "info": {"a": 1}, "list": [1, 2],
+                   "at": "2022-06-22T10:00:00.000Z"}),
+            json!({"sev": "CRITICAL", "v": 5, "user": "ops", "id": "e2", "info": {"b": 2}, "list": [3],
+                   "at": "2022-06-21T12:00:00.000Z"}),
+            json!({"sev": "INFO", "v": 2.5, "id": "e1", "info": null, "list": [],
+                   "at": "2022-06-21T00:00:00.000Z"}),
+            json!({"sev": "CRITICAL", "v": "n/a", "user": "glee", "id": "e0",
+                   "at": "2022-05-01T00:00:00.000Z"}),
         ]
     }
 
@@ -378,6 +382,10 @@ mod tests {
 
     fn by_sev(field: Value) -> Vec<Value> {
         group(json!({"keys": [{"key": "sev", "name": "severity"}], "fields": [field]}))
+    }
+
+    fn counted_by(key: Value) -> Vec<Value> {
+        group(json!({"keys": [key], "fields": [{"name": "n", "operator": "count"}]}))
     }
 
     fn err(spec: Value) -> String {
@@ -414,9 +422,8 @@ mod tests {
     fn average_is_a_float_over_numeric_values_of_matching_rows() {
         let out = by_sev(json!({"key": "v", "name": "a", "operator": "average"}));
         assert_eq!((&out[0]["a"], &out[1]["a"]), (&json!(7.5), &json!(2.5)));
-        let out = by_sev(
-            json!({"key": "v", "name": "a", "operator": "average", "conditions": [{"k": "user", "v": "glee"}]}),
-        );
+        let glee = json!([{"k": "user", "v": "glee"}]);
+        let out = by_sev(json!({"key": "v", "name": "a", "operator": "average", "conditions": glee}));
         assert_eq!(out[0]["a"], json!(10.0));
         let out = by_sev(json!({"key": "user", "name": "a", "operator": "average"}));
         assert_eq!(out[0]["a"], Value::Null, "no numbers, no average");
@@ -453,12 +460,12 @@ mod tests {
         let out = by_sev(json!({"key": "info", "name": "p", "operator": "push"}));
         assert_eq!(out[0]["p"], json!([{"a": 1}, {"b": 2}]), "missing values are not pushed");
         assert_eq!(out[1]["p"], json!([null]), "nulls are");
-        let out = by_sev(
-            json!({"name": "p", "operator": "push", "fields": [{"key": "id", "name": "event"}, {"k": "user", "n": "who"}]}),
-        );
+        let sub_fields = json!([{"key": "id", "name": "event"}, {"k": "user", "n": "who"}]);
+        let out = by_sev(json!({"name": "p", "operator": "push", "fields": sub_fields}));
         assert_eq!(
             out[0]["p"],
-            json!([{"event": "e3", "who": "glee"}, {"event": "e2", "who": "ops"}, {"event": "e0", "who": "glee"}])
+            json!([{"event": "e3", "who": "glee"}, {"event": "e2", "who": "ops"},
+                   {"event": "e0", "who": "glee"}])
         );
         assert_eq!(out[1]["p"], json!([{"event": "e1"}]));
     }
@@ -477,9 +484,7 @@ mod tests {
 
     #[test]
     fn date_format_groups_times_by_day_month_or_number() {
-        let day = group(
-            json!({"keys": [{"key": "at", "name": "day", "date_format": "%Y-%m-%d"}], "fields": [{"name": "n", "operator": "count"}]}),
-        );
+        let day = counted_by(json!({"key": "at", "name": "day", "date_format": "%Y-%m-%d"}));
         assert_eq!(
             day,
             [
@@ -488,17 +493,13 @@ mod tests {
                 json!({"day": "2022-05-01", "n": 1})
             ]
         );
-        let month = group(
-            json!({"keys": [{"key": "at", "name": "m", "date_format": "month"}], "fields": [{"name": "n", "operator": "count"}]}),
-        );
+        let month = counted_by(json!({"key": "at", "name": "m", "date_format": "month"}));
         assert_eq!(month, [json!({"m": 6, "n": 3}), json!({"m": 5, "n": 1})]);
     }
 
     #[test]
     fn missing_keys_are_left_out_and_no_keys_is_one_bucket() {
-        let out = group(
-            json!({"keys": [{"key": "user", "name": "user"}], "fields": [{"name": "n", "operator": "count"}]}),
-        );
+        let out = counted_by(json!({"key": "user", "name": "user"}));
         assert_eq!(out, [json!({"user": "glee", "n": 2}), json!({"user": "ops", "n": 1}), json!({"n": 1})]);
         let total = group(json!({"fields": [{"name": "n", "operator": "count"}]}));
         assert_eq!(total, [json!({"n": 4})]);
@@ -510,7 +511,11 @@ mod tests {
     fn malformed_groups_name_the_part_and_what_is_allowed() {
         assert_eq!(err(json!({})), "aggregate[0].group: needs 'keys' or 'fields' (or both)");
         let unknown = err(json!({"fields": [{"name": "x", "operator": "median", "key": "v"}]}));
-        assert_eq!(unknown, "aggregate[0].group.fields[0]: operator 'median' is unknown; allowed: count, sum, average, max, min, first, last, push, add_to_set, merge_objects");
+        assert_eq!(
+            unknown,
+            "aggregate[0].group.fields[0]: operator 'median' is unknown; allowed: count, sum, average, max, \
+             min, first, last, push, add_to_set, merge_objects"
+        );
         assert!(err(json!({"fields": [{"name": "x", "operator": "sum"}]})).contains("needs 'key'"));
         assert!(
             err(json!({"fields": [{"name": "x", "operator": "push"}]})).contains("needs 'key' or 'fields'")
@@ -519,9 +524,9 @@ mod tests {
         assert!(err(json!({"keys": [{"key": "v"}]})).starts_with("aggregate[0].group.keys[0]: needs 'name'"));
         assert!(err(json!({"keys": [{"key": "at", "name": "d", "date_format": "%b"}]}))
             .contains("date_format '%b' is not valid; allowed: year, month"));
-        let conditions = err(
-            json!({"fields": [{"key": "v", "name": "x", "operator": "max", "conditions": [{"k": "a", "v": 1}]}]}),
-        );
+        let one = json!([{"k": "a", "v": 1}]);
+        let conditions =
+            err(json!({"fields": [{"key": "v", "name": "x", "operator": "max", "conditions": one}]}));
         assert!(conditions.contains("count, sum and average only"), "{conditions}");
         let bad_condition = err(
             json!({"fields": [{"name": "x", "operator": "count", "conditions": [{"k": "a", "o": "like"}]}]}),

@@ -269,11 +269,14 @@ mod tests {
 
     fn events() -> Vec<Value> {
         vec![
-            json!({"event_id": "event-3", "title": "CPU high", "severity": "WARNING", "created_at": "2022-06-22T10:00:00.000Z",
+            json!({"event_id": "event-3", "title": "CPU high", "severity": "WARNING",
+                   "created_at": "2022-06-22T10:00:00.000Z",
                    "resource": {"name": "web-1", "resource_id": "server-2"}, "value": 3}),
-            json!({"event_id": "event-2", "title": "Disk full", "severity": "CRITICAL", "created_at": "2022-06-21T12:00:00.000Z",
+            json!({"event_id": "event-2", "title": "Disk full", "severity": "CRITICAL",
+                   "created_at": "2022-06-21T12:00:00.000Z",
                    "resource": {"name": "db-1", "resource_id": "server-1"}, "value": 10}),
-            json!({"event_id": "event-1", "title": "disk FULL", "severity": "CRITICAL", "created_at": "2022-06-21T12:00:00.000Z",
+            json!({"event_id": "event-1", "title": "disk FULL", "severity": "CRITICAL",
+                   "created_at": "2022-06-21T12:00:00.000Z",
                    "resource": {"name": "db-1", "resource_id": "server-1"}, "value": 5}),
         ]
     }
@@ -313,7 +316,8 @@ mod tests {
         assert_eq!(ids(&list(q)), ["event-2"]);
         let q = json!({"filter_or": [{"k": "severity", "v": "WARNING"}, {"k": "value", "v": 10}]});
         assert_eq!(ids(&list(q)), ["event-3", "event-2"]);
-        let q = json!({"filter": [{"k": "severity", "v": "critical"}], "filter_or": [{"k": "value", "v": 3}, {"k": "value", "v": 5}]});
+        let q = json!({"filter": [{"k": "severity", "v": "critical"}],
+                       "filter_or": [{"k": "value", "v": 3}, {"k": "value", "v": 5}]});
         assert_eq!(ids(&list(q)), ["event-1"]);
     }
 
@@ -362,7 +366,8 @@ mod tests {
         let minimal = list(json!({"minimal": true, "page": {"limit": 1}}));
         assert_eq!(
             minimal["results"][0],
-            json!({"event_id": "event-3", "title": "CPU high", "severity": "WARNING", "created_at": "2022-06-22T10:00:00.000Z",
+            json!({"event_id": "event-3", "title": "CPU high", "severity": "WARNING",
+                   "created_at": "2022-06-22T10:00:00.000Z",
                    "resource": {"name": "web-1", "resource_id": "server-2"}})
         );
         let both = list(json!({"minimal": true, "only": ["value"], "page": {"limit": 1}}));

@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn any_goes_into_every_list_element_like_mongodb() {
-        let v = json!({"alerts": [{"labels": {"env": "prod"}}, {"labels": {"env": "dev"}}, "text", [{"labels": 1}]]});
+        let v = json!({"alerts": [{"labels": {"env": "prod"}}, {"labels": {"env": "dev"}},
+                                  "text", [{"labels": 1}]]});
         assert_eq!(reached(&v, "alerts.labels.env", Leaves::Elements), [json!("prod"), json!("dev")]);
         assert_eq!(reached(&v, "alerts.1.labels.env", Leaves::Elements), [json!("dev")]);
         let tags = json!({"tags": ["a", "b"]});

@@ -322,10 +322,9 @@ mod tests {
 
     #[test]
     fn plain_fields_are_copied_under_their_names_and_missing_ones_left_out() {
-        let out = project(
-            json!({"fields": [{"key": "sev", "name": "severity"}, {"k": "info.a", "n": "a"}, {"key": "nope", "name": "z"}]}),
-            &[],
-        );
+        let fields = json!([{"key": "sev", "name": "severity"}, {"k": "info.a", "n": "a"},
+                            {"key": "nope", "name": "z"}]);
+        let out = project(json!({ "fields": fields }), &[]);
         assert_eq!(out, json!({"severity": "CRITICAL", "a": 1}));
     }
 
@@ -381,12 +380,8 @@ mod tests {
     fn arithmetic_nests_and_keeps_integers_exact() {
         assert_eq!(one(json!({"name": "r", "operator": "add", "fields": ["n", "m", 1]})), json!(10));
         assert_eq!(one(json!({"name": "r", "operator": "subtract", "fields": ["n", "x"]})), json!(6.5));
-        assert_eq!(
-            one(
-                json!({"name": "r", "operator": "multiply", "fields": ["n", {"operator": "add", "fields": ["m", 1]}]})
-            ),
-            json!(21)
-        );
+        let nested = json!({"operator": "add", "fields": ["m", 1]});
+        assert_eq!(one(json!({"name": "r", "operator": "multiply", "fields": ["n", nested]})), json!(21));
         assert_eq!(one(json!({"name": "r", "operator": "divide", "fields": ["n", "m"]})), json!(3.5));
         assert_eq!(one(json!({"name": "r", "operator": "divide", "fields": ["n", "zero"]})), Value::Null);
         assert_eq!(one(json!({"name": "r", "operator": "add", "fields": ["n", "title"]})), Value::Null);
@@ -400,15 +395,20 @@ mod tests {
     fn malformed_projects_name_the_part_and_what_is_allowed() {
         assert!(err(json!({})).contains("needs 'fields'"));
         assert!(err(json!({"fields": []})).contains("needs 'fields'"));
-        assert_eq!(err(json!({"fields": [{"key": "a", "name": "b", "operator": "round"}]})),
-            "aggregate[1].project.fields[0]: operator 'round' is unknown; allowed: size, sum, array_to_object, object_to_array, concat, add, subtract, multiply, divide");
+        assert_eq!(
+            err(json!({"fields": [{"key": "a", "name": "b", "operator": "round"}]})),
+            "aggregate[1].project.fields[0]: operator 'round' is unknown; allowed: size, sum, \
+             array_to_object, object_to_array, concat, add, subtract, multiply, divide"
+        );
         assert!(err(json!({"fields": [{"key": "a"}]})).ends_with("needs 'name'"));
         assert!(err(json!({"fields": [{"name": "b", "operator": "size"}]})).ends_with("needs 'key'"));
         assert!(err(json!({"fields": [{"name": "b", "operator": "divide", "fields": ["a"]}]}))
             .contains("exactly two"));
         assert!(err(json!({"fields": [{"name": "b", "operator": "add", "fields": [true]}]}))
             .starts_with("aggregate[1].project.fields[0].fields[0]:"));
-        assert!(err(json!({"fields": [{"name": "b", "operator": "add", "fields": [{"operator": "size", "fields": ["a"]}]}]})).contains("cannot be nested"));
+        let size = json!({"operator": "size", "fields": ["a"]});
+        assert!(err(json!({"fields": [{"name": "b", "operator": "add", "fields": [size]}]}))
+            .contains("cannot be nested"));
         assert!(err(json!({"fields": [{"key": "a", "name": "b"}], "exclude_keys": "yes"}))
             .contains("exclude_keys"));
     }

@@ -261,7 +261,8 @@ mod tests {
 
     fn rows() -> Vec<Value> {
         vec![
-            json!({"event_id": "e1", "severity": "CRITICAL", "tags": ["a", "b"], "n": 3, "title": "Disk full"}),
+            json!({"event_id": "e1", "severity": "CRITICAL", "tags": ["a", "b"], "n": 3,
+                   "title": "Disk full"}),
             json!({"event_id": "e2", "severity": "INFO", "tags": [], "n": 1, "title": "CPU"}),
             json!({"event_id": "e3", "severity": "CRITICAL", "tags": "c", "n": 2, "title": "disk"}),
             json!({"event_id": "e4", "severity": "WARNING", "n": 5, "title": "Memory"}),
@@ -279,63 +280,70 @@ mod tests {
         stat(query)["results"].clone()
     }
 
+    /// A project stage keeping one field under a new name.
+    fn keep(key: &str, name: &str) -> Value {
+        json!({"project": {"fields": [{"key": key, "name": name}]}})
+    }
+
+    fn count(name: &str) -> Value {
+        json!({"count": {"name": name}})
+    }
+
     fn err(query: Value) -> String {
         StatQuery::from_json(&query).unwrap_err().to_string()
     }
 
     #[test]
     fn count_stage_counts_rows_and_answers_nothing_for_none() {
-        assert_eq!(results(json!({"aggregate": [{"count": {"name": "total"}}]})), json!([{"total": 4}]));
-        let none =
-            json!({"filter": [{"k": "severity", "v": "ERROR"}], "aggregate": [{"count": {"name": "total"}}]});
+        assert_eq!(results(json!({"aggregate": [count("total")]})), json!([{"total": 4}]));
+        let none = json!({"filter": [{"k": "severity", "v": "ERROR"}], "aggregate": [count("total")]});
         assert_eq!(stat(none), json!({"results": [], "total_count": 0}));
     }
 
     #[test]
     fn sort_limit_and_skip_stages_slice_in_order() {
         let q = json!({"aggregate": [{"sort": {"key": "n", "desc": true}}, {"skip": 1}, {"limit": 2},
-                                     {"project": {"fields": [{"key": "event_id", "name": "id"}]}}]});
+                                     keep("event_id", "id")]});
         assert_eq!(results(q), json!([{"id": "e1"}, {"id": "e3"}]));
-        let q = json!({"aggregate": [{"sort": {"keys": [{"key": "severity"}, {"key": "n"}]}}, {"project": {"fields": [{"key": "event_id", "name": "id"}]}}]});
+        let by_two = json!({"sort": {"keys": [{"key": "severity"}, {"key": "n"}]}});
+        let q = json!({"aggregate": [by_two, keep("event_id", "id")]});
         assert_eq!(results(q), json!([{"id": "e3"}, {"id": "e1"}, {"id": "e2"}, {"id": "e4"}]));
     }
 
     #[test]
     fn unwind_gives_a_row_per_element_and_may_filter_them() {
-        let q = json!({"aggregate": [{"unwind": {"path": "tags"}}, {"project": {"fields": [{"key": "tags", "name": "t"}]}}]});
-        assert_eq!(
-            results(q),
-            json!([{"t": "a"}, {"t": "b"}, {"t": "c"}]),
-            "empty and missing lists drop; scalars stay"
-        );
-        let q = json!({"aggregate": [{"unwind": {"path": "$tags", "filter": [{"k": "tags", "v": "B"}]}}, {"count": {"name": "n"}}]});
-        assert_eq!(results(q), json!([{"n": 1}]));
+        let q = json!({"aggregate": [{"unwind": {"path": "tags"}}, keep("tags", "t")]});
+        assert_eq!(results(q), json!([{"t": "a"}, {"t": "b"}, {"t": "c"}]), "empty and missing lists drop");
+        let unwind = json!({"unwind": {"path": "$tags", "filter": [{"k": "tags", "v": "B"}]}});
+        assert_eq!(results(json!({"aggregate": [unwind, count("n")]})), json!([{"n": 1}]));
     }
 
     #[test]
     fn match_stage_filters_pipeline_rows() {
-        let q = json!({"aggregate": [
-            {"group": {"keys": [{"key": "severity", "name": "severity"}], "fields": [{"key": "n", "name": "sum", "operator": "sum"}]}},
-            {"match": {"filter": [{"k": "sum", "v": 4, "o": "gte"}]}}
-        ]});
+        let sums = json!({"group": {"keys": [{"key": "severity", "name": "severity"}],
+                                    "fields": [{"key": "n", "name": "sum", "operator": "sum"}]}});
+        let q = json!({"aggregate": [sums, {"match": {"filter": [{"k": "sum", "v": 4, "o": "gte"}]}}]});
         assert_eq!(
             results(q),
             json!([{"severity": "CRITICAL", "sum": 5}, {"severity": "WARNING", "sum": 5}])
         );
-        let q = json!({"aggregate": [{"match": [{"k": "title", "v": "disk", "o": "contain"}]}, {"count": {"name": "n"}}]});
+        let q = json!({"aggregate": [{"match": [{"k": "title", "v": "disk", "o": "contain"}]}, count("n")]});
         assert_eq!(results(q), json!([{"n": 2}]));
-        let q = json!({"aggregate": [{"match": {"filter_or": [{"k": "n", "v": 1}, {"k": "n", "v": 5}]}}, {"count": {"name": "n"}}]});
-        assert_eq!(results(q), json!([{"n": 2}]));
+        let either = json!({"match": {"filter_or": [{"k": "n", "v": 1}, {"k": "n", "v": 5}]}});
+        assert_eq!(results(json!({"aggregate": [either, count("n")]})), json!([{"n": 2}]));
     }
 
     #[test]
     fn project_after_group_keeps_the_group_keys_unless_excluded() {
-        let group = json!({"group": {"keys": [{"key": "severity", "name": "severity"}], "fields": [{"key": "event_id", "name": "ids", "operator": "push"}]}});
-        let project = |exclude: bool| json!({"project": {"fields": [{"key": "ids", "name": "n", "operator": "size"}], "exclude_keys": exclude}});
+        let group = json!({"group": {"keys": [{"key": "severity", "name": "severity"}],
+                                     "fields": [{"key": "event_id", "name": "ids", "operator": "push"}]}});
+        let size = json!([{"key": "ids", "name": "n", "operator": "size"}]);
+        let project = |exclude: bool| json!({"project": {"fields": size, "exclude_keys": exclude}});
         let q = json!({"aggregate": [group, project(false), {"sort": {"key": "severity"}}]});
         assert_eq!(
             results(q),
-            json!([{"severity": "CRITICAL", "n": 2}, {"severity": "INFO", "n": 1}, {"severity": "WARNING", "n": 1}])
+            json!([{"severity": "CRITICAL", "n": 2}, {"severity": "INFO", "n": 1},
+                   {"severity": "WARNING", "n": 1}])
         );
         let q = json!({"aggregate": [group, project(true), {"limit": 1}]});
         assert_eq!(results(q), json!([{"n": 2}]));
@@ -343,54 +351,52 @@ mod tests {
 
     #[test]
     fn page_slices_the_results_after_counting_them() {
-        let q = json!({"aggregate": [{"group": {"keys": [{"key": "event_id", "name": "id"}]}}, {"sort": {"key": "id"}}],
-                       "page": {"start": 2, "limit": 2}});
+        let ids = json!({"group": {"keys": [{"key": "event_id", "name": "id"}]}});
+        let q = json!({"aggregate": [ids, {"sort": {"key": "id"}}], "page": {"start": 2, "limit": 2}});
         assert_eq!(stat(q), json!({"results": [{"id": "e2"}, {"id": "e3"}], "total_count": 4}));
     }
 
     #[test]
     fn filter_and_keyword_choose_the_rows() {
-        let q = json!({"keyword": "DISK", "filter_or": [{"k": "n", "v": 3}, {"k": "n", "v": 1}], "aggregate": [{"count": {"name": "n"}}]});
+        let either = json!([{"k": "n", "v": 3}, {"k": "n", "v": 1}]);
+        let q = json!({"keyword": "DISK", "filter_or": either, "aggregate": [count("n")]});
         assert_eq!(results(q), json!([{"n": 1}]));
     }
 
     #[test]
     fn distinct_lists_sorted_unique_values() {
-        assert_eq!(
-            stat(json!({"distinct": "severity"})),
-            json!({"results": ["CRITICAL", "INFO", "WARNING"], "total_count": 3})
-        );
+        let severities = stat(json!({"distinct": "severity"}));
+        assert_eq!(severities, json!({"results": ["CRITICAL", "INFO", "WARNING"], "total_count": 3}));
         assert_eq!(results(json!({"distinct": "tags", "page": {"limit": 2}})), json!(["a", "b"]));
     }
 
     #[test]
     fn malformed_stat_queries_name_the_stage_and_what_is_allowed() {
-        assert_eq!(StatQuery::from_json(&json!({})).unwrap_err().code(), "ERROR_REQUIRED_PARAMETER");
+        let code = |q: Value| StatQuery::from_json(&q).unwrap_err().code();
+        assert_eq!(code(json!({})), "ERROR_REQUIRED_PARAMETER");
+        assert_eq!(code(json!({"aggregate": []})), "ERROR_REQUIRED_PARAMETER");
+        assert_eq!(code(json!({"aggregate": [{"limit": 0}]})), "ERROR_INVALID_ARGUMENT");
         assert_eq!(
-            StatQuery::from_json(&json!({"aggregate": []})).unwrap_err().code(),
-            "ERROR_REQUIRED_PARAMETER"
+            err(json!({"aggregate": [{"explode": {}}]})),
+            "aggregate[0].explode: 'explode' is not a stage; allowed: group, project, count, sort, limit, \
+             skip, unwind, match"
         );
-        assert_eq!(err(json!({"aggregate": [{"explode": {}}]})),
-            "aggregate[0].explode: 'explode' is not a stage; allowed: group, project, count, sort, limit, skip, unwind, match");
-        assert!(err(json!({"aggregate": [{"limit": 1, "skip": 1}]}))
-            .starts_with("aggregate[0]: a stage is an object with one key"));
+        let two_keys = err(json!({"aggregate": [{"limit": 1, "skip": 1}]}));
+        assert!(two_keys.starts_with("aggregate[0]: a stage is an object with one key"));
         assert!(err(json!({"aggregate": ["group"]})).starts_with("aggregate[0]: a stage"));
-        assert!(err(json!({"aggregate": [{"count": {}}, {"limit": "ten"}]}))
-            .starts_with("aggregate[0].count: needs 'name'"));
+        let no_name = err(json!({"aggregate": [{"count": {}}, {"limit": "ten"}]}));
+        assert!(no_name.starts_with("aggregate[0].count: needs 'name'"));
         assert!(err(json!({"aggregate": [{"limit": 0}]})).contains("from 1 to"));
         assert!(err(json!({"aggregate": [{"skip": -1}]})).contains("from 0 to"));
         assert!(err(json!({"aggregate": [{"sort": {}}]})).contains("needs 'key' or 'keys'"));
         assert!(err(json!({"aggregate": [{"unwind": {}}]})).contains("needs 'path'"));
         assert!(err(json!({"aggregate": [{"unwind": {"path": "$"}}]})).contains("names no field"));
-        assert!(err(json!({"aggregate": [{"match": {"filter": [{"k": "a", "o": "near"}]}}]}))
-            .starts_with("aggregate[0].match.filter[0]: operator 'near'"));
+        let bad_match = err(json!({"aggregate": [{"match": {"filter": [{"k": "a", "o": "near"}]}}]}));
+        assert!(bad_match.starts_with("aggregate[0].match.filter[0]: operator 'near'"));
         assert!(err(json!({"aggregate": {"group": {}}})).contains("must be a list of stages"));
         assert!(err(json!({"distinct": 3})).contains("query.distinct"));
-        assert!(
-            err(json!({"aggregate": [{"count": {"name": "n"}}], "sort": {}})).contains("unknown key 'sort'")
-        );
-        assert!(err(json!({"aggregate": [{"count": {"name": "n"}}], "page": {"start": 0}}))
-            .contains("counts from 1"));
+        assert!(err(json!({"aggregate": [count("n")], "sort": {}})).contains("unknown key 'sort'"));
+        assert!(err(json!({"aggregate": [count("n")], "page": {"start": 0}})).contains("counts from 1"));
         assert!(err(json!(null)).contains("must be an object"));
     }
 }

@@ -43,7 +43,8 @@ fn the_specs_stat_example_answers_as_documented() {
                                      {"sort": {"key": "count", "desc": true}}]});
     assert_eq!(
         stat(query),
-        json!({"results": [{"severity": "INFO", "count": 2}, {"severity": "CRITICAL", "count": 1}], "total_count": 2})
+        json!({"results": [{"severity": "INFO", "count": 2}, {"severity": "CRITICAL", "count": 1}],
+               "total_count": 2})
     );
 }
 
@@ -52,7 +53,8 @@ fn a_list_query_uses_every_part_together() {
     let q = Query::from_json(&json!({
         "filter": [{"key": "raw_data.labels", "value": {"name": "ENV", "value": "prod"}, "operator": "match"},
                    {"k": "created_at", "v": "now-3650d", "o": "timediff_gte"}],
-        "filter_or": [{"k": "additional_info.user", "v": "GLEE"}, {"k": "severity", "v": ["info"], "o": "in"}],
+        "filter_or": [{"k": "additional_info.user", "v": "GLEE"},
+                      {"k": "severity", "v": ["info"], "o": "in"}],
         "keyword": "disk",
         "sort": {"keys": [{"key": "created_at"}]},
         "page": {"start": 2, "limit": 5},
@@ -72,10 +74,13 @@ fn a_list_query_uses_every_part_together() {
 fn a_stat_pipeline_groups_by_month_and_pushes_sub_fields() {
     let query = json!({"aggregate": [
         {"group": {"keys": [{"key": "created_at", "name": "month", "date_format": "%Y-%m"}],
-                   "fields": [{"name": "events", "operator": "push", "fields": [{"key": "event_id", "name": "id"}]},
-                              {"name": "glee", "operator": "count", "conditions": [{"k": "additional_info.user", "v": "glee"}]}]}},
+                   "fields": [{"name": "events", "operator": "push",
+                               "fields": [{"key": "event_id", "name": "id"}]},
+                              {"name": "glee", "operator": "count",
+                               "conditions": [{"k": "additional_info.user", "v": "glee"}]}]}},
         {"sort": {"key": "month"}},
-        {"project": {"fields": [{"key": "events", "name": "n", "operator": "size"}, {"key": "glee", "name": "glee"}]}}
+        {"project": {"fields": [{"key": "events", "name": "n", "operator": "size"},
+                                {"key": "glee", "name": "glee"}]}}
     ]});
     assert_eq!(
         stat(query)["results"],
@@ -159,7 +164,11 @@ proptest! {
 
     /// Parsing and evaluating any input answers or errs; it never panics.
     #[test]
-    fn no_input_panics(query in any_json(), filter in prop::collection::vec(any_condition(), 0..3), doc in any_json()) {
+    fn no_input_panics(
+        query in any_json(),
+        filter in prop::collection::vec(any_condition(), 0..3),
+        doc in any_json(),
+    ) {
         let now = Utc::now();
         if let Ok(q) = Query::from_json(&json!({"filter": filter})) {
             let rows: Vec<Value> = events().into_iter().chain([doc.clone()]).collect();
@@ -170,8 +179,14 @@ proptest! {
         if let Ok(q) = Query::from_json(&query) {
             let _ = q.render_list(vec![doc.clone(), query.clone()]);
         }
-        for raw in [json!({"aggregate": [query.clone()]}), json!({"aggregate": [{"group": query.clone()}, {"sort": {"key": "k"}}]}),
-                    json!({"aggregate": [{"project": query.clone()}]}), json!({"aggregate": [{"unwind": query.clone()}]})] {
+        let stages = [
+            json!([query.clone()]),
+            json!([{"group": query.clone()}, {"sort": {"key": "k"}}]),
+            json!([{"group": {"keys": [{"key": "k", "name": "k"}]}}, {"project": query.clone()}]),
+            json!([{"unwind": query.clone()}]),
+        ];
+        for aggregate in stages {
+            let raw = json!({ "aggregate": aggregate });
             if let Ok(q) = StatQuery::from_json(&raw) {
                 let _ = q.evaluate(events().into_iter().chain([doc.clone(), query.clone()]).collect(), now);
             }
@@ -182,14 +197,19 @@ proptest! {
     #[test]
     fn negation_and_or_agree_with_filter(condition in any_condition()) {
         let now = Utc::now();
-        let (Ok(and), Ok(or)) = (Query::from_json(&json!({"filter": [condition.clone()]})), Query::from_json(&json!({"filter_or": [condition.clone()]}))) else {
+        let and = Query::from_json(&json!({"filter": [condition.clone()]}));
+        let or = Query::from_json(&json!({"filter_or": [condition.clone()]}));
+        let (Ok(and), Ok(or)) = (and, or) else {
             return Ok(());
         };
         for e in events() {
             prop_assert_eq!(and.matches(&e, now), or.matches(&e, now));
         }
         let negated = match condition["o"].as_str() {
-            Some("eq") => "not", Some("in") => "not_in", Some("contain") => "not_contain", Some("contain_in") => "not_contain_in",
+            Some("eq") => "not",
+            Some("in") => "not_in",
+            Some("contain") => "not_contain",
+            Some("contain_in") => "not_contain_in",
             _ => return Ok(()),
         };
         let mut opposite = condition.clone();

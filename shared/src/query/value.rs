@@ -53,16 +53,49 @@ pub fn bracket_cmp(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-/// Numbers as numbers: exactly while both are integers, as floats otherwise.
+/// Numbers by their exact values, integers against floats included, so the order stays
+/// total (comparing large integers as floats would make 2^53 + 1 "equal" to a float
+/// that 2^53 also equals, and the order intransitive).
 pub fn number_cmp(x: &Number, y: &Number) -> Ordering {
-    if let (Some(a), Some(b)) = (x.as_i64(), y.as_i64()) {
-        return a.cmp(&b);
+    match (exact(x), exact(y)) {
+        (Exact::Int(a), Exact::Int(b)) => a.cmp(&b),
+        (Exact::Float(a), Exact::Float(b)) => a.total_cmp(&b),
+        (Exact::Int(a), Exact::Float(b)) => int_float_cmp(a, b),
+        (Exact::Float(a), Exact::Int(b)) => int_float_cmp(b, a).reverse(),
     }
-    if let (Some(a), Some(b)) = (x.as_u64(), y.as_u64()) {
-        return a.cmp(&b);
+}
+
+enum Exact {
+    Int(i128),
+    Float(f64),
+}
+
+fn exact(n: &Number) -> Exact {
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => Exact::Int(i.into()),
+        (None, Some(u)) => Exact::Int(u.into()),
+        // JSON has no NaN; should one ever appear, it sorts as zero.
+        _ => Exact::Float(n.as_f64().filter(|f| !f.is_nan()).unwrap_or(0.0)),
     }
-    let float = |n: &Number| n.as_f64().filter(|f| !f.is_nan()).unwrap_or(0.0);
-    float(x).total_cmp(&float(y))
+}
+
+fn int_float_cmp(i: i128, f: f64) -> Ordering {
+    // Integers from JSON are within ±2^64, far inside these bounds.
+    if f >= 1.0e30 {
+        return Ordering::Less;
+    }
+    if f <= -1.0e30 {
+        return Ordering::Greater;
+    }
+    let whole = f.trunc();
+    // `whole` is an integer below 1e30 in size, which i128 holds exactly.
+    i.cmp(&(whole as i128)).then(if f > whole {
+        Ordering::Less
+    } else if f < whole {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    })
 }
 
 /// Equality for grouping and sets: `5` and `5.0` are one value, as in MongoDB.
@@ -81,7 +114,8 @@ pub fn identity(value: Option<&Value>, out: &mut String) {
             (None, Some(u), _) => {
                 let _ = write!(out, "{u}");
             }
-            (None, None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            // An integral float is the integer it equals, as `number_cmp` sees it.
+            (None, None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.2e18 => {
                 let _ = write!(out, "{}", f as i64);
             }
             _ => {
@@ -157,7 +191,50 @@ impl Sum {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    fn any_scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-3i64..3).prop_map(|i| Value::from(9_007_199_254_740_992_i64 + i)),
+            any::<f64>().prop_map(float_value),
+            prop::sample::select(vec![0.5, 2.0, 9_007_199_254_740_992.0, -1.5e19, 1.8e19])
+                .prop_map(float_value),
+            "[a-c]{0,2}".prop_map(Value::from),
+        ]
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        any_scalar().prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map("[ab]", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// What sort_by needs not to panic: a total order.
+        #[test]
+        fn total_cmp_is_a_total_order(a in any_value(), b in any_value(), c in any_value()) {
+            let cmp = |x: &Value, y: &Value| total_cmp(Some(x), Some(y));
+            prop_assert_eq!(cmp(&a, &b), cmp(&b, &a).reverse());
+            if cmp(&a, &b).is_le() && cmp(&b, &c).is_le() {
+                prop_assert!(cmp(&a, &c).is_le(), "{} <= {} <= {}", a, b, c);
+            }
+            if same(&a, &b) {
+                let (mut x, mut y) = (String::new(), String::new());
+                identity(Some(&a), &mut x);
+                identity(Some(&b), &mut y);
+                prop_assert_eq!(x, y, "equal values hash alike");
+            }
+        }
+    }
 
     #[test]
     fn total_cmp_ranks_types_like_mongodb_and_missing_as_null() {
@@ -195,6 +272,23 @@ mod tests {
     }
 
     #[test]
+    fn numbers_order_exactly_and_transitively_across_ints_and_floats() {
+        let big = json!(9_007_199_254_740_993_i64); // 2^53 + 1, not a float
+        let float = json!(9_007_199_254_740_992.0_f64); // 2^53
+        let int = json!(9_007_199_254_740_992_i64); // 2^53
+        assert_eq!(total_cmp(Some(&big), Some(&float)), Ordering::Greater);
+        assert_eq!(total_cmp(Some(&float), Some(&int)), Ordering::Equal);
+        assert_eq!(total_cmp(Some(&json!(2)), Some(&json!(2.5))), Ordering::Less);
+        assert_eq!(total_cmp(Some(&json!(-2)), Some(&json!(-2.5))), Ordering::Greater);
+        assert_eq!(total_cmp(Some(&json!(u64::MAX)), Some(&json!(1.0e300))), Ordering::Less);
+        assert_eq!(total_cmp(Some(&json!(i64::MIN)), Some(&json!(-1.0e300))), Ordering::Greater);
+        let mut rows: Vec<Value> =
+            [&big, &float, &int, &json!(1), &json!(1.5)].into_iter().cloned().collect();
+        rows.sort_by(|a, b| total_cmp(Some(a), Some(b)));
+        assert_eq!(rows, [json!(1), json!(1.5), float, int, big]);
+    }
+
+    #[test]
     fn same_values_share_an_identity() {
         let id = |v: &Value| {
             let mut s = String::new();
@@ -203,6 +297,7 @@ mod tests {
         };
         assert!(same(&json!(5), &json!(5.0)));
         assert_eq!(id(&json!({"a": [5.0]})), id(&json!({"a": [5]})));
+        assert_eq!(id(&json!(1.0e16)), id(&json!(10_000_000_000_000_000_i64)));
         assert_ne!(id(&json!("5")), id(&json!(5)));
         assert_ne!(id(&json!(null)), {
             let mut s = String::new();
