@@ -285,12 +285,13 @@ impl Store {
             ])
         });
         let mut events = Vec::new();
+        // DynamoDB's Limit counts items read before filtering, so a selective filter needs
+        // more reads than matches: start with what is missing, then double each round.
+        let mut limit = want.clamp(25, 1000);
         loop {
-            // DynamoDB's Limit counts items read before filtering: ask for what is missing.
-            let limit = (want - events.len()).clamp(25, 1000) as i32;
             let out = self
                 .range_query(range)
-                .limit(limit)
+                .limit(limit as i32)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -311,6 +312,7 @@ impl Store {
             if start.is_none() {
                 return Ok((events, None));
             }
+            limit = (limit * 2).min(1000);
         }
     }
 
