@@ -12,4 +12,4 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 cargo bench -p event-core --bench formats
 cargo bench -p e2e --bench capacity
-if [ -f tests/benches/query.rs ]; then cargo bench -p e2e --bench query; fi
+cargo bench -p e2e --bench query
