@@ -4,6 +4,7 @@
 
 mod create;
 mod get;
+mod normalise;
 mod search;
 pub mod sns;
 pub mod webhooks;
