@@ -52,18 +52,8 @@ const MARKER_TARGET: &str = "open_alert_id";
 impl Store {
     /// The id of the open alert for this scope, if any (strongly consistent).
     pub async fn find_open_alert(&self, scope: &AlertScope<'_>) -> Result<Option<String>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.alerts)
-            .key("alert_id", AttributeValue::S(scope.marker_id()))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
-        Ok(out.item.and_then(|item| item.get(MARKER_TARGET)?.as_s().ok().cloned()))
+        let marker = self.get_item(&self.tables.alerts, ("alert_id", &scope.marker_id()), true).await?;
+        Ok(marker.and_then(|item| item.get(MARKER_TARGET)?.as_s().ok().cloned()))
     }
 
     /// Opens `alert` unless one is already open for its scope; then answers that one.
@@ -168,16 +158,7 @@ impl Store {
         if !alert_id.starts_with("alert-") {
             return Ok(None);
         }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.alerts)
-            .key("alert_id", AttributeValue::S(alert_id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(storage_error)?;
-        out.item.map(from_item).transpose()
+        self.get_item(&self.tables.alerts, ("alert_id", alert_id), true).await?.map(from_item).transpose()
     }
 }
 

@@ -227,17 +227,7 @@ impl Store {
         if event_id.contains('#') {
             return Ok(None); // chunk items are not events
         }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.events)
-            .key("event_id", AttributeValue::S(event_id.to_string()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
-        match out.item {
+        match self.get_item(&self.tables.events, ("event_id", event_id), false).await? {
             Some(item) => Ok(Some(self.to_event(from_item(item)?).await?)),
             None => Ok(None),
         }
@@ -443,19 +433,9 @@ impl Store {
     async fn read_chunks(&self, event_id: &str, count: u32) -> Result<String> {
         let mut text = String::new();
         for n in 0..count as usize {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.tables.events)
-                .key("event_id", AttributeValue::S(chunk_id(event_id, n)))
-                .consistent_read(true)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(storage_error)?;
-            self.record(out.consumed_capacity());
-            let item = out
-                .item
+            let item = self
+                .get_item(&self.tables.events, ("event_id", &chunk_id(event_id, n)), true)
+                .await?
                 .ok_or_else(|| Error::Internal(format!("raw_data chunk {n} of {event_id} is missing")))?;
             let chunk: RawChunk = from_item(item)?;
             text.push_str(&chunk.chunk);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 pub use alerts::{AlertScope, OpenAlert};
@@ -20,6 +20,9 @@ pub use events::{EventIndex, EventRange, PageKey};
 
 use crate::config::Tables;
 use crate::error::Error;
+
+/// A DynamoDB item as the SDK holds it.
+type Item = std::collections::HashMap<String, AttributeValue>;
 
 /// The storage interface of the service: one DynamoDB client and the three tables.
 #[derive(Clone)]
@@ -55,6 +58,27 @@ impl Store {
         if let Some(units) = consumed.and_then(|c| c.capacity_units()) {
             *self.meter.lock().unwrap_or_else(|e| e.into_inner()) += units;
         }
+    }
+
+    /// One item by key; `consistent` for reads that must see the latest write.
+    async fn get_item(
+        &self,
+        table: &str,
+        key: (&str, &str),
+        consistent: bool,
+    ) -> Result<Option<Item>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(key.0, AttributeValue::S(key.1.to_string()))
+            .consistent_read(consistent)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(out.consumed_capacity());
+        Ok(out.item)
     }
 
     /// Runs the writes as one transaction. `Ok(false)` when a condition cancelled it:

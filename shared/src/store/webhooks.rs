@@ -1,6 +1,6 @@
 //! Webhooks: create, read, list, update, delete.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::events::{from_item, to_item};
 use super::schema::WEBHOOK_DOMAIN_INDEX;
@@ -29,17 +29,10 @@ impl Store {
     }
 
     pub async fn get_webhook(&self, webhook_id: &str) -> Result<Option<Webhook>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.webhooks)
-            .key("webhook_id", AttributeValue::S(webhook_id.to_string()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
-        out.item.map(from_item).transpose()
+        self.get_item(&self.tables.webhooks, ("webhook_id", webhook_id), false)
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     /// The webhooks of one domain, through the domain index.
