@@ -7,7 +7,7 @@ DYNAMODB_TEST_PORT ?= 8100
 # DynamoDB Local accepts any credentials; these never leave the machine.
 LOCAL_AWS = AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 
-.PHONY: run test lint template-check bench build-lambda deploy clean
+.PHONY: run test lint template-check bench build-lambda lambda-smoke deploy clean
 
 ## run: DynamoDB Local + every documented route on 127.0.0.1:$(PORT), same handlers as Lambda
 run:
@@ -35,6 +35,10 @@ bench:
 ## build-lambda: release binaries for Lambda (arm64), as SAM builds them
 build-lambda:
 	cargo lambda build --release --arm64
+
+## lambda-smoke: the release bootstraps, run through a Lambda Runtime API emulator on DynamoDB Local
+lambda-smoke:
+	scripts/lambda-smoke.sh
 
 deploy:
 	sam build && sam deploy --guided
