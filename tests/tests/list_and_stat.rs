@@ -137,6 +137,29 @@ async fn stat_counts_events_per_severity_on_both_routes() {
 }
 
 #[tokio::test]
+async fn stat_reads_raw_data_when_a_stage_names_it() {
+    // stat drops raw_data from the events it holds unless a stage names it.
+    let app = seeded().await;
+    let by_user = json!({"aggregate": [
+        {"group": {"keys": [{"key": "raw_data.additional_info.user", "name": "user"}],
+                   "fields": [{"name": "count", "operator": "count"}]}},
+        {"sort": {"key": "user"}}
+    ]});
+    let (status, body) = stat(
+        &app,
+        Gateway::Http,
+        "/monitoring/v1/event/stat",
+        json!({"query": by_user, "domain_id": DOMAIN}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["results"],
+        json!([{"user": "glee@mz.co.kr", "count": 1}, {"user": "spaceoneadm", "count": 1}])
+    );
+}
+
+#[tokio::test]
 async fn next_token_pages_through_every_event_once() {
     let app = seeded().await;
     let key = webhook(&app, WebhookFormat::Standard).await;

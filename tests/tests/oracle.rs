@@ -151,7 +151,7 @@ fn list_query() -> impl Strategy<Value = Value> {
 fn oracle_list(domain: usize, query: &Query) -> Value {
     let now = Utc::now();
     let matched = world().events[domain].iter().filter(|e| query.matches(e, now)).cloned().collect();
-    query.render_list(matched)
+    query.render_list(matched).unwrap()
 }
 
 proptest! {

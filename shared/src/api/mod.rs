@@ -36,19 +36,19 @@ where
             Ok(_) | Err(Error::NotFound { .. }) => Err(Error::not_found("path", routes::redacted(&path))),
             Err(e) => Err(e),
         };
-        let response = match &outcome {
-            Ok(body) => response::json(200, body),
-            Err(err) => response::error(err),
+        let (response, failure) = match outcome.and_then(|body| response::ok(&body)) {
+            Ok(response) => (response, None),
+            Err(err) => (response::error(&err), Some(err)),
         };
         let status = response.status().as_u16();
         let path = routes::redacted(&path);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match &outcome {
-            Err(err) if status >= 500 => {
+        match &failure {
+            Some(err) if status >= 500 => {
                 tracing::error!(path, status, latency_ms, error = %err, "request failed")
             }
-            Err(err) => tracing::info!(path, status, latency_ms, error = %err, "request refused"),
-            Ok(_) => tracing::info!(path, status, latency_ms, "request served"),
+            Some(err) => tracing::info!(path, status, latency_ms, error = %err, "request refused"),
+            None => tracing::info!(path, status, latency_ms, "request served"),
         }
         response
     }

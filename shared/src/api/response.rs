@@ -3,13 +3,38 @@
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 
-pub fn json(status: u16, body: &Value) -> Response<Body> {
+/// Lambda returns at most 6 MB (6,291,456 bytes) from a synchronous invocation, and the
+/// body travels inside that answer as an escaped JSON string. Past this, API Gateway
+/// would answer 502 and the client would never learn why; this bound leaves room for
+/// the envelope.
+pub const MAX_ESCAPED_BODY: usize = 6_000_000;
+
+/// A 200 with `body`, or a 400 that says how to ask for less when the body would not
+/// fit a Lambda response.
+pub fn ok(body: &Value) -> Result<Response<Body>> {
+    let text = body.to_string();
+    let escaped = text.len() + text.bytes().filter(|b| matches!(b, b'"' | b'\\')).count();
+    if escaped > MAX_ESCAPED_BODY {
+        return Err(Error::invalid(format!(
+            "The answer would be {escaped} bytes, more than a Lambda response can carry \
+             ({MAX_ESCAPED_BODY}). Ask for less: a smaller page.limit, fewer fields with \
+             'only' or 'minimal', or a narrower filter."
+        )));
+    }
+    Ok(text_response(200, text))
+}
+
+fn json(status: u16, body: &Value) -> Response<Body> {
+    text_response(status, body.to_string())
+}
+
+fn text_response(status: u16, text: String) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Body::Text(body.to_string()))
+        .body(Body::Text(text))
         .expect("status and header are valid")
 }
 
@@ -21,4 +46,27 @@ pub fn error(err: &Error) -> Response<Body> {
         other => other.to_string(),
     };
     json(err.status(), &json!({"error": {"code": err.code(), "message": message, "status": err.status()}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_too_large_for_lambda_is_a_400_that_says_how_to_ask_for_less() {
+        let fits = json!({"results": ["x".repeat(MAX_ESCAPED_BODY - 100)]});
+        assert_eq!(ok(&fits).unwrap().status(), 200);
+        let too_large = json!({"results": ["x".repeat(MAX_ESCAPED_BODY)]});
+        let err = ok(&too_large).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("page.limit"), "{err}");
+    }
+
+    #[test]
+    fn quotes_count_twice_since_the_body_is_escaped_once_more() {
+        // Each quote is `\"` in the body and `\\\"` once the body is a JSON string.
+        let quotes = json!(["\"".repeat(MAX_ESCAPED_BODY / 3)]);
+        assert!(quotes.to_string().len() < MAX_ESCAPED_BODY);
+        assert_eq!(ok(&quotes).unwrap_err().status(), 400);
+    }
 }

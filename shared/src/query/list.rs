@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use regex::{Regex, RegexBuilder};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::collect::ListCollector;
 use super::condition::{describe, Bound, Condition, FieldTest};
 use super::parse::{self, Page};
 use super::path::project;
-use super::sort::{parse_sort, sort_rows, SortKey};
+use super::sort::{parse_sort, SortKey};
 use crate::error::{Error, Result};
 
 /// The fields `minimal` keeps: what a list view shows of an event and the ids to open
@@ -215,25 +216,32 @@ impl Query {
             && self.keyword.as_ref().is_none_or(|k| k.matches(event))
     }
 
-    /// Sorts, pages and shapes matched events: `{results, total_count}`, or only
-    /// `{total_count}` for count_only. The default order is created_at, newest first;
-    /// an explicit sort breaks ties by created_at and event_id, oldest first, as the
-    /// reference breaks them by insertion order.
-    pub fn render_list(&self, mut matched: Vec<Value>) -> Value {
-        let total = matched.len();
-        if self.count_only {
-            return json!({ "total_count": total });
-        }
-        if self.default_order() {
-            // Stable, and linear on input already in this order (the store's).
-            sort_rows(&mut matched, &[SortKey::new("created_at", true)]);
+    /// An empty list answer to fill with matched events: created_at, newest first, by
+    /// default; an explicit sort breaks ties by created_at and event_id, oldest first,
+    /// as the reference breaks them by insertion order.
+    pub fn collector(&self) -> ListCollector<'_> {
+        let order = if self.default_order() {
+            vec![SortKey::new("created_at", true)]
         } else {
             let mut keys = self.sort.clone();
             keys.extend([SortKey::new("created_at", false), SortKey::new("event_id", false)]);
-            sort_rows(&mut matched, &keys);
+            keys
+        };
+        ListCollector::new(self, order)
+    }
+
+    /// Sorts, pages and shapes matched events: `{results, total_count}`, or only
+    /// `{total_count}` for count_only.
+    pub fn render_list(&self, matched: Vec<Value>) -> Result<Value> {
+        let mut list = self.collector();
+        for row in matched {
+            list.push(row)?;
         }
-        let results: Vec<Value> = self.page.apply(matched).into_iter().map(|e| self.shape(e)).collect();
-        json!({ "results": results, "total_count": total })
+        Ok(list.finish())
+    }
+
+    pub(super) fn apply_page<T>(&self, rows: Vec<T>) -> Vec<T> {
+        self.page.apply(rows)
     }
 
     /// Applies `only` (which wins) or `minimal` to one event.
@@ -264,6 +272,8 @@ fn inclusive_millis(bound: Bound, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, 
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::model::parse_time;
 
@@ -284,7 +294,7 @@ mod tests {
     fn list(query: Value) -> Value {
         let q = Query::from_json(&query).unwrap();
         let now = Utc::now();
-        q.render_list(events().into_iter().filter(|e| q.matches(e, now)).collect())
+        q.render_list(events().into_iter().filter(|e| q.matches(e, now)).collect()).unwrap()
     }
 
     fn ids(result: &Value) -> Vec<&str> {
@@ -304,7 +314,7 @@ mod tests {
         let q = Query::from_json(&json!({})).unwrap();
         let shuffled = vec![events()[2].clone(), events()[0].clone(), events()[1].clone()];
         assert_eq!(
-            ids(&q.render_list(shuffled)),
+            ids(&q.render_list(shuffled).unwrap()),
             ["event-3", "event-1", "event-2"],
             "equal times keep input order"
         );

@@ -6,6 +6,7 @@
 //! `filter_operator.py`, `stat_operator.py`); where our spec differs (case-insensitive
 //! text matching, `minimal`'s fields), the spec wins, and the items say so.
 
+mod collect;
 mod condition;
 mod group;
 mod list;
@@ -17,6 +18,7 @@ mod stat;
 mod times;
 mod value;
 
+pub use collect::{ListCollector, MAX_HELD_ROWS};
 pub use condition::{FieldTest, OPERATORS};
 pub use list::{KeyHints, Pushdown, Query, MINIMAL_FIELDS};
 pub use sort::SortKey;

@@ -21,6 +21,20 @@ use crate::error::{Error, Result};
 const STAGES: [&str; 8] = ["group", "project", "count", "sort", "limit", "skip", "unwind", "match"];
 const STAT_KEYS: [&str; 6] = ["aggregate", "distinct", "filter", "filter_or", "keyword", "page"];
 
+/// Whether any text or key in `value` names raw_data or a field inside it: a
+/// conservative test, since stages name fields in many places.
+fn names_raw_data(value: &Value) -> bool {
+    let names = |text: &str| {
+        text.strip_prefix("raw_data").is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    match value {
+        Value::String(text) => names(text),
+        Value::Array(items) => items.iter().any(names_raw_data),
+        Value::Object(map) => map.iter().any(|(key, item)| names(key) || names_raw_data(item)),
+        _ => false,
+    }
+}
+
 /// A stat's `limit` and `skip` are int32 in the API.
 const STAGE_NUMBER_MAX: u64 = i32::MAX as u64;
 
@@ -29,6 +43,9 @@ pub struct StatQuery {
     filter: Query,
     mode: Mode,
     page: Page,
+    /// Whether a stage or `distinct` may look into raw_data; if none does, the reader
+    /// can drop each event's raw_data, the bulk of its memory.
+    reads_raw_data: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +104,13 @@ impl StatQuery {
                 )))
             }
         };
-        Ok(StatQuery { filter, mode, page })
+        let reads_raw_data =
+            [query.get("aggregate"), query.get("distinct")].into_iter().flatten().any(names_raw_data);
+        Ok(StatQuery { filter, mode, page, reads_raw_data })
+    }
+
+    pub fn reads_raw_data(&self) -> bool {
+        self.reads_raw_data
     }
 
     /// The filter part as a Query, so the store plans and matches with list's code.
@@ -274,6 +297,20 @@ mod tests {
         let now = Utc::now();
         let matched = rows().into_iter().filter(|e| q.filter_query().matches(e, now)).collect();
         q.evaluate(matched, now).unwrap()
+    }
+
+    #[test]
+    fn knows_whether_a_stage_reads_raw_data() {
+        let reads = |aggregate: Value| {
+            StatQuery::from_json(&json!({"aggregate": aggregate})).unwrap().reads_raw_data()
+        };
+        let by = |key: &str| json!([{"group": {"keys": [{"key": key, "name": "k"}], "fields": [{"name": "n", "operator": "count"}]}}]);
+        assert!(reads(by("raw_data.labels.job")));
+        assert!(reads(by("raw_data")));
+        assert!(!reads(by("severity")));
+        assert!(!reads(by("raw_data_size")), "a field that only starts with the name");
+        let distinct = StatQuery::from_json(&json!({"distinct": "raw_data.alertname"})).unwrap();
+        assert!(distinct.reads_raw_data());
     }
 
     fn results(query: Value) -> Value {

@@ -64,7 +64,7 @@ fn a_list_query_uses_every_part_together() {
     let now = Utc::now();
     let matched: Vec<Value> = events().into_iter().filter(|e| q.matches(e, now)).collect();
     assert_eq!(
-        q.render_list(matched),
+        q.render_list(matched).unwrap(),
         json!({"results": [{"event_id": "event-2", "resource": {"name": "db-1"}},
                            {"event_id": "event-3", "resource": {"name": "db-1"}}], "total_count": 3})
     );

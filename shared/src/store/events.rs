@@ -236,8 +236,23 @@ impl Store {
     /// Every event of the range, newest first, reading the index page by page.
     pub async fn query_events(&self, range: &EventRange) -> Result<Vec<Event>> {
         let mut events = Vec::new();
+        self.each_event(range, |event| {
+            events.push(event);
+            Ok(())
+        })
+        .await?;
+        Ok(events)
+    }
+
+    /// Reads the range page by page, handing each event to `visit` as it comes, so the
+    /// caller decides what to hold; an error from `visit` stops the read.
+    pub async fn each_event(
+        &self,
+        range: &EventRange,
+        mut visit: impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
         if range.is_empty() {
-            return Ok(events);
+            return Ok(());
         }
         let mut start = None;
         loop {
@@ -245,11 +260,11 @@ impl Store {
                 self.range_query(range).set_exclusive_start_key(start).send().await.map_err(storage_error)?;
             self.record(out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
-                events.push(self.to_event(from_item(item)?).await?);
+                visit(self.to_event(from_item(item)?).await?)?;
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(events);
+                return Ok(());
             }
         }
     }

@@ -1,0 +1,170 @@
+//! A list answer built from a stream of matched events in bounded memory: every match
+//! is counted for `total_count`, but only the rows the page can show are kept, so a
+//! first page over a million matches holds a page, not a million events.
+
+use serde_json::{json, Value};
+
+use super::list::Query;
+use super::sort::{sort_rows, SortKey};
+use crate::error::{Error, Result};
+
+/// The most rows one list call holds: the page's end (`page.start - 1 + page.limit`),
+/// or every match when there is no `page.limit`. An event takes 5 to 9 KB as JSON in
+/// memory, so this bounds a call to about 90 MB; and as events average about 1 KB of
+/// JSON text, an answer this long would not fit a Lambda response (6 MB) anyway.
+/// Elasticsearch's `max_result_window` draws the same line.
+pub const MAX_HELD_ROWS: usize = 10_000;
+
+/// Kept rows are sorted and cut back to the page once they reach twice its size (at
+/// least this many), so the work per match stays logarithmic in the page.
+const COMPACT_AT: usize = 256;
+
+pub struct ListCollector<'q> {
+    query: &'q Query,
+    order: Vec<SortKey>,
+    /// How many of the first rows, in `order`, the page needs; None keeps them all.
+    keep: Option<usize>,
+    rows: Vec<Value>,
+    total: usize,
+}
+
+impl<'q> ListCollector<'q> {
+    pub(super) fn new(query: &'q Query, order: Vec<SortKey>) -> Self {
+        let keep = match (query.count_only(), query.page()) {
+            (true, _) => Some(0),
+            (false, (start, Some(limit))) => Some((start - 1).saturating_add(limit)),
+            (false, (_, None)) => None,
+        };
+        ListCollector { query, order, keep, rows: Vec::new(), total: 0 }
+    }
+
+    /// Counts one matched event and keeps it if the page may show it.
+    pub fn push(&mut self, row: Value) -> Result<()> {
+        self.total += 1;
+        if self.keep == Some(0) {
+            return Ok(());
+        }
+        // Reached only when the page ends past MAX_HELD_ROWS, or has no limit: a page
+        // that ends before it is compacted below it.
+        if self.rows.len() == MAX_HELD_ROWS {
+            return Err(Error::invalid(format!(
+                "More than {MAX_HELD_ROWS} events would have to be held for this page \
+                 (page.start - 1 + page.limit, or every match without page.limit). Page \
+                 with next_token, ask for an earlier page, or narrow the filter (a \
+                 created_at range, say)."
+            )));
+        }
+        self.rows.push(row);
+        if let Some(keep) = self.keep.filter(|&keep| keep < MAX_HELD_ROWS) {
+            if self.rows.len() >= keep.saturating_mul(2).clamp(COMPACT_AT, MAX_HELD_ROWS) {
+                // Stable: among equal rows the earlier stays first, as in one sort of
+                // everything.
+                sort_rows(&mut self.rows, &self.order);
+                self.rows.truncate(keep);
+            }
+        }
+        Ok(())
+    }
+
+    /// `{results, total_count}`, or `{total_count}` for count_only.
+    pub fn finish(mut self) -> Value {
+        if self.query.count_only() {
+            return json!({ "total_count": self.total });
+        }
+        sort_rows(&mut self.rows, &self.order);
+        let rows = self.query.apply_page(self.rows);
+        let results: Vec<Value> = rows.into_iter().map(|row| self.query.shape(row)).collect();
+        json!({ "results": results, "total_count": self.total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Many rows with few distinct values, so ties are common and compaction runs
+    /// many times before the end.
+    fn rows(n: usize) -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                let severity = ["INFO", "ERROR", "CRITICAL"][i * 7 % 3];
+                let created_at = format!("2026-11-{:02}T00:00:00.000Z", 1 + i * 13 % 28);
+                json!({"event_id": format!("event-{i:05}"), "severity": severity, "created_at": created_at})
+            })
+            .collect()
+    }
+
+    fn collect(query: Value, rows: Vec<Value>) -> Result<Value> {
+        let query = Query::from_json(&query).unwrap();
+        let mut list = query.collector();
+        for row in rows {
+            list.push(row)?;
+        }
+        Ok(list.finish())
+    }
+
+    fn ids(answer: &Value) -> Vec<&str> {
+        answer["results"].as_array().unwrap().iter().map(|r| r["event_id"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_page_kept_in_bounded_memory_equals_the_page_of_one_full_sort() {
+        let all = rows(5_000);
+        for (sort, key) in
+            [(json!({"key": "severity"}), "severity"), (json!({"key": "created_at", "desc": true}), "")]
+        {
+            for (start, limit) in [(1, 20), (3, 50), (40, 100), (4_990, 20)] {
+                let query = json!({"sort": sort, "page": {"start": start, "limit": limit}});
+                let answer = collect(query, all.clone()).unwrap();
+                // The naive answer: everything sorted at once (stable), then the slice.
+                let mut naive = all.clone();
+                naive.sort_by(|a, b| {
+                    if key.is_empty() {
+                        b["created_at"].as_str().cmp(&a["created_at"].as_str())
+                    } else {
+                        let by = |r: &Value| {
+                            (
+                                r[key].as_str().unwrap().to_string(),
+                                r["created_at"].as_str().unwrap().to_string(),
+                                r["event_id"].as_str().unwrap().to_string(),
+                            )
+                        };
+                        by(a).cmp(&by(b))
+                    }
+                });
+                let expected: Vec<&str> = naive
+                    .iter()
+                    .skip(start - 1)
+                    .take(limit)
+                    .map(|r| r["event_id"].as_str().unwrap())
+                    .collect();
+                assert_eq!(ids(&answer), expected, "sort {sort}, page {start}+{limit}");
+                assert_eq!(answer["total_count"], json!(5_000));
+            }
+        }
+    }
+
+    #[test]
+    fn count_only_counts_without_holding() {
+        assert_eq!(
+            collect(json!({"count_only": true}), rows(20_000)).unwrap(),
+            json!({"total_count": 20_000})
+        );
+    }
+
+    #[test]
+    fn more_rows_than_one_call_may_hold_is_a_clear_400() {
+        let too_many = MAX_HELD_ROWS + 1;
+        for query in [json!({}), json!({"page": {"start": MAX_HELD_ROWS, "limit": 10}})] {
+            let err = collect(query.clone(), rows(too_many)).unwrap_err();
+            assert_eq!(err.status(), 400, "{query}");
+            assert!(err.to_string().contains("next_token"), "{err}");
+        }
+        // Exactly at the bound, and any page that ends before it, still answer.
+        assert_eq!(ids(&collect(json!({}), rows(MAX_HELD_ROWS)).unwrap()).len(), MAX_HELD_ROWS);
+        let deep = json!({"page": {"start": MAX_HELD_ROWS - 10, "limit": 10}});
+        assert_eq!(ids(&collect(deep, rows(too_many)).unwrap()).len(), 10);
+    }
+}
