@@ -346,3 +346,36 @@ async fn redeliveries_are_recognised_only_within_the_window() {
     // Past the window the marker no longer counts, even before TTL removes it.
     assert!(matches!(claim(1_000_100 + 3601).await.unwrap(), event_core::store::Claim::New(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn alertmanager_peers_and_repeated_group_alerts_store_each_change_once() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Alertmanager).await;
+    let path = webhook_path(&key);
+    let grouped: Value = serde_json::from_str(&fixture("alertmanager/firing-grouped-two.json")).unwrap();
+    // An HA pair: the same alerts, each peer naming itself in externalURL.
+    let mut peer = grouped.clone();
+    peer["externalURL"] = json!("http://alertmanager-1.monitoring:9093");
+    let mut deliveries = tokio::task::JoinSet::new();
+    for body in [&grouped, &peer].repeat(10) {
+        let (app, path, body) = (app.clone(), path.clone(), body.to_string());
+        deliveries.spawn(async move { post_event(&app, Gateway::Http, &path, &body).await });
+    }
+    while let Some(result) = deliveries.join_next().await {
+        assert_eq!(result.unwrap(), (200, json!({})));
+    }
+    assert_eq!(stored(&app, DOMAIN).await.len(), 2, "both peers' copies count once");
+
+    // The group's next notification repeats both still-firing alerts beside a new one
+    // (prometheus/alertmanager#1642): only the new one is stored.
+    let mut next = grouped.clone();
+    let mut third = next["alerts"][0].clone();
+    third["labels"]["device"] = json!("/dev/sdc1");
+    third["fingerprint"] = json!("0123456789abcdef");
+    next["alerts"].as_array_mut().unwrap().push(third);
+    assert_eq!(post_event(&app, Gateway::Rest, &path, &next.to_string()).await, (200, json!({})));
+    let mut devices: Vec<_> =
+        stored(&app, DOMAIN).await.into_iter().map(|e| e.additional_info["device"].clone()).collect();
+    devices.sort();
+    assert_eq!(devices, ["/dev/sda1", "/dev/sdb1", "/dev/sdc1"]);
+}
