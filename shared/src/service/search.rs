@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::get::to_json;
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event};
-use crate::query::{FieldTest, Pushdown, Query, StatQuery};
+use crate::query::{FieldTest, Pushdown, Query, StatQuery, MAX_HELD_ROWS};
 use crate::store::{EventIndex, EventRange, PageKey, Store};
 
 /// Page size of a `next_token` page when the query gives no `page.limit`, and the most
@@ -45,13 +45,13 @@ pub async fn list_events(
     if plan.complete && query.count_only() {
         return Ok(json!({ "total_count": store.count_events(&plan.range).await? }));
     }
-    if let (true, true, (start, Some(limit))) = (plan.complete, query.default_order(), query.page()) {
+    if let (true, true, Some((skip, end))) = (plan.complete, query.default_order(), page_bounds(query)) {
         // The page is the head of the range: read only that far, count the rest.
         let total = store.count_events(&plan.range).await?;
-        let (events, _) = store.query_page(&plan.range, None, start - 1 + limit, |_| true).await?;
+        let (events, _) = store.query_page(&plan.range, None, end, |_| true).await?;
         let results = events
             .iter()
-            .skip(start - 1)
+            .skip(skip)
             .map(|e| to_json(e).map(|v| query.shape(v)))
             .collect::<Result<Vec<_>>>()?;
         return Ok(json!({ "results": results, "total_count": total }));
@@ -63,6 +63,14 @@ pub async fn list_events(
         })
         .await?;
     Ok(list.finish())
+}
+
+/// How many rows a page with a limit skips and where it ends, when it ends within what
+/// one call may hold; past that the collector answers, and refuses if it must hold more.
+fn page_bounds(query: &Query) -> Option<(usize, usize)> {
+    let (start, limit) = query.page();
+    let end = (start - 1).saturating_add(limit?);
+    (end <= MAX_HELD_ROWS).then_some((start - 1, end))
 }
 
 pub async fn stat_events(store: &Store, domain_id: &str, query: &StatQuery) -> Result<Value> {
@@ -176,4 +184,18 @@ fn plan(domain_id: &str, push: Pushdown) -> Plan {
         filters,
     };
     Plan { range, complete }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_read_from_the_head_only_when_it_ends_within_what_a_call_may_hold() {
+        let bounds = |page: Value| page_bounds(&Query::from_json(&json!({ "page": page })).unwrap());
+        assert_eq!(bounds(json!({"start": 3, "limit": 10})), Some((2, 12)));
+        assert_eq!(bounds(json!({"limit": MAX_HELD_ROWS})), Some((0, MAX_HELD_ROWS)));
+        assert_eq!(bounds(json!({"start": 2})), None, "no limit: every match");
+        assert_eq!(bounds(json!({"start": MAX_HELD_ROWS, "limit": 2})), None);
+    }
 }
