@@ -43,14 +43,34 @@ fn text_response(status: u16, text: String) -> Response<Body> {
 pub fn error(err: &Error) -> Response<Body> {
     let message = match err {
         Error::Internal(_) => "Internal error; the request id in the logs tells what happened.".to_string(),
-        other => other.to_string(),
+        other => shortened(other.to_string()),
     };
     json(err.status(), &json!({"error": {"code": err.code(), "message": message, "status": err.status()}}))
+}
+
+/// Messages quote what the client sent; a 100 KB regex need not come back whole.
+const MAX_MESSAGE_CHARS: usize = 1_000;
+
+fn shortened(message: String) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let err = Error::invalid(format!("'{}' is not a valid regular expression", "é".repeat(5_000)));
+        let body: Value = serde_json::from_slice(error(&err).body()).unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(message.ends_with("éé…"), "{message}");
+        assert_eq!(shortened("short".into()), "short");
+    }
 
     #[test]
     fn an_answer_too_large_for_lambda_is_a_400_that_says_how_to_ask_for_less() {
