@@ -38,6 +38,10 @@ pub enum Error {
     /// Storage could not be reached or failed transiently (503 `ERROR_STORAGE_UNAVAILABLE`).
     #[error("Storage is unavailable: {0}")]
     StorageUnavailable(String),
+    /// A service the request depends on, other than storage, could not be reached (503
+    /// `ERROR_UPSTREAM_UNAVAILABLE`): nothing was stored, and the sender should retry.
+    #[error("{0}")]
+    UpstreamUnavailable(String),
     /// A bug or an impossible state (500 `ERROR_INTERNAL_API`).
     #[error("Internal error: {0}")]
     Internal(String),
@@ -68,6 +72,7 @@ impl Error {
             Error::Throttled => "ERROR_THROTTLED",
             Error::NotImplemented(_) => "ERROR_NOT_IMPLEMENTED",
             Error::StorageUnavailable(_) => "ERROR_STORAGE_UNAVAILABLE",
+            Error::UpstreamUnavailable(_) => "ERROR_UPSTREAM_UNAVAILABLE",
             Error::Internal(_) => "ERROR_INTERNAL_API",
         }
     }
@@ -83,7 +88,7 @@ impl Error {
             Error::Throttled => 429,
             Error::Internal(_) => 500,
             Error::NotImplemented(_) => 501,
-            Error::StorageUnavailable(_) => 503,
+            Error::StorageUnavailable(_) | Error::UpstreamUnavailable(_) => 503,
         }
     }
 }

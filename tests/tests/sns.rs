@@ -22,13 +22,22 @@ async fn unverified_webhook(app: &App) -> String {
 async fn messages_whose_signature_does_not_verify_are_refused_and_not_stored() {
     let app = app().await;
     let path = webhook_path(&webhook(&app, WebhookFormat::AwsSns).await);
-    // The fixture's signature is not one SNS made; its certificate URL is an SNS host
-    // this machine cannot reach, so it cannot verify either way.
-    let (status, err) = post(&app, &path, &fixture("aws_sns/notification-cloudwatch-alarm.json")).await;
+    let alarm = fixture("aws_sns/notification-cloudwatch-alarm.json");
+    let raw = serde_json::from_str::<serde_json::Value>(&alarm).unwrap();
+    // A certificate that is not on an SNS endpoint is never fetched.
+    let mut forged = raw.clone();
+    forged["SigningCertURL"] = serde_json::json!("https://sns.example.com/SimpleNotificationService-1.pem");
+    let (status, err) = post(&app, &path, &forged.to_string()).await;
     assert_eq!((status, error_code(status, &err).as_str()), (403, "ERROR_PERMISSION_DENIED"));
-    let raw =
-        serde_json::from_str::<serde_json::Value>(&fixture("aws_sns/notification-cloudwatch-alarm.json"))
-            .unwrap();
+    // The fixture's signature is not one SNS made: refused where its certificate can be
+    // fetched (403), and where it cannot, 503 so that SNS retries. Never stored.
+    let (status, err) = post(&app, &path, &alarm).await;
+    let code = error_code(status, &err);
+    assert!(
+        [(403, "ERROR_PERMISSION_DENIED"), (503, "ERROR_UPSTREAM_UNAVAILABLE")]
+            .contains(&(status, code.as_str())),
+        "{status} {err}"
+    );
     let (status, err) = post(&app, &path, raw["Message"].as_str().unwrap()).await;
     assert_eq!(status, 403, "a raw delivery has no signature to check");
     assert!(err["error"]["message"].as_str().unwrap().contains("raw"), "{err}");

@@ -83,14 +83,28 @@ impl CertCache {
     }
 
     /// The certificate at `url`, fetched on first use. Failures are not cached.
-    async fn certificate(&self, fetch: &impl Fetch, url: &str) -> Result<Arc<[u8]>, String> {
+    /// The certificate at `url`, fetched once. A certificate that cannot be fetched is a
+    /// 503, so that SNS, which retries only on server errors, sends the message again;
+    /// one that cannot be read denies the message.
+    async fn certificate(&self, fetch: &impl Fetch, url: &str) -> Result<Arc<[u8]>> {
         if let Some(der) = self.get(url) {
             return Ok(der);
         }
-        let pem = fetch.get(url).await?;
+        let pem = fetch.get(url).await.map_err(|cause| {
+            tracing::warn!(url, error = %cause, "SNS signing certificate could not be fetched");
+            Error::UpstreamUnavailable(format!(
+                "The SNS signing certificate at {url} could not be fetched, so the message \
+                 cannot be verified; nothing was stored. Retry the delivery."
+            ))
+        })?;
+        let unreadable = |reason: String| {
+            tracing::warn!(url, error = %reason, "SNS signing certificate is unreadable");
+            denied(format!("the signing certificate at {url} cannot be read"))
+        };
         let der = CertificateDer::from_pem_slice(&pem)
-            .map_err(|e| format!("the answer is not a PEM certificate: {e:?}"))?;
-        EndEntityCert::try_from(&der).map_err(|e| format!("the certificate cannot be read: {e}"))?;
+            .map_err(|e| unreadable(format!("the answer is not a PEM certificate: {e:?}")))?;
+        EndEntityCert::try_from(&der)
+            .map_err(|e| unreadable(format!("the certificate cannot be read: {e}")))?;
         let der: Arc<[u8]> = Arc::from(der.as_ref());
         self.put(url, der.clone());
         Ok(der)
@@ -106,8 +120,9 @@ static HTTPS: LazyLock<Result<HttpsFetch, String>> = LazyLock::new(|| HttpsFetch
 /// Checks the signature of an SNS message (`Notification`, `SubscriptionConfirmation`
 /// or `UnsubscribeConfirmation`). Anything that prevents the check — no or malformed
 /// `Signature`, an unknown `SignatureVersion`, a `SigningCertURL` that is not an SNS
-/// endpoint, a certificate that cannot be fetched — denies the message
-/// (`Error::PermissionDenied`), so an unverified message is never accepted.
+/// endpoint, an unreadable certificate — denies the message (`Error::PermissionDenied`),
+/// so an unverified message is never accepted; a certificate that cannot be fetched
+/// now is `Error::UpstreamUnavailable`, so the message comes again.
 pub async fn verify(body: &Value) -> Result<()> {
     match &*HTTPS {
         Ok(https) => verify_with(https, &CERTS, body).await,
@@ -137,10 +152,7 @@ pub async fn verify_with(fetch: &impl Fetch, cache: &CertCache, body: &Value) ->
         )));
     }
     let signed = string_to_sign(body).map_err(|e| denied(e.0))?;
-    let der = cache.certificate(fetch, url).await.map_err(|cause| {
-        tracing::warn!(url, error = %cause, "SNS signing certificate could not be fetched");
-        denied(format!("the signing certificate at {url} could not be fetched"))
-    })?;
+    let der = cache.certificate(fetch, url).await?;
     let der = CertificateDer::from(&der[..]);
     let cert = EndEntityCert::try_from(&der).map_err(|e| denied(format!("bad signing certificate: {e}")))?;
     cert.verify_signature(algorithm, signed.as_bytes(), &signature).map_err(|e| {
@@ -556,12 +568,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn certificate_that_cannot_be_fetched_or_read_denies_and_is_not_cached() {
+    async fn certificate_that_cannot_be_fetched_asks_for_a_retry_and_one_unreadable_denies() {
         let cache = CertCache::new();
         let body = signed(PLAIN, "2");
         let down = FakeFetch::with(CERT_URL, Err("no answer within 5s".into()));
-        let message = denial(verify_with(&down, &cache, &body).await);
-        assert!(message.contains("could not be fetched"), "{message}");
+        let err = verify_with(&down, &cache, &body).await.unwrap_err();
+        assert_eq!(err.status(), 503, "SNS retries only on server errors: {err}");
+        let message = err.to_string();
+        assert!(message.contains("could not be fetched") && message.contains("Retry"), "{message}");
         assert!(!message.contains("5s"), "the cause is logged, not returned: {message}");
         let garbage = FakeFetch::with(CERT_URL, Ok(b"<html>not a certificate</html>".to_vec()));
         denial(verify_with(&garbage, &cache, &body).await);
