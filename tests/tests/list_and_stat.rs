@@ -188,3 +188,22 @@ async fn next_token_pages_through_every_event_once() {
     let sorted = json!({"domain_id": DOMAIN, "next_token": "", "query": {"sort": {"key": "title"}}});
     assert_eq!(list_post(&app, Gateway::Rest, path, sorted).await.0, 400);
 }
+
+#[tokio::test]
+async fn an_answer_too_large_for_lambda_is_a_400_that_says_how_to_ask_for_less() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    // Seven events of about 900 KB raw_data each: 6.3 MB in one answer, past what a
+    // Lambda response carries.
+    for i in 0..7 {
+        let body = json!({"title": format!("big {i}"), "event_key": "big", "blob": "x".repeat(900_000)});
+        create(&app, &webhook_path(&key), &body.to_string()).await;
+    }
+    let everything = json!({"query": {}, "domain_id": DOMAIN});
+    let (status, body) = list_post(&app, Gateway::Http, "/monitoring/v1/event/list", everything).await;
+    assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("page.limit"), "{body}");
+    let fewer_fields = json!({"query": {"minimal": true}, "domain_id": DOMAIN});
+    let (status, body) = list_post(&app, Gateway::Http, "/monitoring/v1/event/list", fewer_fields).await;
+    assert_eq!((status, &body["total_count"]), (200, &json!(7)), "{body}");
+}
