@@ -3,8 +3,10 @@
 # Builds the four functions with cargo-lambda (release, as SAM does), starts cargo-lambda's
 # Lambda Runtime API emulator and DynamoDB Local, then starts each `bootstrap` against the
 # emulator and invokes it with the console samples in events/ (REST v1 and HTTP API v2).
-#   LAMBDA_ARCH  x86-64 (default) or arm64 (needs `rustup target add aarch64-unknown-linux-gnu`
-#                and a machine that runs arm64 binaries)
+#   LAMBDA_ARCH  x86-64 (default) or arm64, the template's architecture: adds the aarch64
+#                Rust target, and on a non-arm64 machine runs the bootstraps under
+#                qemu-aarch64 (Debian's qemu-user and libc6-arm64-cross, installed if
+#                missing); peak RSS is then the emulator's, not the function's alone
 #   DYNAMODB_SMOKE_PORT (8300), RUNTIME_PORT (9300)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,19 @@ if ! command -v cargo-lambda >/dev/null 2>&1 && [ ! -x "$venv/bin/cargo-lambda" 
   "$venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda ziglang
 fi
 export PATH="$PWD/$venv/bin:$PATH"
+
+runner=()
+if [ "$arch" = arm64 ]; then
+  rustup target add aarch64-unknown-linux-gnu >/dev/null
+  if [ "$(uname -m)" != aarch64 ]; then
+    if ! command -v qemu-aarch64 >/dev/null 2>&1 || [ ! -e /usr/aarch64-linux-gnu/lib/libc.so.6 ]; then
+      echo "Installing qemu-user and libc6-arm64-cross (Debian) to run arm64 binaries…" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        qemu-user libc6-arm64-cross >/dev/null
+    fi
+    runner=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+  fi
+fi
 
 cargo lambda build --release "--$arch" -p event-create -p event-get -p event-list -p event-stat
 cargo build --quiet -p eventctl
@@ -55,7 +70,7 @@ failures=0
 # function process's peak resident memory.
 invoke() {
   local function="$1" event="$2" expected="$3" out status peak
-  "target/lambda/$function/bootstrap" >"$work/$function.log" 2>&1 &
+  "${runner[@]}" "target/lambda/$function/bootstrap" >"$work/$function.log" 2>&1 &
   function_pid=$!
   out="$(cargo lambda invoke --invoke-port "$rt_port" --data-file "$event" _)"
   peak="$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$function_pid/status")"
