@@ -34,7 +34,8 @@ bench:
 
 ## build-lambda: release binaries for Lambda (arm64), as SAM builds them
 build-lambda:
-	cargo lambda build --release --arm64
+	rustup target add aarch64-unknown-linux-gnu
+	scripts/cargo-lambda.sh build --release --arm64
 
 ## lambda-smoke: the release bootstraps, run through a Lambda Runtime API emulator on DynamoDB Local
 lambda-smoke:

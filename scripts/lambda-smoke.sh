@@ -13,16 +13,9 @@ cd "$(dirname "$0")/.."
 arch="${LAMBDA_ARCH:-x86-64}"
 db_port="${DYNAMODB_SMOKE_PORT:-8300}"
 rt_port="${RUNTIME_PORT:-9300}"
-venv=.local/venv
 work=.local/lambda-smoke
 mkdir -p "$work"
 
-if ! command -v cargo-lambda >/dev/null 2>&1 && [ ! -x "$venv/bin/cargo-lambda" ]; then
-  echo "Installing cargo-lambda and zig (PyPI) into $venv…" >&2
-  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda ziglang
-fi
-export PATH="$PWD/$venv/bin:$PATH"
 
 runner=()
 if [ "$arch" = arm64 ]; then
@@ -37,13 +30,13 @@ if [ "$arch" = arm64 ]; then
   fi
 fi
 
-cargo lambda build --release "--$arch" -p event-create -p event-get -p event-list -p event-stat
+scripts/cargo-lambda.sh build --release "--$arch" -p event-create -p event-get -p event-list -p event-stat
 cargo build --quiet -p eventctl
 
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$db_port"
 DYNAMODB_PORT="$db_port" scripts/dynamodb-local.sh start
-cargo lambda watch --only-lambda-apis --invoke-port "$rt_port" >"$work/runtime.log" 2>&1 &
+scripts/cargo-lambda.sh watch --only-lambda-apis --invoke-port "$rt_port" >"$work/runtime.log" 2>&1 &
 runtime_pid=$!
 function_pid=""
 cleanup() {
@@ -72,7 +65,7 @@ invoke() {
   local function="$1" event="$2" expected="$3" out status peak
   "${runner[@]}" "target/lambda/$function/bootstrap" >"$work/$function.log" 2>&1 &
   function_pid=$!
-  out="$(cargo lambda invoke --invoke-port "$rt_port" --data-file "$event" _)"
+  out="$(scripts/cargo-lambda.sh invoke --invoke-port "$rt_port" --data-file "$event" _)"
   peak="$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$function_pid/status")"
   kill "$function_pid" 2>/dev/null; wait "$function_pid" 2>/dev/null || true; function_pid=""
   status="$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])')"
