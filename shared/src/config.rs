@@ -17,6 +17,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a redelivered notification is recognised as a duplicate, in hours.
     pub dedup_window_hours: u32,
+    /// How long one list or stat may go on reading pages of its range, in seconds. API
+    /// Gateway answers within 29 s; a range that takes longer is answered with a 400 that
+    /// says how to narrow it (a next_token page ends early instead), not with a timeout.
+    pub read_budget_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,13 +37,15 @@ impl Default for Config {
             retention_days: 0,
             max_body_bytes: 1024 * 1024,
             dedup_window_hours: 24,
+            read_budget_seconds: 20,
         }
     }
 }
 
 impl Config {
     /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `EVENT_RETENTION_DAYS`,
-    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`; each falls back to its default.
+    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`; each falls back to
+    /// its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
     }
@@ -56,7 +62,12 @@ impl Config {
             retention_days: number(&lookup, "EVENT_RETENTION_DAYS", defaults.retention_days)?,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
             dedup_window_hours: number(&lookup, "DEDUP_WINDOW_HOURS", defaults.dedup_window_hours)?,
+            read_budget_seconds: number(&lookup, "READ_BUDGET_SECONDS", defaults.read_budget_seconds)?,
         })
+    }
+
+    pub fn read_budget(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.read_budget_seconds.into())
     }
 }
 
@@ -84,11 +95,13 @@ mod tests {
         let config = Config::from_lookup(|name| match name {
             "EVENTS_TABLE" => Some("prod-events".into()),
             "EVENT_RETENTION_DAYS" => Some("30".into()),
+            "READ_BUDGET_SECONDS" => Some("12".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(config.tables.events, "prod-events");
         assert_eq!(config.retention_days, 30);
+        assert_eq!(config.read_budget(), std::time::Duration::from_secs(12));
         let err = Config::from_lookup(|n| (n == "MAX_BODY_BYTES").then(|| "lots".into())).unwrap_err();
         assert!(err.to_string().contains("MAX_BODY_BYTES"), "{err}");
     }

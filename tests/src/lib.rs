@@ -107,7 +107,8 @@ pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
             "local", "local", None, None, "tests",
         ))
         .build();
-    let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), config.tables.clone());
+    let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), config.tables.clone())
+        .with_read_budget(config.read_budget());
     store.create_tables().await.expect("tables are created");
     App { store, config }
 }

@@ -7,6 +7,7 @@
 //! event whose chunks are missing; chunk items carry no domain, so no index shows them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -15,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 use serde::{Deserialize, Serialize};
 
 use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
-use super::{is_condition_failure, storage_error, Store};
+use super::{is_condition_failure, storage_error, Item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventType, Resource, Severity};
 use crate::query::FieldTest;
@@ -149,6 +150,15 @@ impl PageKey {
     }
 }
 
+/// Where a Query stopped (its LastEvaluatedKey), as a page key.
+fn page_key(key: &Item) -> Result<PageKey> {
+    let text = |name: &str| match key.get(name) {
+        Some(AttributeValue::S(text)) => Ok(text.clone()),
+        _ => Err(Error::Internal(format!("a LastEvaluatedKey without {name}"))),
+    };
+    Ok(PageKey { created_key: text(CREATED_KEY)?, event_id: text("event_id")? })
+}
+
 impl Store {
     /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
     /// Answers false, writing nothing new, when an event with this id is already stored
@@ -254,19 +264,37 @@ impl Store {
         if range.is_empty() {
             return Ok(());
         }
-        let mut start = None;
+        let started = Instant::now();
+        let (mut start, mut read) = (None, 0);
         loop {
             let out =
                 self.range_query(range).set_exclusive_start_key(start).send().await.map_err(storage_error)?;
             self.record(out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
+                read += 1;
                 visit(self.to_event(from_item(item)?).await?)?;
             }
             start = out.last_evaluated_key;
             if start.is_none() {
                 return Ok(());
             }
+            self.within_read_budget(started, read)?;
         }
+    }
+
+    /// Refuses to read another page once the read has run past the budget: a range too
+    /// large to read before API Gateway gives up (29 s) gets an answer that says how to
+    /// narrow it, not a timeout.
+    fn within_read_budget(&self, started: Instant, read: u64) -> Result<()> {
+        if started.elapsed() <= self.read_budget {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "The matching range is too large to read in one call: {read} events in {:.0} s, and more \
+             remain. Narrow it (a created_at range, an alert_id or a webhook_id), or page with \
+             next_token, which reads only as far as each page.",
+            self.read_budget.as_secs_f64()
+        )))
     }
 
     /// Up to `want` events of the range that `keep` accepts, newest first, starting
@@ -293,6 +321,7 @@ impl Store {
         // DynamoDB's Limit counts items read before filtering, so a selective filter needs
         // more reads than matches: start with what is missing, then double each round.
         let mut limit = want.clamp(25, 1000);
+        let started = Instant::now();
         loop {
             let out = self
                 .range_query(range)
@@ -314,8 +343,10 @@ impl Store {
                 }
             }
             start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok((events, None));
+            let Some(last_read) = &start else { return Ok((events, None)) };
+            if started.elapsed() > self.read_budget {
+                // A short page, and the key to go on from: each page stays within the budget.
+                return Ok((events, Some(page_key(last_read)?)));
             }
             limit = (limit * 2).min(1000);
         }
@@ -327,7 +358,8 @@ impl Store {
         if range.is_empty() {
             return Ok(count);
         }
-        let mut start = None;
+        let started = Instant::now();
+        let (mut start, mut read) = (None, 0u64);
         loop {
             let out = self
                 .range_query(range)
@@ -338,10 +370,12 @@ impl Store {
                 .map_err(storage_error)?;
             self.record(out.consumed_capacity());
             count += out.count as u64;
+            read += out.scanned_count as u64;
             start = out.last_evaluated_key;
             if start.is_none() {
                 return Ok(count);
             }
+            self.within_read_budget(started, read)?;
         }
     }
 

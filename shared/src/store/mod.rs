@@ -8,6 +8,7 @@ pub mod schema;
 mod webhooks;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -30,11 +31,20 @@ pub struct Store {
     client: Client,
     tables: Tables,
     meter: Arc<Mutex<f64>>,
+    /// How long one read of an index range may go on fetching pages (see
+    /// `Config::read_budget_seconds`).
+    read_budget: Duration,
 }
 
 impl Store {
     pub fn new(client: Client, tables: Tables) -> Self {
-        Store { client, tables, meter: Arc::default() }
+        let read_budget = Duration::from_secs(crate::config::Config::default().read_budget_seconds.into());
+        Store { client, tables, meter: Arc::default(), read_budget }
+    }
+
+    pub fn with_read_budget(mut self, budget: Duration) -> Self {
+        self.read_budget = budget;
+        self
     }
 
     /// A client from the standard AWS configuration chain (region, credentials,
