@@ -256,3 +256,28 @@ async fn a_range_that_outlasts_the_read_budget_is_refused_and_next_token_pages_e
     seen.sort();
     assert_eq!(seen, (0..6).map(|i| format!("big {i}")).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn counts_read_the_slim_count_index() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    for i in 0..20 {
+        let body = json!({"title": format!("event {i}"), "severity": "ERROR", "blob": "x".repeat(4_000)});
+        create(&app, &webhook_path(&key), &body.to_string()).await;
+    }
+    // Capacity units, as DynamoDB Local reports them, of one count_only.
+    let count = |filter: Value| {
+        let app = app.clone();
+        async move {
+            let before = app.store.consumed_capacity();
+            let body = json!({"domain_id": DOMAIN, "query": {"filter": filter, "count_only": true}});
+            let (status, body) = list_post(&app, Gateway::Http, "/monitoring/v1/event/list", body).await;
+            assert_eq!((status, &body["total_count"]), (200, &json!(20)), "{body}");
+            app.store.consumed_capacity() - before
+        }
+    };
+    let slim = count(json!([{"k": "severity", "v": "ERROR"}])).await;
+    // event_key is not in the count index, so this count reads the whole events.
+    let whole = count(json!([{"k": "event_key", "v": "x", "o": "not"}])).await;
+    assert!(slim * 10.0 <= whole, "the count index read {slim} units, the domain index {whole}");
+}

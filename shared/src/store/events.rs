@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 use serde::{Deserialize, Serialize};
 
-use super::schema::{ALERT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
+use super::schema::{ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
 use super::{is_condition_failure, storage_error, Item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventType, Resource, Severity};
@@ -106,6 +106,17 @@ impl EventRange {
     /// A range whose bounds cross holds nothing (and DynamoDB refuses to be asked).
     fn is_empty(&self) -> bool {
         matches!((&self.created_from, &self.created_to), (Some(from), Some(to)) if from > to)
+    }
+
+    /// The index a count reads: the slim count index when it holds every attribute the
+    /// filters test (the table key, event_id, is in every index), else the range's own.
+    fn count_index(&self) -> &'static str {
+        let projected = |path: &str| path == "event_id" || COUNT_ATTRIBUTES.contains(&path);
+        if self.index == EventIndex::Domain && self.filters.iter().all(|test| projected(test.path())) {
+            COUNT_INDEX
+        } else {
+            self.partition().0
+        }
     }
 
     fn partition(&self) -> (&'static str, &'static str, &str) {
@@ -352,7 +363,8 @@ impl Store {
         }
     }
 
-    /// How many events the range holds, without reading them out (`Select: COUNT`).
+    /// How many events the range holds, without reading them out (`Select: COUNT`), on
+    /// the slim count index when it can: DynamoDB charges a count by the bytes it reads.
     pub async fn count_events(&self, range: &EventRange) -> Result<u64> {
         let mut count = 0u64;
         if range.is_empty() {
@@ -363,6 +375,7 @@ impl Store {
         loop {
             let out = self
                 .range_query(range)
+                .index_name(range.count_index())
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
                 .send()
@@ -548,6 +561,19 @@ mod tests {
         for bad in ["", "zz", "abc", "6576656e74", &"41".repeat(300)] {
             assert_eq!(PageKey::from_token(bad).unwrap_err().status(), 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn counts_read_the_slim_index_only_when_it_holds_what_the_filters_test() {
+        let test = |path: &str| FieldTest::OneOf { path: path.into(), values: vec!["x".into()] };
+        let range = |index, filters| EventRange { index, filters, ..EventRange::domain("domain-1") };
+        assert_eq!(range(EventIndex::Domain, vec![]).count_index(), COUNT_INDEX);
+        let slim = vec![test("severity"), test("project_id"), test("event_id")];
+        assert_eq!(range(EventIndex::Domain, slim).count_index(), COUNT_INDEX);
+        let wide = vec![test("severity"), test("resource.resource_id")];
+        assert_eq!(range(EventIndex::Domain, wide).count_index(), DOMAIN_INDEX);
+        let alert = range(EventIndex::Alert("alert-1".into()), vec![]);
+        assert_eq!(alert.count_index(), ALERT_INDEX, "an alert's events are few; its index is exact");
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub const CREATED_KEY: &str = "created_key";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 pub const DOMAIN_INDEX: &str = "domain_id-created_key-index";
+/// The domain index again, holding only the keys and the attributes counts filter on
+/// most: a count reads about 200 bytes per event here instead of the whole event.
+pub const COUNT_INDEX: &str = "domain_id-created_key-count-index";
+/// What [`COUNT_INDEX`] holds besides its keys and `event_id`.
+pub const COUNT_ATTRIBUTES: [&str; 4] = ["severity", "event_type", "project_id", "workspace_id"];
 pub const ALERT_INDEX: &str = "alert_id-created_key-index";
 pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-index";
 pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
@@ -38,16 +43,20 @@ pub struct IndexDef {
     pub name: &'static str,
     pub partition_key: &'static str,
     pub sort_key: Option<&'static str>,
+    /// The attributes projected besides the keys; None projects the whole item.
+    pub includes: Option<&'static [&'static str]>,
 }
 
 pub fn tables() -> Vec<TableDef> {
-    let by_created = |name, partition_key| IndexDef { name, partition_key, sort_key: Some(CREATED_KEY) };
+    let by_created =
+        |name, partition_key| IndexDef { name, partition_key, sort_key: Some(CREATED_KEY), includes: None };
     vec![
         TableDef {
             logical: "events",
             partition_key: "event_id",
             indexes: vec![
                 by_created(DOMAIN_INDEX, "domain_id"),
+                IndexDef { includes: Some(&COUNT_ATTRIBUTES), ..by_created(COUNT_INDEX, "domain_id") },
                 by_created(ALERT_INDEX, "alert_id"),
                 by_created(WEBHOOK_INDEX, "webhook_id"),
             ],
@@ -60,6 +69,7 @@ pub fn tables() -> Vec<TableDef> {
                 name: WEBHOOK_DOMAIN_INDEX,
                 partition_key: "domain_id",
                 sort_key: None,
+                includes: None,
             }],
             ttl: false,
         },
@@ -96,7 +106,11 @@ impl TableDef {
                 .map(|i| {
                     let mut schema = vec![key(i.partition_key, "HASH")];
                     schema.extend(i.sort_key.map(|s| key(s, "RANGE")));
-                    json!({"IndexName": i.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
+                    let projection = match i.includes {
+                        None => json!({"ProjectionType": "ALL"}),
+                        Some(names) => json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": names}),
+                    };
+                    json!({"IndexName": i.name, "KeySchema": schema, "Projection": projection})
                 })
                 .collect();
         }
@@ -164,7 +178,13 @@ impl Store {
             let mut gsi = GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .key_schema(key(index.partition_key, KeyType::Hash))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build());
+                .projection(match index.includes {
+                    None => Projection::builder().projection_type(ProjectionType::All).build(),
+                    Some(names) => Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(names.iter().map(|n| n.to_string()).collect()))
+                        .build(),
+                });
             if let Some(sort) = index.sort_key {
                 gsi = gsi.key_schema(key(sort, KeyType::Range));
             }
@@ -201,6 +221,7 @@ mod tests {
         assert_eq!(
             keys,
             [
+                ("domain_id", Some(CREATED_KEY)),
                 ("domain_id", Some(CREATED_KEY)),
                 ("alert_id", Some(CREATED_KEY)),
                 ("webhook_id", Some(CREATED_KEY))
