@@ -45,6 +45,25 @@ pub struct Event {
     pub occurred_at: String,
 }
 
+/// The few fields of an event that the count index holds, rendered as in EventInfo:
+/// enough for a stat that groups and filters on nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventSummary {
+    pub event_id: String,
+    pub event_type: EventType,
+    pub severity: Severity,
+    pub project_id: String,
+    pub workspace_id: String,
+    pub domain_id: String,
+    pub created_at: String,
+}
+
+impl EventSummary {
+    /// The top-level EventInfo fields a summary carries.
+    pub const FIELDS: [&'static str; 7] =
+        ["event_id", "event_type", "severity", "project_id", "workspace_id", "domain_id", "created_at"];
+}
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*

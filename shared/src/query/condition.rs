@@ -139,6 +139,11 @@ pub fn describe(value: &Value) -> String {
 }
 
 impl Condition {
+    /// The top-level event field the condition looks at.
+    pub fn field(&self) -> &str {
+        self.path.field()
+    }
+
     /// Parses `{k, v, o}` (or `{key, value, operator}`); `at` names it in errors.
     pub fn parse(raw: &Value, at: &str) -> Result<Condition> {
         let object = raw

@@ -89,6 +89,17 @@ impl Group {
         })
     }
 
+    /// Whether every field the group reads from its input rows is one of `fields`.
+    pub fn reads_only(&self, fields: &[&str]) -> bool {
+        let known = |path: &Path| fields.contains(&path.field());
+        self.keys.iter().all(|key| known(&key.path))
+            && self.fields.iter().all(|field| {
+                field.path.as_ref().is_none_or(known)
+                    && field.sub_fields.iter().all(|(path, _)| known(path))
+                    && field.conditions.iter().all(|c| fields.contains(&c.field()))
+            })
+    }
+
     /// The names the group's keys take in its output rows.
     pub fn key_names(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|k| k.name.as_str())

@@ -208,6 +208,12 @@ impl Query {
         push
     }
 
+    /// Whether matching reads no event field but `fields` (a keyword reads the title).
+    pub fn matches_on(&self, fields: &[&str]) -> bool {
+        self.keyword.is_none()
+            && self.filter.iter().chain(&self.filter_or).all(|c| fields.contains(&c.field()))
+    }
+
     /// Whether the event satisfies every `filter` condition, one of `filter_or` (when
     /// there are any) and the keyword.
     pub fn matches(&self, event: &Value, now: DateTime<Utc>) -> bool {

@@ -28,6 +28,11 @@ impl Path {
         Path { steps: key.split('.').map(str::to_string).collect() }
     }
 
+    /// The top-level field the path starts in.
+    pub fn field(&self) -> &str {
+        &self.steps[0]
+    }
+
     /// The value at the path, following objects and list indexes only.
     pub fn first<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         self.steps.iter().try_fold(value, |current, step| match current {

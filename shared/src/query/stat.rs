@@ -113,6 +113,18 @@ impl StatQuery {
         self.reads_raw_data
     }
 
+    /// Whether the stat reads no event field but `fields`: its filter, and the stage that
+    /// reads the events, a leading `group` (later stages read its rows) or `distinct`.
+    pub fn reads_only(&self, fields: &[&str]) -> bool {
+        self.filter.matches_on(fields)
+            && match &self.mode {
+                Mode::Aggregate(stages) => {
+                    matches!(stages.first(), Some(Stage::Group(g)) if g.reads_only(fields))
+                }
+                Mode::Distinct(path) => fields.contains(&path.field()),
+            }
+    }
+
     /// The filter part as a Query, so the store plans and matches with list's code.
     pub fn filter_query(&self) -> &Query {
         &self.filter
@@ -311,6 +323,33 @@ mod tests {
         assert!(!reads(by("raw_data_size")), "a field that only starts with the name");
         let distinct = StatQuery::from_json(&json!({"distinct": "raw_data.alertname"})).unwrap();
         assert!(distinct.reads_raw_data());
+    }
+
+    #[test]
+    fn knows_when_it_reads_only_some_fields() {
+        let fields = ["severity", "created_at", "event_id"];
+        let reads_only = |query: Value| StatQuery::from_json(&query).unwrap().reads_only(&fields);
+        let group = |key: Value, more: Value| {
+            json!([{"group": {"keys": [key], "fields": [{"name": "n", "operator": "count"}, more]}},
+                   {"sort": {"key": "n"}}])
+        };
+        let ids = json!({"key": "event_id", "name": "ids", "operator": "push"});
+        let per_day = json!({"key": "created_at", "name": "day", "date_format": "%Y-%m-%d"});
+        assert!(reads_only(
+            json!({"aggregate": group(json!({"key": "severity", "name": "s"}), ids.clone())})
+        ));
+        assert!(reads_only(json!({"aggregate": group(per_day.clone(), ids.clone()),
+                                  "filter": [{"k": "severity", "v": "ERROR"}]})));
+        assert!(reads_only(json!({"distinct": "severity"})));
+        assert!(!reads_only(json!({"aggregate": group(json!({"key": "title", "name": "t"}), ids.clone())})));
+        let titles = json!({"key": "title", "name": "t", "operator": "push"});
+        assert!(!reads_only(json!({"aggregate": group(per_day.clone(), titles)})));
+        let counted_if = json!({"name": "c", "operator": "count", "conditions": [{"k": "rule", "v": "x"}]});
+        assert!(!reads_only(json!({"aggregate": group(per_day.clone(), counted_if)})));
+        assert!(!reads_only(json!({"aggregate": group(per_day.clone(), ids.clone()), "keyword": "disk"})));
+        assert!(!reads_only(json!({"aggregate": group(per_day.clone(), ids.clone()),
+                                   "filter_or": [{"k": "additional_info.user", "v": "x"}]})));
+        assert!(!reads_only(json!({"aggregate": [{"count": {"name": "n"}}]})), "only a leading group");
     }
 
     fn results(query: Value) -> Value {

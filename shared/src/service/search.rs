@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::get::to_json;
 use crate::error::{Error, Result};
-use crate::model::{format_time, Event};
+use crate::model::{format_time, Event, EventSummary};
 use crate::query::{FieldTest, Pushdown, Query, StatQuery, MAX_HELD_ROWS};
 use crate::store::{EventIndex, EventRange, PageKey, Store};
 
@@ -60,7 +60,11 @@ pub async fn list_events(
     let mut list = query.collector();
     store
         .each_event(&plan.range, |event| {
-            matching(&plan, query, &event, now).map_or(Ok(()), |row| list.push(row?))
+            let row = to_json(&event)?;
+            if plan.complete || query.matches(&row, now) {
+                list.push(row)?;
+            }
+            Ok(())
         })
         .await?;
     Ok(list.finish())
@@ -78,7 +82,30 @@ pub async fn stat_events(store: &Store, domain_id: &str, query: &StatQuery) -> R
     let now = Utc::now();
     let filter = query.filter_query();
     let plan = plan(domain_id, filter.pushdown(now));
-    let matched = matching_events(store, &plan, filter, query.reads_raw_data(), now).await?;
+    let mut matched = Vec::new();
+    let mut keep = |mut row: Value| {
+        if !plan.complete && !filter.matches(&row, now) {
+            return Ok(());
+        }
+        if matched.len() == MAX_STAT_EVENTS {
+            return Err(Error::invalid(format!(
+                "More than {MAX_STAT_EVENTS} events match; stat reads at most that many per call. \
+                 Narrow the filter (a created_at range, say) or split the range."
+            )));
+        }
+        if !query.reads_raw_data() {
+            row.as_object_mut().map(|event| event.remove("raw_data"));
+        }
+        matched.push(row);
+        Ok(())
+    };
+    if plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS) {
+        // A stat that groups and filters on summary fields alone reads the count index.
+        let to_row = |summary| serde_json::to_value(summary).map_err(|e| Error::Internal(e.to_string()));
+        store.each_event_summary(&plan.range, |summary| keep(to_row(summary)?)).await?;
+    } else {
+        store.each_event(&plan.range, |event| keep(to_json(&event)?)).await?;
+    }
     query.evaluate(matched, now)
 }
 
@@ -115,46 +142,6 @@ async fn cursor_page(
         page["next_token"] = json!(next.to_token());
     }
     Ok(page)
-}
-
-/// Reads the planned slice and keeps what the query matches, at most
-/// [`MAX_STAT_EVENTS`] of them, without raw_data unless asked to keep it.
-async fn matching_events(
-    store: &Store,
-    plan: &Plan,
-    query: &Query,
-    keep_raw_data: bool,
-    now: DateTime<Utc>,
-) -> Result<Vec<Value>> {
-    let mut matched = Vec::new();
-    store
-        .each_event(&plan.range, |event| {
-            let Some(row) = matching(plan, query, &event, now) else { return Ok(()) };
-            if matched.len() == MAX_STAT_EVENTS {
-                return Err(Error::invalid(format!(
-                    "More than {MAX_STAT_EVENTS} events match; stat reads at most that many per \
-                     call. Narrow the filter (a created_at range, say) or split the range."
-                )));
-            }
-            let mut row = row?;
-            if !keep_raw_data {
-                row.as_object_mut().map(|event| event.remove("raw_data"));
-            }
-            matched.push(row);
-            Ok(())
-        })
-        .await?;
-    Ok(matched)
-}
-
-/// The event as JSON if the query matches it (always, when DynamoDB applied the whole
-/// query already).
-fn matching(plan: &Plan, query: &Query, event: &Event, now: DateTime<Utc>) -> Option<Result<Value>> {
-    match to_json(event) {
-        Ok(json) if plan.complete || query.matches(&json, now) => Some(Ok(json)),
-        Ok(_) => None,
-        Err(err) => Some(Err(err)),
-    }
 }
 
 /// Picks the index: an alert's or a webhook's events are a small partition of their

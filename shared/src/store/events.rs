@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::schema::{ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
 use super::{is_condition_failure, storage_error, Item, Store};
 use crate::error::{Error, Result};
-use crate::model::{Event, EventType, Resource, Severity};
+use crate::model::{Event, EventSummary, EventType, Resource, Severity};
 use crate::query::FieldTest;
 
 /// Raw data text up to this size stays in the event item (DynamoDB's item limit is
@@ -161,6 +161,57 @@ impl PageKey {
     }
 }
 
+/// An item of the count index.
+#[derive(Deserialize)]
+struct SummaryItem {
+    event_id: String,
+    event_type: EventType,
+    severity: Severity,
+    project_id: String,
+    workspace_id: String,
+    domain_id: String,
+    created_key: String,
+}
+
+/// The pages of one range read, one Query after another, within the read budget.
+struct RangePages<'r> {
+    range: &'r EventRange,
+    index: &'static str,
+    start: Option<Item>,
+    started: Instant,
+    read: u64,
+    done: bool,
+}
+
+impl<'r> RangePages<'r> {
+    fn new(range: &'r EventRange, index: &'static str) -> Self {
+        RangePages { range, index, start: None, started: Instant::now(), read: 0, done: range.is_empty() }
+    }
+
+    /// The next page's items, or None once the range is read.
+    async fn next(&mut self, store: &Store) -> Result<Option<Vec<Item>>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.start.is_some() {
+            store.within_read_budget(self.started, self.read)?;
+        }
+        let out = store
+            .range_query(self.range)
+            .index_name(self.index)
+            .set_exclusive_start_key(self.start.take())
+            .send()
+            .await
+            .map_err(storage_error)?;
+        store.record(out.consumed_capacity());
+        self.start = out.last_evaluated_key;
+        self.done = self.start.is_none();
+        let items = out.items.unwrap_or_default();
+        self.read += items.len() as u64;
+        Ok(Some(items))
+    }
+}
+
 /// Where a Query stopped (its LastEvaluatedKey), as a page key.
 fn page_key(key: &Item) -> Result<PageKey> {
     let text = |name: &str| match key.get(name) {
@@ -272,25 +323,46 @@ impl Store {
         range: &EventRange,
         mut visit: impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
-        if range.is_empty() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        let (mut start, mut read) = (None, 0);
-        loop {
-            let out =
-                self.range_query(range).set_exclusive_start_key(start).send().await.map_err(storage_error)?;
-            self.record(out.consumed_capacity());
-            for item in out.items.unwrap_or_default() {
-                read += 1;
+        let mut pages = RangePages::new(range, range.partition().0);
+        while let Some(items) = pages.next(self).await? {
+            for item in items {
                 visit(self.to_event(from_item(item)?).await?)?;
             }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(());
-            }
-            self.within_read_budget(started, read)?;
         }
+        Ok(())
+    }
+
+    /// [`Store::each_event`] for summaries, read from the count index: about 200 bytes
+    /// an event instead of the whole event. The range's filters must test only what
+    /// that index holds (see [`EventRange::count_index`]).
+    pub async fn each_event_summary(
+        &self,
+        range: &EventRange,
+        mut visit: impl FnMut(EventSummary) -> Result<()>,
+    ) -> Result<()> {
+        if range.count_index() != COUNT_INDEX {
+            return Err(Error::Internal("a summary read of a range the count index cannot serve".into()));
+        }
+        let mut pages = RangePages::new(range, COUNT_INDEX);
+        while let Some(items) = pages.next(self).await? {
+            for item in items {
+                let item: SummaryItem = from_item(item)?;
+                let created_at = match item.created_key.split_once('#') {
+                    Some((created_at, _)) => created_at.to_string(),
+                    None => return Err(Error::Internal(format!("created_key {:?}", item.created_key))),
+                };
+                visit(EventSummary {
+                    event_id: item.event_id,
+                    event_type: item.event_type,
+                    severity: item.severity,
+                    project_id: item.project_id,
+                    workspace_id: item.workspace_id,
+                    domain_id: item.domain_id,
+                    created_at,
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// Refuses to read another page once the read has run past the budget: a range too

@@ -230,6 +230,30 @@ mod tests {
     }
 
     #[test]
+    fn the_count_index_holds_every_field_of_an_event_summary() {
+        use crate::model::{EventSummary, EventType, Severity};
+        let mut held: Vec<&str> = COUNT_ATTRIBUTES.into();
+        held.extend(["event_id", "domain_id", "created_at"]); // created_at: from created_key
+        held.sort_unstable();
+        let mut fields = EventSummary::FIELDS;
+        fields.sort_unstable();
+        assert_eq!(held, fields);
+        let summary = EventSummary {
+            event_id: "event-1".into(),
+            event_type: EventType::Alert,
+            severity: Severity::Error,
+            project_id: "p".into(),
+            workspace_id: "w".into(),
+            domain_id: "d".into(),
+            created_at: "2026-11-23T00:00:00.000Z".into(),
+        };
+        let rendered = serde_json::to_value(summary).unwrap();
+        let mut rendered: Vec<&str> = rendered.as_object().unwrap().keys().map(String::as_str).collect();
+        rendered.sort_unstable();
+        assert_eq!(rendered, fields);
+    }
+
+    #[test]
     fn cloudformation_defines_each_key_attribute_once() {
         let events = cloudformation()["events"]["AttributeDefinitions"].as_array().unwrap().len();
         assert_eq!(events, 5, "event_id, domain_id, alert_id, webhook_id, created_key");
