@@ -21,6 +21,11 @@ async fn stat(app: &App, gateway: Gateway, path: &str, body: Value) -> (u16, Val
     parts(event_stat::handle(app, req).await)
 }
 
+/// A stat of the test domain on the current route.
+async fn stat_of(app: &App, query: Value) -> (u16, Value) {
+    stat(app, Gateway::Http, "/monitoring/v1/event/stat", json!({"query": query, "domain_id": DOMAIN})).await
+}
+
 /// The seed's two bastion events, glee first (seed 001 lists the newer one first).
 async fn seeded() -> App {
     let app = app().await;
@@ -28,6 +33,15 @@ async fn seeded() -> App {
     create(&app, &webhook_path(&key), &fixture("standard/bastion-ssh-glee.json")).await;
     create(&app, &webhook_path(&key), &fixture("standard/bastion-ssh-spaceoneadm.json")).await;
     app
+}
+
+/// `n` ERROR events titled "big 0", "big 1"…, each with `bytes` of raw_data.
+async fn big_events(app: &App, n: usize, bytes: usize) {
+    let key = webhook(app, WebhookFormat::Standard).await;
+    for i in 0..n {
+        let body = json!({"title": format!("big {i}"), "severity": "ERROR", "blob": "x".repeat(bytes)});
+        create(app, &webhook_path(&key), &body.to_string()).await;
+    }
 }
 
 fn keys(body: &Value) -> Vec<&str> {
@@ -145,13 +159,7 @@ async fn stat_reads_raw_data_when_a_stage_names_it() {
                    "fields": [{"name": "count", "operator": "count"}]}},
         {"sort": {"key": "user"}}
     ]});
-    let (status, body) = stat(
-        &app,
-        Gateway::Http,
-        "/monitoring/v1/event/stat",
-        json!({"query": by_user, "domain_id": DOMAIN}),
-    )
-    .await;
+    let (status, body) = stat_of(&app, by_user).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["results"],
@@ -192,13 +200,8 @@ async fn next_token_pages_through_every_event_once() {
 #[tokio::test]
 async fn an_answer_too_large_for_lambda_is_a_400_that_says_how_to_ask_for_less() {
     let app = app().await;
-    let key = webhook(&app, WebhookFormat::Standard).await;
-    // Seven events of about 900 KB raw_data each: 6.3 MB in one answer, past what a
-    // Lambda response carries.
-    for i in 0..7 {
-        let body = json!({"title": format!("big {i}"), "event_key": "big", "blob": "x".repeat(900_000)});
-        create(&app, &webhook_path(&key), &body.to_string()).await;
-    }
+    // 6.3 MB in one answer, past what a Lambda response carries.
+    big_events(&app, 7, 900_000).await;
     let everything = json!({"query": {}, "domain_id": DOMAIN});
     let (status, body) = list_post(&app, Gateway::Http, "/monitoring/v1/event/list", everything).await;
     assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
@@ -213,11 +216,7 @@ async fn a_range_that_outlasts_the_read_budget_is_refused_and_next_token_pages_e
     // A budget of 0 s lets every read fetch exactly one page of the index; six events of
     // 240 KB each fill two DynamoDB pages (1 MB each).
     let app = app_with(|config| config.read_budget_seconds = 0).await;
-    let key = webhook(&app, WebhookFormat::Standard).await;
-    for i in 0..6 {
-        let body = json!({"title": format!("big {i}"), "blob": "x".repeat(240_000)});
-        create(&app, &webhook_path(&key), &body.to_string()).await;
-    }
+    big_events(&app, 6, 240_000).await;
     let path = "/monitoring/v1/event/list";
     for query in [json!({}), json!({"count_only": true}), json!({"page": {"limit": 3}})] {
         let (status, body) =
@@ -227,14 +226,7 @@ async fn a_range_that_outlasts_the_read_budget_is_refused_and_next_token_pages_e
     }
     let per_severity = json!({"aggregate": [{"group": {"keys": [{"key": "severity", "name": "severity"}],
                                                        "fields": [{"name": "n", "operator": "count"}]}}]});
-    let (status, _) = stat(
-        &app,
-        Gateway::Http,
-        "/monitoring/v1/event/stat",
-        json!({"query": per_severity, "domain_id": DOMAIN}),
-    )
-    .await;
-    assert_eq!(status, 400);
+    assert_eq!(stat_of(&app, per_severity).await.0, 400);
 
     // Cursor pages stop at the budget with what they have, and the token goes on from
     // there: every event arrives once.
@@ -260,11 +252,7 @@ async fn a_range_that_outlasts_the_read_budget_is_refused_and_next_token_pages_e
 #[tokio::test]
 async fn counts_and_narrow_stats_read_the_slim_count_index() {
     let app = app().await;
-    let key = webhook(&app, WebhookFormat::Standard).await;
-    for i in 0..20 {
-        let body = json!({"title": format!("event {i}"), "severity": "ERROR", "blob": "x".repeat(4_000)});
-        create(&app, &webhook_path(&key), &body.to_string()).await;
-    }
+    big_events(&app, 20, 4_000).await;
     // Capacity units, as DynamoDB Local reports them, of one count_only.
     let count = |filter: Value| {
         let app = app.clone();
@@ -288,8 +276,7 @@ async fn counts_and_narrow_stats_read_the_slim_count_index() {
                                                     "fields": [{"name": "n", "operator": "count"}]}}]});
         async move {
             let before = app.store.consumed_capacity();
-            let body = json!({"domain_id": DOMAIN, "query": query});
-            let (status, body) = stat(&app, Gateway::Http, "/monitoring/v1/event/stat", body).await;
+            let (status, body) = stat_of(&app, query).await;
             assert_eq!(status, 200, "{body}");
             (body["results"].clone(), app.store.consumed_capacity() - before)
         }
