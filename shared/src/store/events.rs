@@ -334,7 +334,7 @@ impl Store {
 
     /// [`Store::each_event`] for summaries, read from the count index: about 200 bytes
     /// an event instead of the whole event. The range's filters must test only what
-    /// that index holds (see [`EventRange::count_index`]).
+    /// that index holds (`EventRange::count_index` tells).
     pub async fn each_event_summary(
         &self,
         range: &EventRange,
