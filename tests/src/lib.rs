@@ -83,32 +83,41 @@ fn random_suffix() -> String {
 }
 
 /// A service instance over fresh, empty tables of its own.
+/// A client of the DynamoDB Local the tests use, for what the store does not offer
+/// (changing a table as an older version left it).
+pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let sdk = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(sdk)
+}
+
 pub async fn app() -> App {
     app_with(|_| {}).await
 }
 
-pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
-    let endpoint = endpoint();
+/// The default configuration, with tables of its own: names no other test uses.
+pub fn test_config() -> Config {
     let suffix = random_suffix();
-    let mut config = Config {
+    Config {
         tables: Tables {
             events: format!("events-{suffix}"),
             webhooks: format!("webhooks-{suffix}"),
             alerts: format!("alerts-{suffix}"),
         },
         ..Config::default()
-    };
+    }
+}
+
+pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
+    let mut config = test_config();
     adjust(&mut config);
-    let sdk = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "tests",
-        ))
-        .build();
-    let store = Store::new(aws_sdk_dynamodb::Client::from_conf(sdk), config.tables.clone())
-        .with_read_budget(config.read_budget());
+    let store = Store::new(dynamodb(), config.tables.clone()).with_read_budget(config.read_budget());
     store.create_tables().await.expect("tables are created");
     App { store, config }
 }

@@ -3,6 +3,7 @@
 use e2e::*;
 use event_core::model::WebhookFormat;
 use event_core::service::App;
+use event_core::store::Store;
 use serde_json::{json, Value};
 
 async fn create(app: &App, path: &str, body: &str) {
@@ -286,4 +287,51 @@ async fn counts_and_narrow_stats_read_the_slim_count_index() {
     let (per_rule, whole) = stat_by("rule").await; // rule is not in the count index
     assert_eq!(per_rule, json!([{"k": "", "n": 20}]));
     assert!(slim * 10.0 <= whole, "the count index read {slim} units, the domain index {whole}");
+}
+
+#[tokio::test]
+async fn tables_kept_from_before_the_count_index_gain_it() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+        ProjectionType, ScalarAttributeType,
+    };
+    use event_core::store::schema::COUNT_INDEX;
+    // The events table as the version before the count index created it.
+    let config = test_config();
+    let key =
+        |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap();
+    let mut old_table = dynamodb()
+        .create_table()
+        .table_name(&config.tables.events)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("event_id", KeyType::Hash));
+    for name in ["event_id", "domain_id", "alert_id", "webhook_id", "created_key"] {
+        let definition = AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build();
+        old_table = old_table.attribute_definitions(definition.unwrap());
+    }
+    for partition in ["domain_id", "alert_id", "webhook_id"] {
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(format!("{partition}-created_key-index"))
+            .key_schema(key(partition, KeyType::Hash))
+            .key_schema(key("created_key", KeyType::Range))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build());
+        old_table = old_table.global_secondary_indexes(index.build().unwrap());
+    }
+    old_table.send().await.unwrap();
+
+    let app = App { store: Store::new(dynamodb(), config.tables.clone()), config };
+    let created = app.store.create_tables().await.unwrap();
+    let tables = &app.config.tables;
+    assert_eq!(
+        created,
+        [format!("{} index {COUNT_INDEX}", tables.events), tables.webhooks.clone(), tables.alerts.clone()]
+    );
+    assert!(app.store.create_tables().await.unwrap().is_empty(), "nothing more to add");
+    big_events(&app, 3, 10).await;
+    let count = json!({"domain_id": DOMAIN, "query": {"count_only": true}});
+    let (status, body) = list_post(&app, Gateway::Http, "/monitoring/v1/event/list", count).await;
+    assert_eq!((status, &body["total_count"]), (200, &json!(3)), "{body}");
 }

@@ -4,8 +4,9 @@
 //! no table needs a stream.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use serde_json::{json, Value};
 
@@ -127,7 +128,9 @@ pub fn cloudformation() -> Value {
 }
 
 impl Store {
-    /// Creates any missing table (idempotent) and enables TTL where the table has it.
+    /// Creates any missing table, and any missing index of an existing table (tables
+    /// kept from an older version, with `make run DATA_DIR=…`), and enables TTL where
+    /// the table has it. Idempotent; answers what it created.
     pub async fn create_tables(&self) -> Result<Vec<String>> {
         let existing = self.client.list_tables().send().await.map_err(storage_error)?;
         let existing = existing.table_names();
@@ -135,12 +138,48 @@ impl Store {
         for def in tables() {
             let name = self.physical_name(def.logical).to_string();
             if existing.contains(&name) {
+                for index in self.add_missing_indexes(&name, &def).await? {
+                    created.push(format!("{name} index {index}"));
+                }
                 continue;
             }
             self.create_table(&name, &def).await?;
             created.push(name);
         }
         Ok(created)
+    }
+
+    async fn add_missing_indexes(&self, name: &str, def: &TableDef) -> Result<Vec<&'static str>> {
+        let table = self.client.describe_table().table_name(name).send().await.map_err(storage_error)?;
+        let present: Vec<&str> = table
+            .table()
+            .map(|t| t.global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect())
+            .unwrap_or_default();
+        let mut added = Vec::new();
+        for index in def.indexes.iter().filter(|i| !present.contains(&i.name)) {
+            // DynamoDB adds one index per UpdateTable and fills it from the table.
+            self.client
+                .update_table()
+                .table_name(name)
+                .set_attribute_definitions(Some(attribute_definitions(def)))
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder()
+                        .create(
+                            CreateGlobalSecondaryIndexAction::builder()
+                                .index_name(index.name)
+                                .set_key_schema(Some(index_key_schema(index)))
+                                .projection(projection(index))
+                                .build()
+                                .expect("index is complete"),
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(storage_error)?;
+            added.push(index.name);
+        }
+        Ok(added)
     }
 
     fn physical_name(&self, logical: &str) -> &str {
@@ -152,42 +191,18 @@ impl Store {
     }
 
     async fn create_table(&self, name: &str, def: &TableDef) -> Result<()> {
-        let key = |attr: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(attr)
-                .key_type(kind)
-                .build()
-                .expect("key schema is complete")
-        };
         let mut request = self
             .client
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key(def.partition_key, KeyType::Hash));
-        for attr in def.attributes() {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(attr)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute definition is complete"),
-            );
-        }
+            .key_schema(key_element(def.partition_key, KeyType::Hash))
+            .set_attribute_definitions(Some(attribute_definitions(def)));
         for index in &def.indexes {
-            let mut gsi = GlobalSecondaryIndex::builder()
+            let gsi = GlobalSecondaryIndex::builder()
                 .index_name(index.name)
-                .key_schema(key(index.partition_key, KeyType::Hash))
-                .projection(match index.includes {
-                    None => Projection::builder().projection_type(ProjectionType::All).build(),
-                    Some(names) => Projection::builder()
-                        .projection_type(ProjectionType::Include)
-                        .set_non_key_attributes(Some(names.iter().map(|n| n.to_string()).collect()))
-                        .build(),
-                });
-            if let Some(sort) = index.sort_key {
-                gsi = gsi.key_schema(key(sort, KeyType::Range));
-            }
+                .set_key_schema(Some(index_key_schema(index)))
+                .projection(projection(index));
             request = request.global_secondary_indexes(gsi.build().expect("index is complete"));
         }
         request.send().await.map_err(storage_error)?;
@@ -208,6 +223,39 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn key_element(attr: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(attr).key_type(kind).build().expect("key schema is complete")
+}
+
+fn index_key_schema(index: &IndexDef) -> Vec<KeySchemaElement> {
+    let mut schema = vec![key_element(index.partition_key, KeyType::Hash)];
+    schema.extend(index.sort_key.map(|sort| key_element(sort, KeyType::Range)));
+    schema
+}
+
+fn projection(index: &IndexDef) -> Projection {
+    match index.includes {
+        None => Projection::builder().projection_type(ProjectionType::All).build(),
+        Some(names) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(names.iter().map(|n| n.to_string()).collect()))
+            .build(),
+    }
+}
+
+fn attribute_definitions(def: &TableDef) -> Vec<AttributeDefinition> {
+    def.attributes()
+        .into_iter()
+        .map(|attr| {
+            AttributeDefinition::builder()
+                .attribute_name(attr)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition is complete")
+        })
+        .collect()
 }
 
 #[cfg(test)]
