@@ -12,7 +12,7 @@ use super::get::to_json;
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
 use crate::query::{FieldTest, Pushdown, Query, StatQuery, MAX_HELD_ROWS};
-use crate::store::{EventIndex, EventRange, PageKey, Store};
+use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
 
 /// Page size of a `next_token` page when the query gives no `page.limit`, and the most
 /// one page may hold.
@@ -52,7 +52,7 @@ pub async fn list_events(
     if let (true, true, Some((skip, end))) = (plan.complete, query.default_order(), page_bounds(query)) {
         // The page is the head of the range: read only that far, count the rest.
         let total = store.count_events(&plan.range).await?;
-        let (events, _) = store.query_page(&plan.range, None, end, |_| true).await?;
+        let (events, _) = store.query_page(&plan.range, None, end, |_| true, OutOfTime::Refuse).await?;
         let results = events
             .iter()
             .skip(skip)
@@ -140,7 +140,8 @@ async fn cursor_page(
     let after = (!token.is_empty()).then(|| PageKey::from_token(token)).transpose()?;
     let want = limit.unwrap_or(CURSOR_PAGE).min(CURSOR_PAGE_MAX);
     let keep = |event: &Event| plan.complete || to_json(event).is_ok_and(|json| query.matches(&json, now));
-    let (events, next) = store.query_page(&plan.range, after.as_ref(), want, keep).await?;
+    let (events, next) =
+        store.query_page(&plan.range, after.as_ref(), want, keep, OutOfTime::EndPageShort).await?;
     let results = events.iter().map(|e| to_json(e).map(|v| query.shape(v))).collect::<Result<Vec<_>>>()?;
     let mut page = json!({ "results": results });
     if let Some(next) = next {

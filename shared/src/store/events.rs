@@ -161,6 +161,15 @@ impl PageKey {
     }
 }
 
+/// What a page read does when the read budget runs out before the page is full.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OutOfTime {
+    /// Answer the events found so far, with the key to go on from (a next_token page).
+    EndPageShort,
+    /// Refuse with a 400 that says how to narrow the range (a page that must be whole).
+    Refuse,
+}
+
 /// An item of the count index.
 #[derive(Deserialize)]
 struct SummaryItem {
@@ -382,12 +391,14 @@ impl Store {
 
     /// Up to `want` events of the range that `keep` accepts, newest first, starting
     /// after `after`; with the key to continue from, unless the range is exhausted.
+    /// `out_of_time` says what happens when the read budget runs out first.
     pub async fn query_page(
         &self,
         range: &EventRange,
         after: Option<&PageKey>,
         want: usize,
         keep: impl Fn(&Event) -> bool,
+        out_of_time: OutOfTime,
     ) -> Result<(Vec<Event>, Option<PageKey>)> {
         if range.is_empty() {
             return Ok((Vec::new(), None));
@@ -404,7 +415,7 @@ impl Store {
         // DynamoDB's Limit counts items read before filtering, so a selective filter needs
         // more reads than matches: start with what is missing, then double each round.
         let mut limit = want.clamp(25, 1000);
-        let started = Instant::now();
+        let (started, mut read) = (Instant::now(), 0u64);
         loop {
             let out = self
                 .range_query(range)
@@ -415,6 +426,7 @@ impl Store {
                 .map_err(|e| invalid_start_key(e, after.is_some()))?;
             self.record(out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
+                read += 1;
                 let item: EventItem = from_item(item)?;
                 let key = PageKey { created_key: item.created_key.clone(), event_id: item.event_id.clone() };
                 let event = self.to_event(item).await?;
@@ -427,10 +439,10 @@ impl Store {
             }
             start = out.last_evaluated_key;
             let Some(last_read) = &start else { return Ok((events, None)) };
-            if started.elapsed() > self.read_budget {
-                // A short page, and the key to go on from: each page stays within the budget.
+            if out_of_time == OutOfTime::EndPageShort && started.elapsed() > self.read_budget {
                 return Ok((events, Some(page_key(last_read)?)));
             }
+            self.within_read_budget(started, read)?;
             limit = (limit * 2).min(1000);
         }
     }

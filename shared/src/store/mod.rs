@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::Client;
 
 pub use alerts::{AlertScope, OpenAlert};
 pub use deliveries::{Claim, DeliveryClaim};
-pub use events::{EventIndex, EventRange, PageKey};
+pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 
 use crate::config::Tables;
 use crate::error::Error;
