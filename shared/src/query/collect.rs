@@ -8,15 +8,16 @@ use super::list::Query;
 use super::sort::{sort_rows, SortKey};
 use crate::error::{Error, Result};
 
-/// The most rows one list call holds: the page's end (`page.start - 1 + page.limit`),
-/// or every match when there is no `page.limit`. An event takes 5 to 9 KB as JSON in
-/// memory, so this bounds a call to about 90 MB; and as events average about 1 KB of
-/// JSON text, an answer this long would not fit a Lambda response (6 MB) anyway.
-/// Elasticsearch's `max_result_window` draws the same line.
+/// The furthest a page may end (`page.start - 1 + page.limit`), and the most matches a
+/// list without `page.limit` may have: the rows one list call must keep. An event takes
+/// 5 to 9 KB as JSON in memory, so a call holds at most about 180 MB (twice this many
+/// rows, between compactions); and as events average about 1 KB of JSON text, an answer
+/// this long would not fit a Lambda response (6 MB) anyway. Elasticsearch's
+/// `max_result_window` draws the same line.
 pub const MAX_HELD_ROWS: usize = 10_000;
 
-/// Kept rows are sorted and cut back to the page once they reach twice its size (at
-/// least this many), so the work per match stays logarithmic in the page.
+/// Kept rows are sorted and cut back to the page's end once they exceed it by as many
+/// rows again (at least this many), so the work per match stays logarithmic in the page.
 const COMPACT_AT: usize = 256;
 
 pub struct ListCollector<'q> {
@@ -44,9 +45,10 @@ impl<'q> ListCollector<'q> {
         if self.keep == Some(0) {
             return Ok(());
         }
-        // Reached only when the page ends past MAX_HELD_ROWS, or has no limit: a page
-        // that ends before it is compacted below it.
-        if self.rows.len() == MAX_HELD_ROWS {
+        // A page that ends within MAX_HELD_ROWS is compacted below; any other list must
+        // keep every match it has seen.
+        let compacted = self.keep.filter(|&keep| keep <= MAX_HELD_ROWS);
+        if compacted.is_none() && self.rows.len() == MAX_HELD_ROWS {
             return Err(Error::invalid(format!(
                 "More than {MAX_HELD_ROWS} events would have to be held for this page \
                  (page.start - 1 + page.limit, or every match without page.limit). Page \
@@ -55,8 +57,8 @@ impl<'q> ListCollector<'q> {
             )));
         }
         self.rows.push(row);
-        if let Some(keep) = self.keep.filter(|&keep| keep < MAX_HELD_ROWS) {
-            if self.rows.len() >= keep.saturating_mul(2).clamp(COMPACT_AT, MAX_HELD_ROWS) {
+        if let Some(keep) = compacted {
+            if self.rows.len() >= keep + keep.max(COMPACT_AT) {
                 // Stable: among equal rows the earlier stays first, as in one sort of
                 // everything.
                 sort_rows(&mut self.rows, &self.order);
@@ -166,5 +168,7 @@ mod tests {
         assert_eq!(ids(&collect(json!({}), rows(MAX_HELD_ROWS)).unwrap()).len(), MAX_HELD_ROWS);
         let deep = json!({"page": {"start": MAX_HELD_ROWS - 10, "limit": 10}});
         assert_eq!(ids(&collect(deep, rows(too_many)).unwrap()).len(), 10);
+        let deepest = json!({"page": {"start": MAX_HELD_ROWS - 9, "limit": 10}});
+        assert_eq!(ids(&collect(deepest, rows(2 * MAX_HELD_ROWS)).unwrap()).len(), 10, "ends at the bound");
     }
 }

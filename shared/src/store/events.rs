@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::operation::query::QueryError;
+use aws_sdk_dynamodb::operation::query::{QueryError, QueryOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 use serde::{Deserialize, Serialize};
 
@@ -186,6 +186,7 @@ struct SummaryItem {
 struct RangePages<'r> {
     range: &'r EventRange,
     index: &'static str,
+    select: Select,
     start: Option<Item>,
     started: Instant,
     read: u64,
@@ -193,31 +194,33 @@ struct RangePages<'r> {
 }
 
 impl<'r> RangePages<'r> {
-    fn new(range: &'r EventRange, index: &'static str) -> Self {
-        RangePages { range, index, start: None, started: Instant::now(), read: 0, done: range.is_empty() }
+    /// Pages of `index` answering `select`: the items themselves, or only their count.
+    fn new(range: &'r EventRange, index: &'static str, select: Select) -> Self {
+        let done = range.is_empty();
+        RangePages { range, index, select, start: None, started: Instant::now(), read: 0, done }
     }
 
-    /// The next page's items, or None once the range is read.
-    async fn next(&mut self, store: &Store) -> Result<Option<Vec<Item>>> {
+    /// The next page, or None once the range is read.
+    async fn next(&mut self, store: &Store) -> Result<Option<QueryOutput>> {
         if self.done {
             return Ok(None);
         }
         if self.start.is_some() {
             store.within_read_budget(self.started, self.read)?;
         }
-        let out = store
+        let mut out = store
             .range_query(self.range)
             .index_name(self.index)
+            .select(self.select.clone())
             .set_exclusive_start_key(self.start.take())
             .send()
             .await
             .map_err(storage_error)?;
         store.record(out.consumed_capacity());
-        self.start = out.last_evaluated_key;
+        self.start = out.last_evaluated_key.take();
         self.done = self.start.is_none();
-        let items = out.items.unwrap_or_default();
-        self.read += items.len() as u64;
-        Ok(Some(items))
+        self.read += out.scanned_count as u64;
+        Ok(Some(out))
     }
 }
 
@@ -332,9 +335,9 @@ impl Store {
         range: &EventRange,
         mut visit: impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
-        let mut pages = RangePages::new(range, range.partition().0);
-        while let Some(items) = pages.next(self).await? {
-            for item in items {
+        let mut pages = RangePages::new(range, range.partition().0, Select::AllProjectedAttributes);
+        while let Some(page) = pages.next(self).await? {
+            for item in page.items.unwrap_or_default() {
                 visit(self.to_event(from_item(item)?).await?)?;
             }
         }
@@ -352,9 +355,9 @@ impl Store {
         if range.count_index() != COUNT_INDEX {
             return Err(Error::Internal("a summary read of a range the count index cannot serve".into()));
         }
-        let mut pages = RangePages::new(range, COUNT_INDEX);
-        while let Some(items) = pages.next(self).await? {
-            for item in items {
+        let mut pages = RangePages::new(range, COUNT_INDEX, Select::AllProjectedAttributes);
+        while let Some(page) = pages.next(self).await? {
+            for item in page.items.unwrap_or_default() {
                 let item: SummaryItem = from_item(item)?;
                 let created_at = match item.created_key.split_once('#') {
                     Some((created_at, _)) => created_at.to_string(),
@@ -450,30 +453,12 @@ impl Store {
     /// How many events the range holds, without reading them out (`Select: COUNT`), on
     /// the slim count index when it can: DynamoDB charges a count by the bytes it reads.
     pub async fn count_events(&self, range: &EventRange) -> Result<u64> {
+        let mut pages = RangePages::new(range, range.count_index(), Select::Count);
         let mut count = 0u64;
-        if range.is_empty() {
-            return Ok(count);
+        while let Some(page) = pages.next(self).await? {
+            count += page.count as u64;
         }
-        let started = Instant::now();
-        let (mut start, mut read) = (None, 0u64);
-        loop {
-            let out = self
-                .range_query(range)
-                .index_name(range.count_index())
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(storage_error)?;
-            self.record(out.consumed_capacity());
-            count += out.count as u64;
-            read += out.scanned_count as u64;
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(count);
-            }
-            self.within_read_budget(started, read)?;
-        }
+        Ok(count)
     }
 
     fn range_query(&self, range: &EventRange) -> QueryFluentBuilder {

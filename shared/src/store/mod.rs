@@ -19,7 +19,7 @@ pub use alerts::{AlertScope, OpenAlert};
 pub use deliveries::{Claim, DeliveryClaim};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 
-use crate::config::Tables;
+use crate::config::{Config, Tables};
 use crate::error::Error;
 
 /// A DynamoDB item as the SDK holds it.
@@ -38,8 +38,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, tables: Tables) -> Self {
-        let read_budget = Duration::from_secs(crate::config::Config::default().read_budget_seconds.into());
-        Store { client, tables, meter: Arc::default(), read_budget }
+        Store { client, tables, meter: Arc::default(), read_budget: Config::default().read_budget() }
     }
 
     pub fn with_read_budget(mut self, budget: Duration) -> Self {
