@@ -21,6 +21,37 @@ pub struct Config {
     /// Gateway answers within 29 s; a range that takes longer is answered with a 400 that
     /// says how to narrow it (a next_token page ends early instead), not with a timeout.
     pub read_budget_seconds: u32,
+    /// Longest wait for one DynamoDB attempt, in milliseconds. A hung connection then
+    /// fails over to the SDK's retry instead of holding the request until Lambda's timeout.
+    pub storage_attempt_timeout_ms: u64,
+    /// Longest wait for one DynamoDB call, retries included, in milliseconds; past it the
+    /// request answers 503 and the sender retries.
+    pub storage_operation_timeout_ms: u64,
+    /// How read callers prove their domain (`READ_AUTHORIZER`).
+    pub read_authorizer: ReadAuthorizer,
+}
+
+/// How read callers are identified (the template's `ReadAuthorizer`): see `api::tenant`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAuthorizer {
+    /// `AWS_IAM`: a trusted backend names the domain in the request.
+    Iam,
+    /// `JwtAuthorizer`: the domain is the token's claim.
+    Jwt,
+}
+
+impl FromStr for ReadAuthorizer {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "AWS_IAM" => Ok(ReadAuthorizer::Iam),
+            "JwtAuthorizer" => Ok(ReadAuthorizer::Jwt),
+            other => {
+                Err(Error::Internal(format!("READ_AUTHORIZER={other:?} is not AWS_IAM or JwtAuthorizer")))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,14 +69,18 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             dedup_window_hours: 24,
             read_budget_seconds: 20,
+            storage_attempt_timeout_ms: 5_000,
+            storage_operation_timeout_ms: 12_000,
+            read_authorizer: ReadAuthorizer::Iam,
         }
     }
 }
 
 impl Config {
     /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `EVENT_RETENTION_DAYS`,
-    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`; each falls back to
-    /// its default.
+    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`,
+    /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`;
+    /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
     }
@@ -63,11 +98,35 @@ impl Config {
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
             dedup_window_hours: number(&lookup, "DEDUP_WINDOW_HOURS", defaults.dedup_window_hours)?,
             read_budget_seconds: number(&lookup, "READ_BUDGET_SECONDS", defaults.read_budget_seconds)?,
+            storage_attempt_timeout_ms: number(
+                &lookup,
+                "STORAGE_ATTEMPT_TIMEOUT_MS",
+                defaults.storage_attempt_timeout_ms,
+            )?,
+            storage_operation_timeout_ms: number(
+                &lookup,
+                "STORAGE_OPERATION_TIMEOUT_MS",
+                defaults.storage_operation_timeout_ms,
+            )?,
+            read_authorizer: match lookup("READ_AUTHORIZER").filter(|v| !v.is_empty()) {
+                Some(mode) => mode.parse()?,
+                None => defaults.read_authorizer,
+            },
         })
     }
 
     pub fn read_budget(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.read_budget_seconds.into())
+    }
+
+    /// The SDK's timeouts for DynamoDB calls: connecting, one attempt, one call.
+    pub fn storage_timeouts(&self) -> aws_config::timeout::TimeoutConfig {
+        use std::time::Duration;
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_millis(self.storage_attempt_timeout_ms.min(2_000)))
+            .operation_attempt_timeout(Duration::from_millis(self.storage_attempt_timeout_ms))
+            .operation_timeout(Duration::from_millis(self.storage_operation_timeout_ms))
+            .build()
     }
 }
 
@@ -104,5 +163,9 @@ mod tests {
         assert_eq!(config.read_budget(), std::time::Duration::from_secs(12));
         let err = Config::from_lookup(|n| (n == "MAX_BODY_BYTES").then(|| "lots".into())).unwrap_err();
         assert!(err.to_string().contains("MAX_BODY_BYTES"), "{err}");
+        let jwt = Config::from_lookup(|n| (n == "READ_AUTHORIZER").then(|| "JwtAuthorizer".into())).unwrap();
+        assert_eq!(jwt.read_authorizer, ReadAuthorizer::Jwt);
+        let err = Config::from_lookup(|n| (n == "READ_AUTHORIZER").then(|| "jwt".into())).unwrap_err();
+        assert!(err.to_string().contains("READ_AUTHORIZER"), "{err}");
     }
 }

@@ -23,15 +23,22 @@ pub enum Error {
     /// The route exists, the method does not (405 `ERROR_METHOD_NOT_ALLOWED`).
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// A write lost a race it cannot resolve by retrying (409 `ERROR_CONFLICT`).
+    /// The resource already exists (409 `ERROR_CONFLICT`); only administration creates
+    /// resources with a caller's id, so no sender ever sees it.
     #[error("{0}")]
     Conflict(String),
     /// The request body is larger than the service accepts (413 `ERROR_PAYLOAD_TOO_LARGE`).
     #[error("Request body is {size} bytes; the limit is {limit} bytes.")]
     PayloadTooLarge { size: usize, limit: usize },
-    /// DynamoDB throttled us after the SDK's own retries (429 `ERROR_THROTTLED`).
-    #[error("Too many requests; retry later.")]
+    /// DynamoDB throttled us after the SDK's own retries (503 `ERROR_THROTTLED`). Never
+    /// 429: SNS drops a message on any 4xx and Alertmanager waits for its next flush.
+    #[error("Storage is throttling requests; retry later.")]
     Throttled,
+    /// Another delivery is changing the same thing right now: the same change being
+    /// stored, or the same alert key being opened and resolved (503
+    /// `ERROR_IN_PROGRESS`). A retry a moment later finds it settled.
+    #[error("{0}")]
+    InProgress(String),
     /// The feature exists in the API but not yet here (501 `ERROR_NOT_IMPLEMENTED`).
     #[error("{0}")]
     NotImplemented(String),
@@ -70,6 +77,7 @@ impl Error {
             Error::Conflict(_) => "ERROR_CONFLICT",
             Error::PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
             Error::Throttled => "ERROR_THROTTLED",
+            Error::InProgress(_) => "ERROR_IN_PROGRESS",
             Error::NotImplemented(_) => "ERROR_NOT_IMPLEMENTED",
             Error::StorageUnavailable(_) => "ERROR_STORAGE_UNAVAILABLE",
             Error::UpstreamUnavailable(_) => "ERROR_UPSTREAM_UNAVAILABLE",
@@ -85,10 +93,56 @@ impl Error {
             Error::MethodNotAllowed(_) => 405,
             Error::Conflict(_) => 409,
             Error::PayloadTooLarge { .. } => 413,
-            Error::Throttled => 429,
             Error::Internal(_) => 500,
             Error::NotImplemented(_) => 501,
-            Error::StorageUnavailable(_) | Error::UpstreamUnavailable(_) => 503,
+            Error::Throttled
+            | Error::InProgress(_)
+            | Error::StorageUnavailable(_)
+            | Error::UpstreamUnavailable(_) => 503,
         }
+    }
+
+    /// Seconds a client should wait before retrying, for every transient fault (the
+    /// `Retry-After` header). Every 503 has one; nothing else does.
+    pub fn retry_after_seconds(&self) -> Option<u32> {
+        match self {
+            Error::Throttled | Error::InProgress(_) => Some(1),
+            Error::StorageUnavailable(_) | Error::UpstreamUnavailable(_) => Some(2),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_variant() -> Vec<Error> {
+        vec![
+            Error::invalid("x"),
+            Error::RequiredParameter("x".into()),
+            Error::WebhookDisabled("x".into()),
+            Error::PermissionDenied("x".into()),
+            Error::not_found("x", "y"),
+            Error::MethodNotAllowed("x".into()),
+            Error::Conflict("x".into()),
+            Error::PayloadTooLarge { size: 2, limit: 1 },
+            Error::Throttled,
+            Error::InProgress("x".into()),
+            Error::NotImplemented("x".into()),
+            Error::StorageUnavailable("x".into()),
+            Error::UpstreamUnavailable("x".into()),
+            Error::Internal("x".into()),
+        ]
+    }
+
+    #[test]
+    fn transient_faults_are_503_with_retry_after_and_nothing_is_429() {
+        for err in every_variant() {
+            assert_ne!(err.status(), 429, "{err:?}: SNS would drop the message");
+            assert_eq!(err.status() == 503, err.retry_after_seconds().is_some(), "{err:?}");
+        }
+        assert_eq!(Error::Throttled.status(), 503);
+        assert_eq!(Error::InProgress("x".into()).status(), 503);
     }
 }

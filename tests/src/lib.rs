@@ -90,6 +90,7 @@ pub fn dynamodb() -> aws_sdk_dynamodb::Client {
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .endpoint_url(endpoint())
+        .timeout_config(Config::default().storage_timeouts())
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
         ))
@@ -222,17 +223,16 @@ impl ApiEvent {
     }
 
     /// As if a JWT authorizer vouched for a caller of `domain_id`.
-    pub fn claims_domain(mut self, domain_id: &str) -> Self {
-        match self.gateway {
-            Gateway::Rest => {
-                self.event["requestContext"]["authorizer"] =
-                    json!({"claims": {"sub": "user-1", "domain_id": domain_id}})
-            }
-            Gateway::Http => {
-                self.event["requestContext"]["authorizer"] =
-                    json!({"jwt": {"claims": {"sub": "user-1", "domain_id": domain_id}, "scopes": null}})
-            }
-        }
+    pub fn claims_domain(self, domain_id: &str) -> Self {
+        self.claims(json!({"sub": "user-1", "domain_id": domain_id}))
+    }
+
+    /// As if a JWT authorizer vouched for a caller with these claims.
+    pub fn claims(mut self, claims: Value) -> Self {
+        self.event["requestContext"]["authorizer"] = match self.gateway {
+            Gateway::Rest => json!({ "claims": claims }),
+            Gateway::Http => json!({"jwt": {"claims": claims, "scopes": null}}),
+        };
         self
     }
 

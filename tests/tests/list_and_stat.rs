@@ -342,3 +342,50 @@ async fn tables_kept_from_before_the_count_index_gain_it() {
     let (status, body) = list_post(&app, Gateway::Http, "/monitoring/v1/event/list", count).await;
     assert_eq!((status, &body["total_count"]), (200, &json!(3)), "{body}");
 }
+
+#[tokio::test]
+async fn a_token_without_a_domain_claim_reads_no_domain_on_either_gateway() {
+    let app = seeded().await;
+    let access_token = json!({"sub": "user-1", "client_id": "app", "token_use": "access"});
+    for gateway in GATEWAYS {
+        let req = ApiEvent::new(gateway, "list")
+            .route("POST", "/monitoring/v1/event/list")
+            .body(&json!({"domain_id": DOMAIN}).to_string())
+            .claims(access_token.clone())
+            .request();
+        let (status, body) = parts(event_list::handle(&app, req).await);
+        assert_eq!((status, error_code(status, &body).as_str()), (403, "ERROR_PERMISSION_DENIED"), "{body}");
+
+        let req = ApiEvent::new(gateway, "stat")
+            .route("POST", "/monitoring/v1/event/stat")
+            .body(
+                &json!({"domain_id": DOMAIN, "query": {"aggregate": [{"count": {"name": "n"}}]}}).to_string(),
+            )
+            .claims(json!({"sub": "machine", "domain_id": ""}))
+            .request();
+        let (status, body) = parts(event_stat::handle(&app, req).await);
+        assert_eq!(status, 403, "an empty claim is no claim: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_jwt_function_refuses_a_request_without_a_token() {
+    let app = seeded().await;
+    let app = App {
+        config: event_core::config::Config {
+            read_authorizer: event_core::config::ReadAuthorizer::Jwt,
+            ..app.config
+        },
+        ..app
+    };
+    let (status, body) =
+        list_post(&app, Gateway::Http, "/monitoring/v1/event/list", json!({"domain_id": DOMAIN})).await;
+    assert_eq!(status, 403, "{body}");
+    let req = ApiEvent::new(Gateway::Rest, "list")
+        .route("POST", "/monitoring/v1/event/list")
+        .body(&json!({}).to_string())
+        .claims_domain(DOMAIN)
+        .request();
+    let (status, body) = parts(event_list::handle(&app, req).await);
+    assert_eq!((status, body["total_count"].clone()), (200, json!(2)), "{body}");
+}

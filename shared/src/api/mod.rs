@@ -44,6 +44,11 @@ where
         let path = routes::redacted(&path);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &failure {
+            // A transient fault (throttling, storage down): the client retries; worth a
+            // look when it repeats, not a page.
+            Some(err) if err.retry_after_seconds().is_some() => {
+                tracing::warn!(path, status, latency_ms, error = %err, "request deferred")
+            }
             Some(err) if status >= 500 => {
                 tracing::error!(path, status, latency_ms, error = %err, "request failed")
             }

@@ -38,14 +38,22 @@ fn text_response(status: u16, text: String) -> Response<Body> {
         .expect("status and header are valid")
 }
 
-/// `{"error": {"code", "message", "status"}}`, the SpaceONE error shape. Internal
-/// details stay in the logs: a 500 says only that something broke.
+/// `{"error": {"code", "message", "status"}}`, the SpaceONE error shape, with
+/// `Retry-After` on every transient fault. Internal details stay in the logs: a 500 says
+/// only that something broke.
 pub fn error(err: &Error) -> Response<Body> {
     let message = match err {
         Error::Internal(_) => "Internal error; the request id in the logs tells what happened.".to_string(),
         other => shortened(other.to_string()),
     };
-    json(err.status(), &json!({"error": {"code": err.code(), "message": message, "status": err.status()}}))
+    let mut response = json(
+        err.status(),
+        &json!({"error": {"code": err.code(), "message": message, "status": err.status()}}),
+    );
+    if let Some(seconds) = err.retry_after_seconds() {
+        response.headers_mut().insert("retry-after", seconds.into());
+    }
+    response
 }
 
 /// Messages quote what the client sent; a 100 KB regex need not come back whole.
@@ -61,6 +69,17 @@ fn shortened(message: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_faults_carry_retry_after_and_client_errors_do_not() {
+        let throttled = error(&Error::Throttled);
+        assert_eq!(throttled.status(), 503);
+        assert_eq!(throttled.headers()["retry-after"], "1");
+        let body: Value = serde_json::from_slice(throttled.body()).unwrap();
+        assert_eq!(body["error"]["code"], "ERROR_THROTTLED");
+        assert_eq!(error(&Error::StorageUnavailable("down".into())).headers()["retry-after"], "2");
+        assert!(error(&Error::invalid("bad")).headers().get("retry-after").is_none());
+    }
 
     #[test]
     fn long_messages_are_cut_on_a_character_boundary() {

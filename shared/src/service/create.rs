@@ -98,8 +98,8 @@ async fn claim(
             Claim::Duplicate => return Ok(None),
             Claim::InFlight if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
             Claim::InFlight => {
-                return Err(Error::StorageUnavailable(
-                    "another delivery of this event is still being stored; retry".into(),
+                return Err(Error::InProgress(
+                    "Another delivery of this event is still being stored; retry in a moment.".into(),
                 ))
             }
         }

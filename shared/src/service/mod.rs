@@ -28,7 +28,7 @@ pub struct App {
 impl App {
     pub async fn from_env() -> Result<App> {
         let config = Config::from_env()?;
-        let store = Store::from_env(config.tables.clone()).await.with_read_budget(config.read_budget());
+        let store = Store::from_env(&config).await;
         Ok(App { store, config })
     }
 }

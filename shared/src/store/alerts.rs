@@ -84,8 +84,8 @@ impl Store {
                 return Ok(OpenAlert::Existing(existing));
             }
         }
-        Err(Error::Conflict(format!(
-            "alerts for event_key {:?} keep opening and closing; retry",
+        Err(Error::InProgress(format!(
+            "Alerts for event_key {:?} keep opening and closing under concurrent deliveries; retry in a moment.",
             alert.event_key
         )))
     }

@@ -47,10 +47,13 @@ impl Store {
     }
 
     /// A client from the standard AWS configuration chain (region, credentials,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`).
-    pub async fn from_env(tables: Tables) -> Self {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Store::new(Client::new(&sdk), tables)
+    /// `AWS_ENDPOINT_URL_DYNAMODB`), with the configured timeouts and read budget.
+    pub async fn from_env(config: &Config) -> Self {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(config.storage_timeouts())
+            .load()
+            .await;
+        Store::new(Client::new(&sdk), config.tables.clone()).with_read_budget(config.read_budget())
     }
 
     pub fn tables(&self) -> &Tables {
@@ -91,7 +94,8 @@ impl Store {
     }
 
     /// Runs the writes as one transaction. `Ok(false)` when a condition cancelled it:
-    /// callers decide what a lost race means.
+    /// callers decide what a lost race means. A cancellation for any other reason
+    /// (throttling, a conflicting transaction) is transient: 503.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, Error> {
         let result = self
             .client
@@ -105,22 +109,41 @@ impl Store {
                 out.consumed_capacity().iter().for_each(|c| self.record(Some(c)));
                 Ok(true)
             }
-            Err(err) if cancelled_by_condition(&err) => Ok(false),
-            Err(err) => Err(storage_error(err)),
+            Err(err) => match cancellation_codes(&err) {
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
+                Some(codes) => Err(cancelled_error(&codes, DisplayErrorContext(&err).to_string())),
+                None => Err(storage_error(err)),
+            },
         }
     }
 }
 
-fn cancelled_by_condition<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+/// The reasons DynamoDB gave for cancelling a transaction, one per write ("None" for a
+/// write that was not the cause).
+fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
     match err {
         SdkError::ServiceError(service) => match service.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancel) => cancel
-                .cancellation_reasons()
-                .iter()
-                .any(|reason| reason.code() == Some("ConditionalCheckFailed")),
-            _ => false,
+            TransactWriteItemsError::TransactionCanceledException(cancel) => Some(
+                cancel.cancellation_reasons().iter().filter_map(|r| r.code()).map(str::to_string).collect(),
+            ),
+            _ => None,
         },
-        _ => false,
+        _ => None,
+    }
+}
+
+/// A cancellation that no condition caused. Throttling and conflicts with another
+/// transaction pass; a validation failure would fail the same way on every retry.
+fn cancelled_error(codes: &[String], context: String) -> Error {
+    let is = |code: &str| codes.iter().any(|c| c == code);
+    if is("ThrottlingError") || is("ProvisionedThroughputExceeded") || is("RequestLimitExceeded") {
+        Error::Throttled
+    } else if is("TransactionConflict") {
+        Error::InProgress("Another request is writing the same items; retry in a moment.".into())
+    } else if is("ValidationError") || is("ItemCollectionSizeLimitExceeded") {
+        Error::Internal(context)
+    } else {
+        Error::StorageUnavailable(context)
     }
 }
 
@@ -129,8 +152,10 @@ pub(crate) fn built<T>(result: Result<T, BuildError>) -> Result<T, Error> {
     result.map_err(|e| Error::Internal(format!("cannot build a DynamoDB request: {e}")))
 }
 
-/// Maps an SDK failure onto the service's error: throttling is 429, anything that says
-/// DynamoDB could not be reached (or a table is missing) is 503, the rest is a bug (500).
+/// Maps an SDK failure onto the service's error. Everything transient is 503 (throttling,
+/// a conflicting transaction, DynamoDB or the network failing, a timeout, a missing
+/// table); what would fail the same way on every retry is a bug (500). Throttling is
+/// logged as a warning by `api::serve`, with every other 503.
 pub(crate) fn storage_error<E, R>(err: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -145,6 +170,9 @@ where
                 | "RequestLimitExceeded"
                 | "LimitExceededException",
             ) => Error::Throttled,
+            Some("TransactionConflictException" | "TransactionInProgressException") => {
+                Error::InProgress("Another request is writing the same items; retry in a moment.".into())
+            }
             Some("ResourceNotFoundException" | "InternalServerError" | "ServiceUnavailable") => {
                 Error::StorageUnavailable(context)
             }
