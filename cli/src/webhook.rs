@@ -48,12 +48,31 @@ pub enum WebhookCommand {
     Delete {
         webhook_id: String,
     },
-    /// Issue a new access key; the old one stops working at once.
+    /// Issue a new access key. The old one keeps working for `--grace` (e.g. 1h, 30m,
+    /// 2d; default 0: it stops at once), time to reconfigure the senders.
     RotateKey {
         webhook_id: String,
+        #[arg(long, default_value = "0s", value_parser = parse_grace)]
+        grace: chrono::Duration,
         #[arg(long, env = "EVENT_API_URL", default_value = "http://127.0.0.1:3000")]
         base_url: String,
     },
+}
+
+/// `90s`, `30m`, `1h`, `2d`.
+fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| format!("{text:?}: expected a number and s, m, h or d"))?;
+    match unit {
+        "s" | "" => Ok(chrono::Duration::seconds(n)),
+        "m" => Ok(chrono::Duration::minutes(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" if n <= 30 => Ok(chrono::Duration::days(n)),
+        "d" => Err("a grace period of more than 30 days keeps an old key alive too long".into()),
+        _ => Err(format!("{text:?}: the unit is s, m, h or d")),
+    }
 }
 
 fn parse_format(text: &str) -> Result<WebhookFormat, String> {
@@ -78,8 +97,8 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
             print_issued(&issued.webhook, &issued.access_key, &url, output);
         }
-        WebhookCommand::RotateKey { webhook_id, base_url } => {
-            let issued = webhooks::rotate_key(store, &webhook_id).await?;
+        WebhookCommand::RotateKey { webhook_id, grace, base_url } => {
+            let issued = webhooks::rotate_key(store, &webhook_id, grace).await?;
             let url = webhook_url(&base_url, &webhook_id, &issued.access_key);
             print_issued(&issued.webhook, &issued.access_key, &url, output);
         }
@@ -102,4 +121,19 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grace_periods_read_like_durations() {
+        assert_eq!(parse_grace("1h"), Ok(chrono::Duration::hours(1)));
+        assert_eq!(parse_grace("30m"), Ok(chrono::Duration::minutes(30)));
+        assert_eq!(parse_grace("0"), Ok(chrono::Duration::zero()));
+        assert!(parse_grace("1w").is_err());
+        assert!(parse_grace("h").is_err());
+        assert!(parse_grace("90d").is_err());
+    }
 }

@@ -178,6 +178,19 @@ pub struct Webhook {
     /// SNS signing certificate. On unless an operator turns it off.
     #[serde(default = "enabled")]
     pub verify_sns_signature: bool,
+    /// The key a rotation replaced, still accepted until its grace period ends, so
+    /// senders can be reconfigured without dropping alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key: Option<RetiredKey>,
+}
+
+/// An access key on its way out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredKey {
+    /// SHA-256 (hex) of the old key.
+    pub access_key_hash: String,
+    /// When the old key stops working (ISO 8601 UTC, as `created_at`).
+    pub valid_until: String,
 }
 
 fn enabled() -> bool {

@@ -87,12 +87,17 @@ async fn webhook_checks_refuse_unknown_ids_wrong_keys_and_disabled_webhooks() {
     let body = fixture("standard/bastion-ssh-glee.json");
     let id = &key.webhook.webhook_id;
     for gateway in GATEWAYS {
-        let (status, err) =
+        // An unknown webhook and a wrong key answer alike: existence does not leak.
+        let (status, unknown) =
             post_event(&app, gateway, "/monitoring/v1/webhook/webhook-000000000000/k/events", &body).await;
-        assert_eq!((status, error_code(status, &err).as_str()), (404, "ERROR_NOT_FOUND"));
-        let (status, err) =
+        assert_eq!((status, error_code(status, &unknown).as_str()), (403, "ERROR_PERMISSION_DENIED"));
+        let (status, wrong) =
             post_event(&app, gateway, &format!("/monitoring/v1/webhook/{id}/wrong/events"), &body).await;
-        assert_eq!((status, error_code(status, &err).as_str()), (403, "ERROR_PERMISSION_DENIED"));
+        assert_eq!((status, error_code(status, &wrong).as_str()), (403, "ERROR_PERMISSION_DENIED"));
+        let message = |body: &Value, webhook_id: &str| {
+            body["error"]["message"].as_str().unwrap().replace(webhook_id, "")
+        };
+        assert_eq!(message(&unknown, "webhook-000000000000"), message(&wrong, id));
     }
     app.store.set_webhook_state(id, WebhookState::Disabled).await.unwrap();
     let (status, err) = post_event(&app, Gateway::Rest, &webhook_path(&key), &body).await;
@@ -378,4 +383,56 @@ async fn alertmanager_peers_and_repeated_group_alerts_store_each_change_once() {
         stored(&app, DOMAIN).await.into_iter().map(|e| e.additional_info["device"].clone()).collect();
     devices.sort();
     assert_eq!(devices, ["/dev/sda1", "/dev/sdb1", "/dev/sdc1"]);
+}
+
+async fn post_with_authorization(
+    app: &event_core::service::App,
+    path: &str,
+    authorization: &str,
+    body: &str,
+) -> u16 {
+    let mut event = ApiEvent::new(Gateway::Http, "create").route("POST", path).body(body);
+    event.event["headers"]["authorization"] = json!(authorization);
+    parts(event_create::handle(app, event.request()).await).0
+}
+
+#[tokio::test]
+async fn the_access_key_can_travel_in_the_authorization_header_instead_of_the_url() {
+    use base64::Engine as _;
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let path = format!("/monitoring/v1/webhook/{}/_/events", key.webhook.webhook_id);
+    let body = |title: &str| json!({"title": title, "event_key": title}).to_string();
+    let basic = |password: &str| {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("sns:{password}")))
+    };
+    assert_eq!(
+        post_with_authorization(&app, &path, &format!("Bearer {}", key.access_key), &body("a")).await,
+        200
+    );
+    assert_eq!(post_with_authorization(&app, &path, &basic(&key.access_key), &body("b")).await, 200);
+    assert_eq!(post_with_authorization(&app, &path, "Bearer wrong", &body("c")).await, 403);
+    assert_eq!(post_with_authorization(&app, &path, &basic("wrong"), &body("d")).await, 403);
+    assert_eq!(post_event(&app, Gateway::Rest, &path, &body("e")).await.0, 403, "no header, no key");
+    let titles: Vec<String> = stored(&app, DOMAIN).await.into_iter().map(|e| e.title).collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+}
+
+#[tokio::test]
+async fn a_rotated_key_keeps_working_for_its_grace_period_only() {
+    use event_core::service::webhooks::rotate_key;
+    let app = app().await;
+    let first = webhook(&app, WebhookFormat::Standard).await;
+    let id = first.webhook.webhook_id.clone();
+    let body = json!({"title": "t", "event_key": "k"}).to_string();
+    let path = |key: &str| format!("/monitoring/v1/webhook/{id}/{key}/events");
+
+    let second = rotate_key(&app.store, &id, chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(post_event(&app, Gateway::Http, &path(&first.access_key), &body).await.0, 200, "in grace");
+    assert_eq!(post_event(&app, Gateway::Http, &path(&second.access_key), &body).await.0, 200);
+
+    let third = rotate_key(&app.store, &id, chrono::Duration::zero()).await.unwrap();
+    assert_eq!(post_event(&app, Gateway::Http, &path(&second.access_key), &body).await.0, 403, "no grace");
+    assert_eq!(post_event(&app, Gateway::Http, &path(&first.access_key), &body).await.0, 403);
+    assert_eq!(post_event(&app, Gateway::Http, &path(&third.access_key), &body).await.0, 200);
 }

@@ -1,7 +1,9 @@
 //! create: `POST /monitoring/v1/webhook/{webhook_id}/{access_key}/events`.
 //! The body is the monitor's own payload; the answer is `200 {}` once every event it
 //! carries is stored. An `Idempotency-Key` header names the delivery for redelivery
-//! detection when the payload's format has no identity of its own.
+//! detection when the payload's format has no identity of its own. With `_` in place of
+//! the access key, the key comes from the Authorization header (Bearer, or a Basic
+//! password).
 
 use event_core::api::{self, Route};
 use event_core::service::{self, App};
@@ -14,6 +16,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let Route::Create { webhook_id, access_key } = route else {
             return Err(Error::Internal(format!("create was routed {route:?}")));
         };
+        let access_key = api::access_key(&req, &access_key)?;
         let body = api::body_bytes(&req, app.config.max_body_bytes)?;
         let idempotency_key = api::header(&req, "idempotency-key");
         service::create_events(app, &webhook_id, &access_key, body, idempotency_key).await?;

@@ -70,6 +70,40 @@ pub fn body_bytes(req: &Request, limit: usize) -> Result<&[u8]> {
     Ok(bytes)
 }
 
+/// The path segment that says "the access key is in the Authorization header".
+pub const KEY_IN_HEADER: &str = "_";
+
+/// The webhook access key a sender presents. In the path by default; with
+/// [`KEY_IN_HEADER`] in its place, from `Authorization: Bearer <key>` or the password of
+/// `Authorization: Basic` (what an SNS HTTPS subscription to `https://any:<key>@host/…`
+/// sends), so the key need not appear in URLs, logs or sender configs that show them.
+pub fn access_key(req: &Request, path_key: &str) -> Result<String> {
+    if path_key != KEY_IN_HEADER {
+        return Ok(path_key.to_string());
+    }
+    let missing = || {
+        Error::PermissionDenied(
+            "The webhook URL says the access key is in the Authorization header \
+             ('Bearer <key>', or Basic with the key as password), and there is none."
+                .into(),
+        )
+    };
+    let authorization = header(req, "authorization").ok_or_else(missing)?;
+    let (scheme, credential) = authorization.trim().split_once(' ').ok_or_else(missing)?;
+    let credential = credential.trim();
+    let key = if scheme.eq_ignore_ascii_case("bearer") {
+        Some(credential.to_string())
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(credential).ok();
+        let text = decoded.and_then(|bytes| String::from_utf8(bytes).ok());
+        text.and_then(|t| t.split_once(':').map(|(_, password)| password.to_string()))
+    } else {
+        None
+    };
+    key.filter(|k| !k.is_empty()).ok_or_else(missing)
+}
+
 /// A header's value, if present and text.
 pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
     req.headers().get(name)?.to_str().ok().filter(|v| !v.is_empty())

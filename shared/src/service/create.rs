@@ -140,12 +140,16 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Missing webhook → 404; wrong key → 403; disabled → 400. The key is checked before
 /// the state, so a caller without the key learns nothing about the webhook.
+/// The webhook, when `access_key` opens it. An unknown webhook and a wrong key are
+/// answered alike, so a caller without the key learns nothing, not even that the
+/// webhook exists.
 async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webhook> {
-    let webhook =
-        app.store.get_webhook(webhook_id).await?.ok_or_else(|| Error::not_found("webhook_id", webhook_id))?;
-    if !access_key_matches(&webhook, access_key) {
-        return Err(Error::PermissionDenied(format!("The access key does not match webhook {webhook_id}.")));
-    }
+    let webhook = app.store.get_webhook(webhook_id).await?;
+    let Some(webhook) = webhook.filter(|w| access_key_matches(w, access_key, Utc::now())) else {
+        return Err(Error::PermissionDenied(format!(
+            "No webhook {webhook_id} accepts this access key; check the webhook URL or its key."
+        )));
+    };
     if webhook.state == WebhookState::Disabled {
         return Err(Error::WebhookDisabled(webhook_id.to_string()));
     }

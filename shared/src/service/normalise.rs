@@ -133,6 +133,7 @@ mod tests {
             domain_id: "domain-58010aa2e451".into(),
             created_at: String::new(),
             verify_sns_signature: true,
+            previous_key: None,
         }
     }
 

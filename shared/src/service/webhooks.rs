@@ -1,10 +1,11 @@
 //! Webhook administration (the operator CLI) and the access-key check of create.
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 use crate::error::{Error, Result};
-use crate::model::{format_time, new_id, Webhook, WebhookFormat, WebhookState};
+use crate::model::{format_time, new_id, RetiredKey, Webhook, WebhookFormat, WebhookState};
 use crate::store::Store;
 
 /// What a caller gives to create a webhook.
@@ -29,11 +30,21 @@ pub fn hash_access_key(access_key: &str) -> String {
     hex(&Sha256::digest(access_key.as_bytes()))
 }
 
-/// Whether `access_key` is the webhook's key, comparing hashes in constant time so the
-/// response time says nothing about how much of a guess was right.
-pub fn access_key_matches(webhook: &Webhook, access_key: &str) -> bool {
+/// Whether `access_key` is the webhook's key, or the key a rotation retired and whose
+/// grace period has not ended at `now`. Hashes are compared in constant time, both of
+/// them always, so the response time says nothing about how much of a guess was right
+/// or which key it matched.
+pub fn access_key_matches(webhook: &Webhook, access_key: &str, now: DateTime<Utc>) -> bool {
     let presented = hash_access_key(access_key);
-    presented.as_bytes().ct_eq(webhook.access_key_hash.as_bytes()).into()
+    let current = presented.as_bytes().ct_eq(webhook.access_key_hash.as_bytes());
+    let previous = match &webhook.previous_key {
+        Some(old) => {
+            let in_grace = Choice::from(u8::from(format_time(now) < old.valid_until));
+            presented.as_bytes().ct_eq(old.access_key_hash.as_bytes()) & in_grace
+        }
+        None => Choice::from(0),
+    };
+    (current | previous).into()
 }
 
 fn new_access_key() -> String {
@@ -69,6 +80,7 @@ pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey>
         domain_id: new.domain_id,
         created_at: format_time(chrono::Utc::now()),
         verify_sns_signature: new.verify_sns_signature,
+        previous_key: None,
     };
     store.create_webhook(&webhook).await?;
     Ok(IssuedKey { webhook, access_key })
@@ -78,12 +90,17 @@ pub async fn get_webhook(store: &Store, webhook_id: &str) -> Result<Webhook> {
     store.get_webhook(webhook_id).await?.ok_or_else(|| Error::not_found("webhook_id", webhook_id))
 }
 
-/// Replaces the webhook's access key; the old key stops working at once.
-pub async fn rotate_key(store: &Store, webhook_id: &str) -> Result<IssuedKey> {
+/// Replaces the webhook's access key. The old key keeps working for `grace` (none: it
+/// stops at once), so senders can move to the new one without losing a delivery.
+pub async fn rotate_key(store: &Store, webhook_id: &str, grace: chrono::Duration) -> Result<IssuedKey> {
     let mut webhook = get_webhook(store, webhook_id).await?;
     let access_key = new_access_key();
-    webhook.access_key_hash = hash_access_key(&access_key);
-    store.set_webhook_key_hash(webhook_id, &webhook.access_key_hash).await?;
+    let retired = RetiredKey {
+        access_key_hash: std::mem::replace(&mut webhook.access_key_hash, hash_access_key(&access_key)),
+        valid_until: format_time(Utc::now() + grace),
+    };
+    webhook.previous_key = (grace > chrono::Duration::zero()).then_some(retired);
+    store.set_webhook_keys(webhook_id, &webhook.access_key_hash, webhook.previous_key.as_ref()).await?;
     Ok(IssuedKey { webhook, access_key })
 }
 
@@ -111,10 +128,38 @@ mod tests {
             domain_id: "d".into(),
             created_at: String::new(),
             verify_sns_signature: true,
+            previous_key: None,
         };
-        assert!(access_key_matches(&webhook, &key));
-        assert!(!access_key_matches(&webhook, &key[1..]));
-        assert!(!access_key_matches(&webhook, ""));
+        let now = Utc::now();
+        assert!(access_key_matches(&webhook, &key, now));
+        assert!(!access_key_matches(&webhook, &key[1..], now));
+        assert!(!access_key_matches(&webhook, "", now));
         assert_ne!(webhook.access_key_hash, key, "the key itself is never stored");
+    }
+
+    #[test]
+    fn a_retired_key_works_until_its_grace_period_ends() {
+        let (old, new) = (new_access_key(), new_access_key());
+        let now = Utc::now();
+        let webhook = |valid_until| Webhook {
+            webhook_id: "webhook-1".into(),
+            name: "n".into(),
+            state: WebhookState::Enabled,
+            format: WebhookFormat::Standard,
+            access_key_hash: hash_access_key(&new),
+            project_id: "p".into(),
+            workspace_id: "w".into(),
+            domain_id: "d".into(),
+            created_at: String::new(),
+            verify_sns_signature: true,
+            previous_key: Some(RetiredKey { access_key_hash: hash_access_key(&old), valid_until }),
+        };
+        let in_grace = webhook(format_time(now + chrono::Duration::hours(1)));
+        assert!(access_key_matches(&in_grace, &new, now));
+        assert!(access_key_matches(&in_grace, &old, now));
+        assert!(!access_key_matches(&in_grace, &old, now + chrono::Duration::hours(2)));
+        let expired = webhook(format_time(now - chrono::Duration::seconds(1)));
+        assert!(!access_key_matches(&expired, &old, now));
+        assert!(access_key_matches(&expired, &new, now));
     }
 }

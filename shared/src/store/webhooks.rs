@@ -6,7 +6,7 @@ use super::events::{from_item, to_item};
 use super::schema::WEBHOOK_DOMAIN_INDEX;
 use super::{is_condition_failure, storage_error, Store};
 use crate::error::{Error, Result};
-use crate::model::{Webhook, WebhookState};
+use crate::model::{RetiredKey, Webhook, WebhookState};
 
 impl Store {
     /// Stores a new webhook; its id must not exist yet.
@@ -65,9 +65,30 @@ impl Store {
         self.update_webhook(webhook_id, "#v", "state", AttributeValue::S(state.as_str().into())).await
     }
 
-    pub async fn set_webhook_key_hash(&self, webhook_id: &str, access_key_hash: &str) -> Result<()> {
-        self.update_webhook(webhook_id, "#v", "access_key_hash", AttributeValue::S(access_key_hash.into()))
-            .await
+    /// Sets the webhook's key, and the retired key still accepted (none: removed).
+    pub async fn set_webhook_keys(
+        &self,
+        webhook_id: &str,
+        access_key_hash: &str,
+        previous: Option<&RetiredKey>,
+    ) -> Result<()> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.webhooks)
+            .key("webhook_id", AttributeValue::S(webhook_id.to_string()))
+            .condition_expression("attribute_exists(webhook_id)")
+            .expression_attribute_names("#k", "access_key_hash")
+            .expression_attribute_names("#p", "previous_key")
+            .expression_attribute_values(":k", AttributeValue::S(access_key_hash.into()));
+        update = match previous {
+            Some(previous) => update
+                .update_expression("SET #k = :k, #p = :p")
+                .expression_attribute_values(":p", to_attribute(previous)?),
+            None => update.update_expression("SET #k = :k REMOVE #p"),
+        };
+        update.send().await.map_err(|e| missing_or_failed(e, webhook_id))?;
+        Ok(())
     }
 
     async fn update_webhook(
@@ -102,6 +123,10 @@ impl Store {
             .map_err(|e| missing_or_failed(e, webhook_id))?;
         Ok(())
     }
+}
+
+fn to_attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| Error::Internal(format!("cannot map attribute: {e}")))
 }
 
 /// A condition on the webhook's existence that failed means there is no such webhook.
