@@ -110,14 +110,27 @@ async fn webhook_checks_refuse_unknown_ids_wrong_keys_and_disabled_webhooks() {
 }
 
 #[tokio::test]
-async fn a_body_that_is_not_json_is_refused_and_nothing_is_stored() {
+async fn a_body_that_is_not_json_is_kept_as_an_error_event_and_an_empty_one_is_refused() {
     let app = app().await;
     let key = webhook(&app, WebhookFormat::Standard).await;
-    for body in ["not json", "", "{\"title\": "] {
-        let (status, err) = post_event(&app, Gateway::Http, &webhook_path(&key), body).await;
-        assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"), "{body:?}");
+    let (status, err) = post_event(&app, Gateway::Http, &webhook_path(&key), " ").await;
+    assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let huge = format!("x{}", "y".repeat(100_000));
+    for body in ["not json", "{\"title\": ", deep.as_str(), huge.as_str()] {
+        let (status, body_back) = post_event(&app, Gateway::Http, &webhook_path(&key), body).await;
+        assert_eq!(status, 200, "{body_back}");
     }
-    assert!(stored(&app, DOMAIN).await.is_empty());
+    let events = stored(&app, DOMAIN).await;
+    assert_eq!(events.len(), 4, "one ERROR event per unreadable body");
+    for event in &events {
+        assert_eq!(event.event_type.as_str(), "ERROR");
+        assert!(event.description.contains("not valid JSON"), "{}", event.description);
+        let kept = event.raw_data["body"].as_str().unwrap();
+        assert!(kept.len() <= 64 * 1024, "bounded: {}", kept.len());
+    }
+    assert!(events.iter().any(|e| e.description.contains("deeper than 128")));
+    assert!(events.iter().any(|e| e.raw_data["body_bytes"] == json!(100_001)));
 }
 
 #[tokio::test]

@@ -37,15 +37,23 @@ pub async fn create_events(
     idempotency_key: Option<&str>,
 ) -> Result<Created> {
     let webhook = authorize(app, webhook_id, access_key).await?;
-    let payload = parse_body(body)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
+    }
     let now = Utc::now();
-    let confirmed = check_sns(&webhook, &payload).await?;
-    let mut parsed = match formats::parse(webhook.format, &payload) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            tracing::warn!(webhook_id, error = %e, "payload not readable as {}; storing an ERROR event", webhook.format);
-            vec![parse_error_event(&webhook, &e.0, payload)]
+    let unreadable = |reason: String, kept: Value| {
+        tracing::warn!(webhook_id, error = %reason, "payload not readable as {}; storing an ERROR event", webhook.format);
+        vec![parse_error_event(&webhook, &reason, kept)]
+    };
+    let (mut parsed, confirmed) = match parse_body(body) {
+        Ok(payload) => {
+            let confirmed = check_sns(&webhook, &payload).await?;
+            match formats::parse(webhook.format, &payload) {
+                Ok(parsed) => (parsed, confirmed),
+                Err(e) => (unreadable(e.0, payload), confirmed),
+            }
         }
+        Err((reason, kept)) => (unreadable(reason, kept), None),
     };
     if let Some(confirmed) = confirmed {
         parsed.iter_mut().for_each(|e| {
@@ -156,14 +164,19 @@ async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webh
     Ok(webhook)
 }
 
-fn parse_body(body: &[u8]) -> Result<Value> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
-    }
+/// How much of a body that is not JSON an ERROR event keeps.
+const UNREADABLE_BODY_KEPT: usize = 64 * 1024;
+
+/// The body as JSON; otherwise why not, and what of it an ERROR event keeps: the head of
+/// its text and its size. A sender that posts something unreadable learns of it from
+/// that event, not from a 400 it may drop on the floor.
+fn parse_body(body: &[u8]) -> Result<Value, (String, Value)> {
     serde_json::from_slice(body).map_err(|e| {
         let hint =
             if e.to_string().contains("recursion limit") { " (it nests deeper than 128 levels)" } else { "" };
-        Error::invalid(format!("The request body is not valid JSON{hint}: {e}"))
+        let head = String::from_utf8_lossy(&body[..body.len().min(UNREADABLE_BODY_KEPT)]).into_owned();
+        let kept = serde_json::json!({"body": head, "body_bytes": body.len()});
+        (format!("The request body is not valid JSON{hint}: {e}"), kept)
     })
 }
 
