@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 use serde::{Deserialize, Serialize};
 
 use super::schema::{ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX};
-use super::{is_condition_failure, storage_error, Item, Store};
+use super::{from_item, is_condition_failure, storage_error, to_item, Item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary, EventType, Resource, Severity};
 use crate::query::FieldTest;
@@ -290,20 +290,6 @@ impl Store {
             Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(storage_error(err)),
         }
-    }
-
-    async fn put_item(&self, table: &str, item: HashMap<String, AttributeValue>) -> Result<()> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
-        Ok(())
     }
 
     /// One event by id, whatever its domain: the caller checks tenancy.
@@ -594,14 +580,6 @@ fn split_text(text: &str, limit: usize) -> Vec<&str> {
     }
     pieces.push(rest);
     pieces
-}
-
-pub(super) fn to_item<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>> {
-    serde_dynamo::to_item(value).map_err(|e| Error::Internal(format!("cannot map item: {e}")))
-}
-
-pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: HashMap<String, AttributeValue>) -> Result<T> {
-    serde_dynamo::from_item(item).map_err(|e| Error::Internal(format!("stored item is malformed: {e}")))
 }
 
 /// A token from another query (or a forged one) makes DynamoDB refuse the start key:
