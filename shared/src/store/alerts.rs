@@ -11,8 +11,7 @@ use aws_sdk_dynamodb::types::{
 };
 use sha2::{Digest, Sha256};
 
-use super::events::{from_item, to_item};
-use super::{built, storage_error, Store};
+use super::{built, from_item, storage_error, to_item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Alert, AlertState};
 

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetad
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
+use serde::{Deserialize, Serialize};
 
 pub use alerts::{AlertScope, OpenAlert};
 pub use deliveries::{Claim, DeliveryClaim};
@@ -93,6 +94,21 @@ impl Store {
         Ok(out.item)
     }
 
+    /// Writes one item unconditionally.
+    async fn put_item(&self, table: &str, item: Item) -> Result<(), Error> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(out.consumed_capacity());
+        Ok(())
+    }
+
     /// Runs the writes as one transaction. `Ok(false)` when a condition cancelled it:
     /// callers decide what a lost race means. A cancellation for any other reason
     /// (throttling, a conflicting transaction) is transient: 503.
@@ -116,6 +132,14 @@ impl Store {
             },
         }
     }
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<Item, Error> {
+    serde_dynamo::to_item(value).map_err(|e| Error::Internal(format!("cannot map item: {e}")))
+}
+
+fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, Error> {
+    serde_dynamo::from_item(item).map_err(|e| Error::Internal(format!("stored item is malformed: {e}")))
 }
 
 /// The reasons DynamoDB gave for cancelling a transaction, one per write ("None" for a

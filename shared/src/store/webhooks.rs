@@ -2,9 +2,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::events::{from_item, to_item};
 use super::schema::WEBHOOK_DOMAIN_INDEX;
-use super::{is_condition_failure, storage_error, Store};
+use super::{from_item, is_condition_failure, storage_error, to_item, Store};
 use crate::error::{Error, Result};
 use crate::model::{RetiredKey, Webhook, WebhookState};
 

@@ -1,0 +1,114 @@
+//! Events: writes, reads by id, and reads of index ranges. How an event maps to items is
+//! in `item`; ranges, their Query and the one paged reader in `range`; next_token pages
+//! in `page`.
+
+mod item;
+mod page;
+mod range;
+
+use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, Select};
+
+use item::{EventItem, SummaryItem};
+pub use page::PageKey;
+use range::RangePages;
+pub use range::{EventIndex, EventRange, OutOfTime};
+
+use super::schema::COUNT_INDEX;
+use super::{from_item, is_condition_failure, storage_error, to_item, Store};
+use crate::error::{Error, Result};
+use crate::model::{Event, EventSummary};
+
+impl Store {
+    /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
+    /// Answers false, writing nothing new, when an event with this id is already stored
+    /// (an earlier delivery of the same change got this far).
+    pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<bool> {
+        let item = self.write_raw_chunks(event, expires_at).await?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.tables.events)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(event_id)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                self.record(out.consumed_capacity());
+                Ok(true)
+            }
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage_error(err)),
+        }
+    }
+
+    /// One event by id, whatever its domain: the caller checks tenancy.
+    pub async fn get_event(&self, event_id: &str) -> Result<Option<Event>> {
+        if event_id.contains('#') {
+            return Ok(None); // chunk items are not events
+        }
+        match self.get_item(&self.tables.events, ("event_id", event_id), false).await? {
+            Some(item) => Ok(Some(self.to_event(from_item(item)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every event of the range, newest first, reading the index page by page.
+    pub async fn query_events(&self, range: &EventRange) -> Result<Vec<Event>> {
+        let mut events = Vec::new();
+        self.each_event(range, |event| {
+            events.push(event);
+            Ok(())
+        })
+        .await?;
+        Ok(events)
+    }
+
+    /// Reads the range page by page, handing each event to `visit` as it comes, so the
+    /// caller decides what to hold; an error from `visit` stops the read.
+    pub async fn each_event(
+        &self,
+        range: &EventRange,
+        mut visit: impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        let mut pages = RangePages::new(range, range.partition().0, Select::AllProjectedAttributes);
+        while let Some(page) = pages.next(self).await? {
+            for item in page.items.unwrap_or_default() {
+                visit(self.to_event(from_item::<EventItem>(item)?).await?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Store::each_event`] for summaries, read from the count index: about 200 bytes
+    /// an event instead of the whole event. The range's filters must test only what
+    /// that index holds (`EventRange::count_index` tells).
+    pub async fn each_event_summary(
+        &self,
+        range: &EventRange,
+        mut visit: impl FnMut(EventSummary) -> Result<()>,
+    ) -> Result<()> {
+        if range.count_index() != COUNT_INDEX {
+            return Err(Error::Internal("a summary read of a range the count index cannot serve".into()));
+        }
+        let mut pages = RangePages::new(range, COUNT_INDEX, Select::AllProjectedAttributes);
+        while let Some(page) = pages.next(self).await? {
+            for item in page.items.unwrap_or_default() {
+                visit(from_item::<SummaryItem>(item)?.into_summary()?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How many events the range holds, without reading them out (`Select: COUNT`), on
+    /// the slim count index when it can: DynamoDB charges a count by the bytes it reads.
+    pub async fn count_events(&self, range: &EventRange) -> Result<u64> {
+        let mut pages = RangePages::new(range, range.count_index(), Select::Count);
+        let mut count = 0u64;
+        while let Some(page) = pages.next(self).await? {
+            count += page.count as u64;
+        }
+        Ok(count)
+    }
+}
