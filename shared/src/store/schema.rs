@@ -132,8 +132,7 @@ impl Store {
     /// kept from an older version, with `make run DATA_DIR=…`), and enables TTL where
     /// the table has it. Idempotent; answers what it created.
     pub async fn create_tables(&self) -> Result<Vec<String>> {
-        let existing = self.client.list_tables().send().await.map_err(storage_error)?;
-        let existing = existing.table_names();
+        let existing = self.table_names().await?;
         let mut created = Vec::new();
         for def in tables() {
             let name = self.physical_name(def.logical).to_string();
@@ -147,6 +146,26 @@ impl Store {
             created.push(name);
         }
         Ok(created)
+    }
+
+    /// Every table's name. ListTables answers at most 100 a call, so this pages.
+    async fn table_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_tables()
+                .set_exclusive_start_table_name(start)
+                .send()
+                .await
+                .map_err(storage_error)?;
+            names.extend(page.table_names().iter().cloned());
+            start = page.last_evaluated_table_name;
+            if start.is_none() {
+                return Ok(names);
+            }
+        }
     }
 
     async fn add_missing_indexes(&self, name: &str, def: &TableDef) -> Result<Vec<&'static str>> {
