@@ -1,16 +1,31 @@
 //! The Event service's core: everything that is not Lambda wiring.
 //!
-//! A request flows one way: `api` (decode, tenant) → `service` → `store` → back out
-//! through `api::response`. `formats` and `query` are pure logic with no I/O.
+//! # Layout
+//! - [`api`]: HTTP at the edge. The route table, request decoding, the tenant check,
+//!   responses, and [`api::serve`], the wrapper every handler runs in.
+//! - [`service`]: the operations (create, get, list, stat, webhook administration) as
+//!   plain async functions. Nothing here knows HTTP or DynamoDB.
+//! - [`store`]: DynamoDB, the only module that builds AttributeValues and expressions.
+//! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS).
+//! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
+//! - [`model`], [`error`], [`config`], [`logging`]: the types, the one error type and its
+//!   HTTP mapping, the one configuration loader, log setup.
+//!
+//! # Reading order
+//! A request flows one way: a function's `handle` (`functions/*/src/lib.rs`) →
+//! [`api::serve`] (route, decode, tenant) → a [`service`] operation → [`store`] → back out
+//! through [`api::response`]. Start at `functions/create/src/lib.rs` and
+//! [`service::create_events`] for ingestion, `functions/list/src/lib.rs` and
+//! [`service::list_events`] for reads.
 
-pub mod error;
-pub mod formats;
-pub mod model;
-pub mod query;
-
-pub use error::{Error, Result};
 pub mod api;
 pub mod config;
+pub mod error;
+pub mod formats;
 pub mod logging;
+pub mod model;
+pub mod query;
 pub mod service;
 pub mod store;
+
+pub use error::{Error, Result};
