@@ -243,11 +243,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bodies_that_are_not_json_say_so() {
-        assert!(parse_body(b"  ").unwrap_err().to_string().contains("empty"));
-        assert!(parse_body(b"<xml/>").unwrap_err().to_string().contains("not valid JSON"));
+    fn bodies_that_are_not_json_say_so_and_keep_a_bounded_head() {
+        let (reason, kept) = parse_body(b"<xml/>").unwrap_err();
+        assert!(reason.contains("not valid JSON"), "{reason}");
+        assert_eq!(kept, serde_json::json!({"body": "<xml/>", "body_bytes": 6}));
         let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
-        assert!(parse_body(deep.as_bytes()).unwrap_err().to_string().contains("128 levels"));
+        assert!(parse_body(deep.as_bytes()).unwrap_err().0.contains("128 levels"));
+        let long = "x".repeat(UNREADABLE_BODY_KEPT + 10);
+        let (_, kept) = parse_body(long.as_bytes()).unwrap_err();
+        assert_eq!(kept["body"].as_str().unwrap().len(), UNREADABLE_BODY_KEPT);
+        assert_eq!(kept["body_bytes"], UNREADABLE_BODY_KEPT + 10);
     }
 
     #[test]
