@@ -1,7 +1,9 @@
 //! The Event service's core: everything that is not Lambda wiring.
 //!
 //! A request flows one way: `api` (decode, tenant) → `service` → `store` → back out
-//! through `api::response`. `formats` and `query` are pure logic with no I/O.
+//! through `api::response`. `formats` and `query` are pure logic with no I/O; `store`
+//! (DynamoDB) and `sns` (signature checks, subscription confirmation) are the adapters
+//! `service` calls.
 
 pub mod error;
 pub mod formats;
@@ -13,4 +15,5 @@ pub mod api;
 pub mod config;
 pub mod logging;
 pub mod service;
+pub mod sns;
 pub mod store;

@@ -6,7 +6,6 @@ mod create;
 mod get;
 mod normalise;
 mod search;
-pub mod sns;
 pub mod webhooks;
 
 pub use create::{create_events, Created};
