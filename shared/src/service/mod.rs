@@ -1,6 +1,6 @@
 //! The four operations of the Event API (and webhook administration) as plain async
-//! functions over the store. Nothing here knows HTTP; nothing here builds DynamoDB
-//! requests.
+//! functions over the store (and, for SNS deliveries, [`crate::sns`]). Nothing here
+//! knows HTTP; nothing here builds DynamoDB requests.
 
 mod create;
 mod get;

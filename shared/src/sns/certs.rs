@@ -1,5 +1,5 @@
-//! The signing certificates of this Lambda instance, by URL: each is fetched once and
-//! read before it is kept, so a certificate in the cache is one webpki can use.
+//! SNS signing certificates by URL, kept for the life of the Lambda instance: each is
+//! fetched once and read before it is kept, so a cached certificate is one webpki can use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
