@@ -6,6 +6,8 @@
 //! - [`service`]: the operations (create, get, list, stat, webhook administration) as
 //!   plain async functions. Nothing here knows HTTP or DynamoDB.
 //! - [`store`]: DynamoDB, the only module that builds AttributeValues and expressions.
+//! - [`sns`]: Amazon SNS, the other adapter: signature checks (HTTPS client, certificate
+//!   cache) and subscription confirmation, for [`service::create_events`].
 //! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS).
 //! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
 //! - [`model`], [`error`], [`config`], [`logging`]: the types, the one error type and its
@@ -26,6 +28,7 @@ pub mod logging;
 pub mod model;
 pub mod query;
 pub mod service;
+pub mod sns;
 pub mod store;
 
 pub use error::{Error, Result};

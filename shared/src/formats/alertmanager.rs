@@ -7,10 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{
-    insert_if_free, json_kind, optional_object, optional_str, sender_time, stable_key, ParseError,
-    ParsedEvent,
-};
+use super::json::{insert_if_free, json_kind, optional_object, optional_str, sender_time, stable_key};
+use super::{ParseError, ParsedEvent};
 use crate::model::Resource;
 
 pub const PROVIDER: &str = "prometheus";

@@ -12,9 +12,8 @@
 use serde_json::{Map, Value};
 
 use super::alertmanager::{alert_list, at, severity_from_label, AlertView, Group};
-use super::{
-    id_text, insert_if_free, json_kind, optional_object, optional_str, stable_key, ParseError, ParsedEvent,
-};
+use super::json::{id_text, insert_if_free, json_kind, optional_object, optional_str, stable_key};
+use super::{ParseError, ParsedEvent};
 
 pub const PROVIDER: &str = "grafana";
 

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{text_field, ParseError, ParsedEvent};
+use super::json::text_field;
+use super::{ParseError, ParsedEvent};
 use crate::model::Resource;
 
 pub fn parse(body: &Value) -> Result<Vec<ParsedEvent>, ParseError> {

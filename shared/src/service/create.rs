@@ -7,12 +7,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::normalise::{normalise, parse_error_event};
-use super::sns;
 use super::webhooks::access_key_matches;
 use crate::error::{Error, Result};
 use crate::formats;
 use crate::model::{new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
+use crate::sns;
 use crate::store::{AlertScope, Claim, DeliveryClaim, OpenAlert};
 
 /// The events one delivery stored, in payload order.

@@ -1,12 +1,11 @@
 //! The four operations of the Event API (and webhook administration) as plain async
-//! functions over the store. Nothing here knows HTTP; nothing here builds DynamoDB
-//! requests.
+//! functions over the store (and, for SNS deliveries, [`crate::sns`]). Nothing here
+//! knows HTTP; nothing here builds DynamoDB requests.
 
 mod create;
 mod get;
 mod normalise;
 mod search;
-pub mod sns;
 pub mod webhooks;
 
 pub use create::{create_events, Created};
