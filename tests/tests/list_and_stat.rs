@@ -83,9 +83,12 @@ async fn exact_fields_filters_keyword_and_count_only_narrow_the_list() {
     let (_, body) =
         list_post(&app, Gateway::Rest, path, json!({"domain_id": DOMAIN, "event_key": GLEE})).await;
     assert_eq!(keys(&body), [GLEE]);
-    let filter = json!({"filter": [{"k": "additional_info.user", "v": "SPACEONEADM", "o": "eq"}]});
+    let filter = json!({"filter": [{"k": "additional_info.user", "v": "spaceoneadm", "o": "eq"}]});
     let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": filter})).await;
     assert_eq!(keys(&body), [SPACEONEADM]);
+    let filter = json!({"filter": [{"k": "additional_info.user", "v": "SPACEONEADM", "o": "eq"}]});
+    let (_, body) = list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": filter})).await;
+    assert_eq!(body["total_count"], json!(0), "eq is exact, as in python-core");
     let (_, body) =
         list_post(&app, Gateway::Http, path, json!({"domain_id": DOMAIN, "query": {"keyword": "bastion"}}))
             .await;

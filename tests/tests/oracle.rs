@@ -1,11 +1,13 @@
 //! The correctness oracle: random events in DynamoDB Local, random queries, and the
 //! DynamoDB-backed list and stat must answer exactly what the pure in-memory evaluator
 //! answers over the same events. This pins the planner: index choice, created_at key
-//! bounds, filter pushdown, Select COUNT, and next_token paging.
+//! bounds, filter pushdown, Select COUNT, and next_token paging. Beside it, the answers
+//! python-core gives to a few queries where an evaluator could go wrong in both places
+//! at once (case, times, `match`, paging), checked against plain predicates.
 
 use std::sync::OnceLock;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Timelike, Utc};
 use e2e::app;
 use event_core::model::{format_time, Event, EventType, Resource, Severity};
 use event_core::query::{Query, StatQuery};
@@ -18,6 +20,9 @@ const ALERTS: [&str; 4] = ["alert-000000000001", "alert-000000000002", "alert-00
 const WEBHOOKS: [&str; 3] = ["webhook-00000000000a", "webhook-00000000000b", "webhook-00000000000c"];
 const TITLES: [&str; 4] = ["Disk full", "CPU high", "disk FULL on db", "Memory"];
 const USERS: [&str; 3] = ["glee", "spaceoneadm", "ops"];
+/// Names that differ only in case, as resource names from different monitors do.
+const NAMES: [&str; 3] = ["db-01", "web-01", "Web-01"];
+const TAGS: [&[&str]; 5] = [&["prod", "db"], &["dev"], &["web", "prod"], &[], &["db"]];
 const EVENTS: usize = 240;
 
 struct World {
@@ -33,7 +38,7 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let start = Utc.with_ymd_and_hms(2022, 6, 1, 0, 0, 0).unwrap();
+        let start = start();
         let (app, events) = runtime.block_on(async {
             let app = app().await;
             let mut per_domain = vec![Vec::new(), Vec::new()];
@@ -49,6 +54,10 @@ fn world() -> &'static World {
         });
         World { runtime, app, events, start }
     })
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, 6, 1, 0, 0, 0).unwrap()
 }
 
 /// Deterministic variety: every field cycles with a different period.
@@ -68,12 +77,12 @@ fn synthetic_event(i: usize, start: chrono::DateTime<Utc>) -> Event {
         resource: Resource {
             resource_id: format!("server-{}", i % 6),
             resource_type: "inventory.Server".into(),
-            name: format!("db-{}", i % 3),
+            name: NAMES[i % 3].to_string(),
         },
         provider: "prometheus".into(),
         account: String::new(),
         image_url: String::new(),
-        raw_data: json!({"n": i}),
+        raw_data: json!({"n": i, "additional_info": {"tags": TAGS[i % 5]}}),
         additional_info: [("user".to_string(), USERS[i % 3].to_string())].into(),
         alert_id: ALERTS[i % 4].to_string(),
         webhook_id: WEBHOOKS[i % 3].to_string(),
@@ -81,7 +90,8 @@ fn synthetic_event(i: usize, start: chrono::DateTime<Utc>) -> Event {
         workspace_id: "workspace-1".into(),
         domain_id: DOMAINS[i % 2].to_string(),
         created_at: format_time(created),
-        occurred_at: format_time(created),
+        // Some minutes and milliseconds before creation, so it orders differently.
+        occurred_at: format_time(created - Duration::milliseconds((i as i64 % 5) * 61_007)),
     }
 }
 
@@ -118,7 +128,65 @@ fn condition() -> impl Strategy<Value = Value> {
             .prop_map(|u| json!({"k": "additional_info.user", "v": u.to_uppercase()})),
         prop::sample::select(vec!["key-1", "key-2"])
             .prop_map(|k| json!({"k": "event_key", "v": k, "o": "not"})),
+        exact_text(),
+        time_condition(),
+        prop::sample::select(vec![
+            json!({"k": "resource", "v": {"name": "db-01"}, "o": "match"}),
+            json!({"k": "raw_data.additional_info.tags", "v": {"$in": ["prod", "db"]}, "o": "match"}),
+            json!({"k": "raw_data.additional_info.tags", "v": {"$eq": "dev"}, "o": "match"}),
+        ]),
     ]
+}
+
+/// `eq`, `not`, `in`, `not_in` on stored text, with values that differ only in case.
+fn exact_text() -> impl Strategy<Value = Value> {
+    let field_value = prop::sample::select(vec![
+        ("title", "Disk full"),
+        ("title", "disk full"),
+        ("resource.name", "web-01"),
+        ("resource.name", "Web-01"),
+        ("resource.name", "db-01"),
+        ("provider", "prometheus"),
+        ("description", "report 7"),
+        ("additional_info.user", "glee"),
+        ("severity", "warning"),
+    ]);
+    (field_value, prop::sample::select(vec!["eq", "not", "in", "not_in"])).prop_map(|((k, v), o)| {
+        let v = if o.ends_with("in") { json!([v, "none"]) } else { json!(v) };
+        json!({"k": k, "v": v, "o": o})
+    })
+}
+
+/// An event's created_at or occurred_at, written in one of the ISO 8601 forms a caller
+/// may send: as stored, at +09:00, with a space and no zone, in whole seconds, or with a
+/// fraction finer than milliseconds (which no stored time equals).
+fn time_operand() -> impl Strategy<Value = String> {
+    (0..EVENTS, any::<bool>(), 0..5usize).prop_map(|(i, occurred, form)| {
+        let event = synthetic_event(i, start());
+        let text = if occurred { event.occurred_at } else { event.created_at };
+        let t = DateTime::parse_from_rfc3339(&text).unwrap().with_timezone(&Utc);
+        let tokyo = FixedOffset::east_opt(9 * 3600).unwrap();
+        match form {
+            0 => text,
+            1 => t.with_timezone(&tokyo).format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string(),
+            2 => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            3 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            _ => (t + Duration::microseconds(500)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        }
+    })
+}
+
+fn time_condition() -> impl Strategy<Value = Value> {
+    let ops = vec!["eq", "not", "in", "not_in", "lt", "lte", "gt", "gte"];
+    (
+        prop::sample::select(vec!["created_at", "occurred_at"]),
+        prop::sample::select(ops),
+        prop::collection::vec(time_operand(), 1..3),
+    )
+        .prop_map(|(k, o, times)| {
+            let v = if o.ends_with("in") { json!(times) } else { json!(times[0]) };
+            json!({"k": k, "v": v, "o": o})
+        })
 }
 
 fn list_query() -> impl Strategy<Value = Value> {
@@ -209,4 +277,110 @@ proptest! {
         let matched = w.events[domain].iter().filter(|e| query.filter_query().matches(e, now)).cloned().collect();
         prop_assert_eq!(got, query.evaluate(matched, now).unwrap(), "query {}", raw);
     }
+}
+
+/// The list answer of `query` in domain `domain`, from the store.
+fn listed(domain: usize, query: &Query) -> Value {
+    let w = world();
+    w.runtime.block_on(list_events(&w.app.store, DOMAINS[domain], query, None)).unwrap()
+}
+
+fn ids(answer: &Value) -> Vec<&str> {
+    answer["results"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()).collect()
+}
+
+/// The ids of the domain's events that `holds`, newest first: python-core's answer,
+/// stated as a plain predicate.
+fn expected(domain: usize, holds: impl Fn(&Value) -> bool) -> Vec<&'static str> {
+    world().events[domain].iter().filter(|e| holds(e)).map(|e| e["event_id"].as_str().unwrap()).collect()
+}
+
+fn time_of(event: &Value, field: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(event[field].as_str().unwrap()).unwrap().with_timezone(&Utc)
+}
+
+/// Lists `filter` from the store and checks it finds what `holds` selects, and that
+/// `holds` selects some events but not all (so the example can tell answers apart).
+fn assert_finds(domain: usize, filter: Value, holds: impl Fn(&Value) -> bool) {
+    let query = Query::from_json(&json!({ "filter": filter })).unwrap();
+    let want = expected(domain, holds);
+    assert!(!want.is_empty() && want.len() < world().events[domain].len(), "{filter}: a weak example");
+    assert_eq!(ids(&listed(domain, &query)), want, "{filter}");
+}
+
+#[test]
+fn eq_and_in_are_exact_as_in_the_reference() {
+    let mut warning = Query::from_json(&Value::Null).unwrap();
+    warning.add_exact("severity", "warning");
+    assert_eq!(listed(0, &warning)["total_count"], json!(0), "every stored severity is upper case");
+    assert_finds(1, json!([{"k": "resource.name", "v": "web-01"}]), |e| e["resource"]["name"] == "web-01");
+    assert_finds(0, json!([{"k": "resource.name", "v": ["Web-01"], "o": "in"}]), |e| {
+        e["resource"]["name"] == "Web-01"
+    });
+    assert_finds(1, json!([{"k": "resource.name", "v": "web-01", "o": "not"}]), |e| {
+        e["resource"]["name"] != "web-01"
+    });
+    let lower = json!({"filter": [{"k": "title", "v": ["disk full on db", "memory"], "o": "in"}]});
+    assert_eq!(listed(1, &Query::from_json(&lower).unwrap())["total_count"], json!(0));
+}
+
+#[test]
+fn times_are_compared_as_times_as_in_the_reference() {
+    let w = world();
+    // An event's occurred_at, written at +09:00.
+    let pivot = time_of(&w.events[0][40], "occurred_at");
+    let tokyo = pivot.with_timezone(&FixedOffset::east_opt(9 * 3600).unwrap()).to_rfc3339();
+    assert_finds(0, json!([{"k": "occurred_at", "v": tokyo, "o": "lte"}]), |e| {
+        time_of(e, "occurred_at") <= pivot
+    });
+    let created = time_of(&w.events[1][30], "created_at");
+    let spaced = created.format("%Y-%m-%d %H:%M:%S").to_string();
+    let whole_second = created.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert_finds(1, json!([{"k": "created_at", "v": spaced, "o": "lt"}]), |e| {
+        time_of(e, "created_at") < created.with_nanosecond(0).unwrap()
+    });
+    // Stored `…00.595Z` is after `…00Z`, though it sorts before it as text.
+    assert_finds(1, json!([{"k": "created_at", "v": whole_second, "o": "gt"}]), |e| {
+        time_of(e, "created_at") > created.with_nanosecond(0).unwrap()
+    });
+    assert_finds(1, json!([{"k": "created_at", "v": created.to_rfc3339(), "o": "eq"}]), |e| {
+        time_of(e, "created_at") == created
+    });
+    let bad = Query::from_json(&json!({"filter": [{"k": "created_at", "v": "tomorrow", "o": "lt"}]}));
+    assert!(bad.unwrap_err().to_string().starts_with("filter[0]: "));
+}
+
+#[test]
+fn match_is_an_element_match_on_lists_as_in_the_reference() {
+    let w = world();
+    let on_object = json!([{"k": "resource", "v": {"name": "db-01"}, "o": "match"}]);
+    let query = Query::from_json(&json!({ "filter": on_object })).unwrap();
+    assert_eq!(listed(0, &query)["total_count"], json!(0), "resource is an object, not a list");
+    let tagged = json!([{"k": "raw_data.additional_info.tags", "v": {"$in": ["prod", "db"]}, "o": "match"}]);
+    let has_tag = |e: &Value| {
+        let tags = e["raw_data"]["additional_info"]["tags"].as_array().unwrap();
+        tags.iter().any(|t| t == "prod" || t == "db")
+    };
+    assert_finds(1, tagged.clone(), has_tag);
+    for (filter, want) in [
+        (on_object, json!([])),
+        (tagged, {
+            let mut severities: Vec<&str> =
+                w.events[0].iter().filter(|e| has_tag(e)).map(|e| e["severity"].as_str().unwrap()).collect();
+            severities.sort();
+            severities.dedup();
+            json!(severities)
+        }),
+    ] {
+        let query = StatQuery::from_json(&json!({"filter": filter, "distinct": "severity"})).unwrap();
+        let got = w.runtime.block_on(stat_events(&w.app.store, DOMAINS[0], &query)).unwrap();
+        assert_eq!(got["results"], want, "{filter}");
+    }
+}
+
+#[test]
+fn page_start_zero_is_the_first_page_as_in_the_reference() {
+    let first = Query::from_json(&json!({"page": {"start": 1, "limit": 7}})).unwrap();
+    let zero = Query::from_json(&json!({"page": {"start": 0, "limit": 7}})).unwrap();
+    assert_eq!(listed(0, &zero), listed(0, &first));
 }

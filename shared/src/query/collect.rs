@@ -4,9 +4,27 @@
 
 use serde_json::{json, Value};
 
-use super::list::Query;
+use super::parse::Page;
+use super::path::project;
 use super::sort::{sort_rows, SortKey};
 use crate::error::{Error, Result};
+
+/// The fields `minimal` keeps: what a list view shows of an event and the ids to open
+/// it. The reference's Event model keeps only event_id, event_key, event_type, title,
+/// severity and alert_id; we add resource, webhook_id, project_id and created_at, since
+/// an event list without its time and resource is not useful.
+pub const MINIMAL_FIELDS: [&str; 10] = [
+    "event_id",
+    "event_key",
+    "event_type",
+    "title",
+    "severity",
+    "resource",
+    "alert_id",
+    "webhook_id",
+    "project_id",
+    "created_at",
+];
 
 /// The furthest a page may end (`page.start - 1 + page.limit`), and the most matches a
 /// list without `page.limit` may have: the rows one list call must keep. An event takes
@@ -20,8 +38,30 @@ pub const MAX_HELD_ROWS: usize = 10_000;
 /// rows again (at least this many), so the work per match stays logarithmic in the page.
 const COMPACT_AT: usize = 256;
 
+/// What each row of a list answer shows: the `only` fields (which win), the `minimal`
+/// ones, or all.
+#[derive(Debug, Clone, Default)]
+pub struct Shape {
+    pub only: Vec<String>,
+    pub minimal: bool,
+}
+
+impl Shape {
+    pub fn apply(&self, event: Value) -> Value {
+        if !self.only.is_empty() {
+            project(&event, &self.only)
+        } else if self.minimal {
+            project(&event, &MINIMAL_FIELDS.map(String::from))
+        } else {
+            event
+        }
+    }
+}
+
 pub struct ListCollector<'q> {
-    query: &'q Query,
+    shape: &'q Shape,
+    page: Page,
+    count_only: bool,
     order: Vec<SortKey>,
     /// How many of the first rows, in `order`, the page needs; None keeps them all.
     keep: Option<usize>,
@@ -30,13 +70,14 @@ pub struct ListCollector<'q> {
 }
 
 impl<'q> ListCollector<'q> {
-    pub(super) fn new(query: &'q Query, order: Vec<SortKey>) -> Self {
-        let keep = match (query.count_only(), query.page()) {
+    /// Rows in `order`, `page` of them shaped by `shape`; or only their count.
+    pub(super) fn new(order: Vec<SortKey>, page: Page, count_only: bool, shape: &'q Shape) -> Self {
+        let keep = match (count_only, page.limit) {
             (true, _) => Some(0),
-            (false, (start, Some(limit))) => Some((start - 1).saturating_add(limit)),
-            (false, (_, None)) => None,
+            (false, Some(limit)) => Some((page.start - 1).saturating_add(limit)),
+            (false, None) => None,
         };
-        ListCollector { query, order, keep, rows: Vec::new(), total: 0 }
+        ListCollector { shape, page, count_only, order, keep, rows: Vec::new(), total: 0 }
     }
 
     /// Counts one matched event and keeps it if the page may show it.
@@ -70,12 +111,12 @@ impl<'q> ListCollector<'q> {
 
     /// `{results, total_count}`, or `{total_count}` for count_only.
     pub fn finish(mut self) -> Value {
-        if self.query.count_only() {
+        if self.count_only {
             return json!({ "total_count": self.total });
         }
         sort_rows(&mut self.rows, &self.order);
-        let rows = self.query.apply_page(self.rows);
-        let results: Vec<Value> = rows.into_iter().map(|row| self.query.shape(row)).collect();
+        let rows = self.page.apply(self.rows);
+        let results: Vec<Value> = rows.into_iter().map(|row| self.shape.apply(row)).collect();
         json!({ "results": results, "total_count": self.total })
     }
 }
@@ -98,13 +139,23 @@ mod tests {
             .collect()
     }
 
-    fn collect(query: Value, rows: Vec<Value>) -> Result<Value> {
-        let query = Query::from_json(&query).unwrap();
-        let mut list = query.collector();
+    /// By `key` (created_at, newest first, when empty; else ties oldest first), paged.
+    fn collect(key: &str, page: Page, count_only: bool, rows: Vec<Value>) -> Result<Value> {
+        let order = if key.is_empty() {
+            vec![SortKey::new("created_at", true)]
+        } else {
+            vec![SortKey::new(key, false), SortKey::new("created_at", false), SortKey::new("event_id", false)]
+        };
+        let shape = Shape::default();
+        let mut list = ListCollector::new(order, page, count_only, &shape);
         for row in rows {
             list.push(row)?;
         }
         Ok(list.finish())
+    }
+
+    fn page(start: usize, limit: Option<usize>) -> Page {
+        Page { start, limit }
     }
 
     fn ids(answer: &Value) -> Vec<&str> {
@@ -114,12 +165,9 @@ mod tests {
     #[test]
     fn a_page_kept_in_bounded_memory_equals_the_page_of_one_full_sort() {
         let all = rows(5_000);
-        for (sort, key) in
-            [(json!({"key": "severity"}), "severity"), (json!({"key": "created_at", "desc": true}), "")]
-        {
+        for key in ["severity", ""] {
             for (start, limit) in [(1, 20), (3, 50), (40, 100), (4_990, 20)] {
-                let query = json!({"sort": sort, "page": {"start": start, "limit": limit}});
-                let answer = collect(query, all.clone()).unwrap();
+                let answer = collect(key, page(start, Some(limit)), false, all.clone()).unwrap();
                 // The naive answer: everything sorted at once (stable), then the slice.
                 let mut naive = all.clone();
                 naive.sort_by(|a, b| {
@@ -142,7 +190,7 @@ mod tests {
                     .take(limit)
                     .map(|r| r["event_id"].as_str().unwrap())
                     .collect();
-                assert_eq!(ids(&answer), expected, "sort {sort}, page {start}+{limit}");
+                assert_eq!(ids(&answer), expected, "sort {key:?}, page {start}+{limit}");
                 assert_eq!(answer["total_count"], json!(5_000));
             }
         }
@@ -150,25 +198,23 @@ mod tests {
 
     #[test]
     fn count_only_counts_without_holding() {
-        assert_eq!(
-            collect(json!({"count_only": true}), rows(20_000)).unwrap(),
-            json!({"total_count": 20_000})
-        );
+        assert_eq!(collect("", page(1, None), true, rows(20_000)).unwrap(), json!({"total_count": 20_000}));
     }
 
     #[test]
     fn more_rows_than_one_call_may_hold_is_a_clear_400() {
         let too_many = MAX_HELD_ROWS + 1;
-        for query in [json!({}), json!({"page": {"start": MAX_HELD_ROWS, "limit": 10}})] {
-            let err = collect(query.clone(), rows(too_many)).unwrap_err();
-            assert_eq!(err.status(), 400, "{query}");
+        for paged in [page(1, None), page(MAX_HELD_ROWS, Some(10))] {
+            let err = collect("", paged, false, rows(too_many)).unwrap_err();
+            assert_eq!(err.status(), 400, "{paged:?}");
             assert!(err.to_string().contains("next_token"), "{err}");
         }
         // Exactly at the bound, and any page that ends before it, still answer.
-        assert_eq!(ids(&collect(json!({}), rows(MAX_HELD_ROWS)).unwrap()).len(), MAX_HELD_ROWS);
-        let deep = json!({"page": {"start": MAX_HELD_ROWS - 10, "limit": 10}});
-        assert_eq!(ids(&collect(deep, rows(too_many)).unwrap()).len(), 10);
-        let deepest = json!({"page": {"start": MAX_HELD_ROWS - 9, "limit": 10}});
-        assert_eq!(ids(&collect(deepest, rows(2 * MAX_HELD_ROWS)).unwrap()).len(), 10, "ends at the bound");
+        let everything = collect("", page(1, None), false, rows(MAX_HELD_ROWS)).unwrap();
+        assert_eq!(ids(&everything).len(), MAX_HELD_ROWS);
+        let deep = collect("", page(MAX_HELD_ROWS - 10, Some(10)), false, rows(too_many)).unwrap();
+        assert_eq!(ids(&deep).len(), 10);
+        let deepest = collect("", page(MAX_HELD_ROWS - 9, Some(10)), false, rows(2 * MAX_HELD_ROWS)).unwrap();
+        assert_eq!(ids(&deepest).len(), 10, "ends at the bound");
     }
 }

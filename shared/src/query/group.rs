@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn count_counts_rows_and_with_conditions_only_matching_ones() {
         let out =
-            by_sev(json!({"name": "n", "operator": "count", "conditions": [{"k": "user", "v": "GLEE"}]}));
+            by_sev(json!({"name": "n", "operator": "count", "conditions": [{"k": "user", "v": "glee"}]}));
         assert_eq!(out[0]["n"], json!(2));
         assert_eq!(out[1]["n"], json!(0));
     }

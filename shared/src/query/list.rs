@@ -5,29 +5,12 @@ use chrono::{DateTime, Utc};
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
-use super::collect::ListCollector;
-use super::condition::{describe, Bound, Condition, FieldTest};
+use super::collect::{ListCollector, Shape};
+use super::condition::{describe, Condition};
 use super::parse::{self, Page};
-use super::path::project;
+use super::pushdown::{pushdown, Pushdown};
 use super::sort::{parse_sort, SortKey};
 use crate::error::{Error, Result};
-
-/// The fields `minimal` keeps: what a list view shows of an event and the ids to open
-/// it. The reference's Event model keeps only event_id, event_key, event_type, title,
-/// severity and alert_id; we add resource, webhook_id, project_id and created_at, since
-/// an event list without its time and resource is not useful.
-pub const MINIMAL_FIELDS: [&str; 10] = [
-    "event_id",
-    "event_key",
-    "event_type",
-    "title",
-    "severity",
-    "resource",
-    "alert_id",
-    "webhook_id",
-    "project_id",
-    "created_at",
-];
 
 /// The fields `keyword` searches, as the reference's event service names them.
 const KEYWORD_FIELDS: [&str; 2] = ["event_id", "title"];
@@ -43,8 +26,7 @@ pub struct Query {
     /// Empty means the default order, created_at descending.
     sort: Vec<SortKey>,
     page: Page,
-    only: Vec<String>,
-    minimal: bool,
+    shape: Shape,
     count_only: bool,
 }
 
@@ -81,34 +63,6 @@ impl Keyword {
     }
 }
 
-/// What of a query the store can have DynamoDB evaluate: the index partition, an exact
-/// created_at range, and field tests. `complete` says DynamoDB's answer is the whole
-/// answer, so the store may count (`Select: COUNT`) or stop reading after a page.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Pushdown {
-    pub alert_id: Option<String>,
-    pub webhook_id: Option<String>,
-    /// Inclusive bounds on created_at, in whole milliseconds (as stored).
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
-    pub filters: Vec<FieldTest>,
-    pub complete: bool,
-}
-
-/// Loose bounds for a store's key condition. The engine still checks every condition
-/// in memory, so these may be wider than the query, never narrower.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct KeyHints {
-    /// From an `eq` (or one-value `in`) condition in `filter`; `filter_or` never pins.
-    pub alert_id: Option<String>,
-    pub webhook_id: Option<String>,
-    pub domain_id: Option<String>,
-    /// Inclusive bounds on created_at from datetime_* and timediff_* conditions in
-    /// `filter`, at whole milliseconds (stored times have milliseconds).
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
-}
-
 impl Query {
     /// Parses a Query object; `null` (or a missing query) and `{}` are the empty query.
     pub fn from_json(value: &Value) -> Result<Query> {
@@ -132,8 +86,10 @@ impl Query {
             keyword: Keyword::parse(object.get("keyword"), "query.keyword")?,
             sort: parse_sort(object.get("sort"), "query.sort")?,
             page: parse::page(object.get("page"), "query.page")?,
-            only: parse::names(object.get("only"), "query.only")?,
-            minimal: parse::flag(object.get("minimal"), "query.minimal")?,
+            shape: Shape {
+                only: parse::names(object.get("only"), "query.only")?,
+                minimal: parse::flag(object.get("minimal"), "query.minimal")?,
+            },
             count_only: parse::flag(object.get("count_only"), "query.count_only")?,
         })
     }
@@ -148,8 +104,8 @@ impl Query {
     }
 
     /// Adds one of EventQuery's top-level fields (`severity`, `alert_id`, and
-    /// `resource.resource_id` for `resource_id`) as an `eq` condition: exact on ids,
-    /// case-insensitive on other text, so `severity=critical` finds CRITICAL events.
+    /// `resource.resource_id` for `resource_id`) as an `eq` condition, exact as every
+    /// `eq` is: `severity=critical` finds no CRITICAL event.
     pub fn add_exact(&mut self, key: &str, value: &str) {
         self.filter.push(Condition::eq(key, value));
     }
@@ -168,44 +124,8 @@ impl Query {
         (self.page.start, self.page.limit)
     }
 
-    pub fn key_hints(&self, now: DateTime<Utc>) -> KeyHints {
-        let push = self.pushdown(now);
-        KeyHints {
-            alert_id: push.alert_id,
-            webhook_id: push.webhook_id,
-            domain_id: self.pinned("domain_id"),
-            created_from: push.created_from,
-            created_to: push.created_to,
-        }
-    }
-
-    fn pinned(&self, key: &str) -> Option<String> {
-        self.filter.iter().find_map(|c| c.pinned(key)).map(str::to_string)
-    }
-
     pub fn pushdown(&self, now: DateTime<Utc>) -> Pushdown {
-        let mut push = Pushdown {
-            alert_id: self.pinned("alert_id"),
-            webhook_id: self.pinned("webhook_id"),
-            complete: self.filter_or.is_empty() && self.keyword.is_none(),
-            ..Pushdown::default()
-        };
-        for condition in &self.filter {
-            if let Some((bound, at)) = condition.created_at_bound(now) {
-                let (from, to) = inclusive_millis(bound, at);
-                if let Some(from) = from {
-                    push.created_from = Some(push.created_from.map_or(from, |f| f.max(from)));
-                }
-                if let Some(to) = to {
-                    push.created_to = Some(push.created_to.map_or(to, |t| t.min(to)));
-                }
-            } else if let Some(test) = condition.field_test() {
-                push.filters.push(test);
-            } else {
-                push.complete = false;
-            }
-        }
-        push
+        pushdown(&self.filter, self.filter_or.is_empty() && self.keyword.is_none(), now)
     }
 
     /// Whether matching reads no event field but `fields` (a keyword reads the title).
@@ -233,7 +153,7 @@ impl Query {
             keys.extend([SortKey::new("created_at", false), SortKey::new("event_id", false)]);
             keys
         };
-        ListCollector::new(self, order)
+        ListCollector::new(order, self.page, self.count_only, &self.shape)
     }
 
     /// Sorts, pages and shapes matched events: `{results, total_count}`, or only
@@ -246,33 +166,9 @@ impl Query {
         Ok(list.finish())
     }
 
-    pub(super) fn apply_page<T>(&self, rows: Vec<T>) -> Vec<T> {
-        self.page.apply(rows)
-    }
-
     /// Applies `only` (which wins) or `minimal` to one event.
     pub fn shape(&self, event: Value) -> Value {
-        if !self.only.is_empty() {
-            project(&event, &self.only)
-        } else if self.minimal {
-            project(&event, &MINIMAL_FIELDS.map(String::from))
-        } else {
-            event
-        }
-    }
-}
-
-/// A created_at bound as inclusive whole-millisecond bounds: stored times have
-/// milliseconds, so `> 10.0005` is `>= 10.001` and `< 10.0005` is `<= 10.000`.
-fn inclusive_millis(bound: Bound, at: DateTime<Utc>) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
-    let millis = at.timestamp_millis();
-    let fractional = !at.timestamp_subsec_nanos().is_multiple_of(1_000_000);
-    let at_millis = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
-    match bound {
-        Bound::Gte => (at_millis(Some(if fractional { millis + 1 } else { millis })), None),
-        Bound::Gt => (at_millis(millis.checked_add(1)), None),
-        Bound::Lte => (None, at_millis(Some(millis))),
-        Bound::Lt => (None, at_millis(if fractional { Some(millis) } else { millis.checked_sub(1) })),
+        self.shape.apply(event)
     }
 }
 
@@ -281,7 +177,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::parse_time;
 
     fn events() -> Vec<Value> {
         vec![
@@ -328,11 +223,11 @@ mod tests {
 
     #[test]
     fn filter_is_all_and_filter_or_is_any() {
-        let q = json!({"filter": [{"k": "severity", "v": "critical"}, {"k": "value", "v": 6, "o": "gt"}]});
+        let q = json!({"filter": [{"k": "severity", "v": "CRITICAL"}, {"k": "value", "v": 6, "o": "gt"}]});
         assert_eq!(ids(&list(q)), ["event-2"]);
         let q = json!({"filter_or": [{"k": "severity", "v": "WARNING"}, {"k": "value", "v": 10}]});
         assert_eq!(ids(&list(q)), ["event-3", "event-2"]);
-        let q = json!({"filter": [{"k": "severity", "v": "critical"}],
+        let q = json!({"filter": [{"k": "severity", "v": "CRITICAL"}],
                        "filter_or": [{"k": "value", "v": 3}, {"k": "value", "v": 5}]});
         assert_eq!(ids(&list(q)), ["event-1"]);
     }
@@ -394,7 +289,7 @@ mod tests {
     #[test]
     fn add_exact_is_eq_on_the_field() {
         let mut q = Query::from_json(&Value::Null).unwrap();
-        q.add_exact("severity", "critical");
+        q.add_exact("severity", "CRITICAL");
         q.add_exact("resource.resource_id", "server-1");
         let now = Utc::now();
         let hits: Vec<_> = events().into_iter().filter(|e| q.matches(e, now)).collect();
@@ -403,64 +298,33 @@ mod tests {
         assert!(!events().iter().any(|e| q.matches(e, now)), "ids stay exact");
     }
 
+    /// `{"domain_id": D, "severity": "warning"}` when every stored severity is upper case.
     #[test]
-    fn key_hints_come_from_filter_only() {
-        let q = Query::from_json(&json!({"filter": [
-            {"k": "domain_id", "v": "domain-1"},
-            {"k": "webhook_id", "v": ["webhook-1"], "o": "in"},
-            {"k": "alert_id", "v": ["alert-1", "alert-2"], "o": "in"},
-            {"k": "created_at", "v": "2022-06-01T00:00:00Z", "o": "datetime_gte"},
-            {"k": "created_at", "v": "now", "o": "timediff_lt"},
-        ], "filter_or": [{"k": "alert_id", "v": "alert-3"}]}))
-        .unwrap();
-        let now = parse_time("2022-07-01T00:00:00Z").unwrap();
-        assert_eq!(
-            q.key_hints(now),
-            KeyHints {
-                alert_id: None,
-                webhook_id: Some("webhook-1".into()),
-                domain_id: Some("domain-1".into()),
-                created_from: parse_time("2022-06-01T00:00:00Z"),
-                created_to: parse_time("2022-06-30T23:59:59.999Z"),
-            }
-        );
+    fn exact_fields_are_exact() {
+        let mut q = Query::from_json(&Value::Null).unwrap();
+        q.add_exact("severity", "warning");
+        let now = Utc::now();
+        assert!(!events().iter().any(|e| q.matches(e, now)));
+        let q = Query::from_json(&json!({"filter": [{"k": "resource.name", "v": "WEB-1"}]})).unwrap();
+        assert!(!events().iter().any(|e| q.matches(e, now)));
     }
 
     #[test]
-    fn pushdown_carries_ids_exact_millisecond_bounds_and_field_tests() {
-        let q = Query::from_json(&json!({"filter": [
-            {"k": "alert_id", "v": "alert-a"},
-            {"k": "severity", "v": ["critical", "error"], "o": "in"},
-            {"k": "created_at", "v": "2022-06-01T00:00:00Z", "o": "datetime_gte"},
-            {"k": "created_at", "v": "2022-06-10T00:00:00Z", "o": "datetime_gt"},
-            {"k": "created_at", "v": "2022-06-30T00:00:00.0005Z", "o": "datetime_lt"},
-        ]}))
-        .unwrap();
-        let push = q.pushdown(Utc::now());
-        assert_eq!(push.alert_id.as_deref(), Some("alert-a"));
+    fn page_start_zero_is_the_first_page() {
+        let q = json!({"sort": {"keys": [{"key": "created_at"}]}, "page": {"start": 0, "limit": 1}});
+        assert_eq!(ids(&list(q)), ["event-1"]);
+    }
+
+    /// The store's answer is the whole answer only when no OR condition or keyword
+    /// narrows it further.
+    #[test]
+    fn pushdown_is_complete_without_filter_or_and_keyword() {
+        let push = |q: Value| Query::from_json(&q).unwrap().pushdown(Utc::now());
+        assert!(push(json!({"filter": [{"k": "alert_id", "v": "alert-a"}]})).complete);
+        assert!(!push(json!({"keyword": "disk"})).complete);
+        let or_only = push(json!({"filter_or": [{"k": "alert_id", "v": "alert-a"}]}));
         assert_eq!(
-            push.created_from,
-            parse_time("2022-06-10T00:00:00.001Z"),
-            "gt is gte of the next millisecond"
-        );
-        assert_eq!(push.created_to, parse_time("2022-06-30T00:00:00.000Z"));
-        assert_eq!(
-            push.filters,
-            [
-                FieldTest::OneOf { path: "alert_id".into(), values: vec!["alert-a".into()] },
-                FieldTest::OneOf { path: "severity".into(), values: vec!["CRITICAL".into(), "ERROR".into()] },
-            ]
-        );
-        assert!(push.complete);
-        let partial =
-            Query::from_json(&json!({"filter": [{"k": "title", "v": "disk", "o": "contain"}]})).unwrap();
-        assert!(!partial.pushdown(Utc::now()).complete, "text search stays in memory");
-        let keyword = Query::from_json(&json!({"keyword": "disk"})).unwrap();
-        assert!(!keyword.pushdown(Utc::now()).complete);
-        let or_only = Query::from_json(&json!({"filter_or": [{"k": "alert_id", "v": "alert-a"}]})).unwrap();
-        let push = or_only.pushdown(Utc::now());
-        assert_eq!(
-            (push.alert_id, push.complete),
+            (or_only.alert_id, or_only.complete),
             (None, false),
             "an OR condition does not narrow the index"
         );
@@ -472,7 +336,6 @@ mod tests {
             .starts_with("filter[1]: operator 'nope' is unknown; allowed: eq,"));
         assert!(err(json!({"filter_or": [{"k": "a", "v": "x", "o": "in"}]}))
             .starts_with("filter_or[0]: operator 'in'"));
-        assert!(err(json!({"page": {"start": 0}})).contains("counts from 1"));
         assert!(err(json!({"page": {"limit": -1}})).contains("whole number"));
         assert!(err(json!({"sort": {"desc": true}})).contains("needs 'key'"));
         assert!(err(json!({"filters": []})).contains("unknown key 'filters'; allowed: filter,"));

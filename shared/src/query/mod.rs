@@ -3,24 +3,28 @@
 //! (regexes, times), so evaluation per event does no parsing.
 //!
 //! The reference is python-core's MongoDB model (`mongo_model/__init__.py`,
-//! `filter_operator.py`, `stat_operator.py`); where our spec differs (case-insensitive
-//! text matching, `minimal`'s fields), the spec wins, and the items say so.
+//! `filter_operator.py`, `stat_operator.py`); where our spec differs (`minimal`'s
+//! fields, say), the spec wins, and the items say so.
 
 mod collect;
 mod condition;
+mod elem_match;
 mod group;
 mod list;
 mod parse;
 mod path;
 mod project;
+mod pushdown;
 mod sort;
 mod stat;
+mod time_operand;
 mod times;
 mod value;
 
-pub use collect::{ListCollector, MAX_HELD_ROWS};
-pub use condition::{FieldTest, OPERATORS};
-pub use list::{KeyHints, Pushdown, Query, MINIMAL_FIELDS};
+pub use collect::{ListCollector, MAX_HELD_ROWS, MINIMAL_FIELDS};
+pub use condition::OPERATORS;
+pub use list::Query;
+pub use pushdown::{FieldTest, Pushdown};
 pub use sort::SortKey;
 pub use stat::StatQuery;
 

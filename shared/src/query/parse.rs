@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 /// here so no later arithmetic on them can overflow.
 const PAGE_MAX: u64 = u32::MAX as u64;
 
-/// `{start, limit}`: `start` counts from 1; without a `limit` (or with 0) there is no
-/// paging at all and `start` is ignored, as in python-core.
+/// `{start, limit}`: `start` counts from 1 (a smaller one is 1); without a `limit` (or
+/// with 0) there is no paging at all and `start` is ignored, as in python-core.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Page {
     pub start: usize,
@@ -94,10 +94,11 @@ pub fn page(raw: Option<&Value>, at: &str) -> Result<Page> {
             }),
         }
     };
-    let start = number("start")?.unwrap_or(1);
-    if start < 1 {
-        return Err(Error::invalid(format!("{at}.start: counts from 1; 0 is not a page")));
-    }
+    // python-core reads a start below 1 as the first page.
+    let start = match page.get("start") {
+        Some(v) if v.as_i64().is_some_and(|n| n < 1) => 1,
+        _ => number("start")?.unwrap_or(1),
+    };
     let limit = number("limit")?.filter(|l| *l > 0);
     Ok(Page { start: start as usize, limit: limit.map(|l| l as usize) })
 }
@@ -135,15 +136,21 @@ mod tests {
             Page { start: 3, limit: Some(2) }
         );
         assert_eq!(page(Some(&json!({"limit": 0})), "page").unwrap().limit, None);
-        assert_eq!(
-            page(Some(&json!({"start": 0})), "query.page").unwrap_err().to_string(),
-            "query.page.start: counts from 1; 0 is not a page"
-        );
         assert!(page(Some(&json!({"limit": -1})), "p").unwrap_err().to_string().contains("whole number"));
         assert!(page(Some(&json!({"limit": 1.5})), "p").is_err());
         assert!(page(Some(&json!({"limit": 5_000_000_000_u64})), "p").is_err());
         assert!(page(Some(&json!({"size": 5})), "p").unwrap_err().to_string().contains("unknown key 'size'"));
         assert!(page(Some(&json!([1, 2])), "p").unwrap_err().to_string().contains("{start, limit}"));
+    }
+
+    /// As python-core pages: a start below 1 is the first page.
+    #[test]
+    fn page_start_below_one_is_the_first_page() {
+        for start in [json!(0), json!(-3)] {
+            let parsed = page(Some(&json!({"start": start, "limit": 5})), "query.page").unwrap();
+            assert_eq!(parsed, Page { start: 1, limit: Some(5) }, "start {start}");
+        }
+        assert!(page(Some(&json!({"start": 1.5})), "p").unwrap_err().to_string().contains("whole number"));
     }
 
     #[test]

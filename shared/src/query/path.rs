@@ -24,13 +24,15 @@ pub enum Leaves {
 }
 
 impl Path {
+    /// An empty key is the value itself (a list element, for `match`).
     pub fn new(key: &str) -> Path {
-        Path { steps: key.split('.').map(str::to_string).collect() }
+        let steps = if key.is_empty() { Vec::new() } else { key.split('.').map(str::to_string).collect() };
+        Path { steps }
     }
 
-    /// The top-level field the path starts in.
+    /// The top-level field the path starts in ("" for the value itself).
     pub fn field(&self) -> &str {
-        &self.steps[0]
+        self.steps.first().map_or("", String::as_str)
     }
 
     /// The value at the path, following objects and list indexes only.

@@ -51,10 +51,10 @@ fn the_specs_stat_example_answers_as_documented() {
 #[test]
 fn a_list_query_uses_every_part_together() {
     let q = Query::from_json(&json!({
-        "filter": [{"key": "raw_data.labels", "value": {"name": "ENV", "value": "prod"}, "operator": "match"},
+        "filter": [{"key": "raw_data.labels", "value": {"name": "env", "value": "prod"}, "operator": "match"},
                    {"k": "created_at", "v": "now-3650d", "o": "timediff_gte"}],
-        "filter_or": [{"k": "additional_info.user", "v": "GLEE"},
-                      {"k": "severity", "v": ["info"], "o": "in"}],
+        "filter_or": [{"k": "additional_info.user", "v": "glee"},
+                      {"k": "severity", "v": ["INFO"], "o": "in"}],
         "keyword": "disk",
         "sort": {"keys": [{"key": "created_at"}]},
         "page": {"start": 2, "limit": 5},
@@ -174,7 +174,7 @@ proptest! {
             let rows: Vec<Value> = events().into_iter().chain([doc.clone()]).collect();
             let matched: Vec<Value> = rows.into_iter().filter(|e| q.matches(e, now)).collect();
             let _ = q.render_list(matched);
-            let _ = q.key_hints(now);
+            let _ = q.pushdown(now);
         }
         if let Ok(q) = Query::from_json(&query) {
             let _ = q.render_list(vec![doc.clone(), query.clone()]);
