@@ -59,12 +59,19 @@ pub struct Tables {
     pub events: String,
     pub webhooks: String,
     pub alerts: String,
+    /// Event counts per time bucket, kept by the rollup consumer from the events stream.
+    pub rollups: String,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            tables: Tables { events: "events".into(), webhooks: "webhooks".into(), alerts: "alerts".into() },
+            tables: Tables {
+                events: "events".into(),
+                webhooks: "webhooks".into(),
+                alerts: "alerts".into(),
+                rollups: "rollups".into(),
+            },
             retention_days: 0,
             max_body_bytes: 1024 * 1024,
             dedup_window_hours: 24,
@@ -77,7 +84,7 @@ impl Default for Config {
 }
 
 impl Config {
-    /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `EVENT_RETENTION_DAYS`,
+    /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `ROLLUPS_TABLE`, `EVENT_RETENTION_DAYS`,
     /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`;
     /// each falls back to its default.
@@ -93,6 +100,7 @@ impl Config {
                 events: text("EVENTS_TABLE", defaults.tables.events),
                 webhooks: text("WEBHOOKS_TABLE", defaults.tables.webhooks),
                 alerts: text("ALERTS_TABLE", defaults.tables.alerts),
+                rollups: text("ROLLUPS_TABLE", defaults.tables.rollups),
             },
             retention_days: number(&lookup, "EVENT_RETENTION_DAYS", defaults.retention_days)?,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,

@@ -33,7 +33,7 @@ pub fn fixture(path: &str) -> String {
 }
 
 /// The endpoint of the DynamoDB Local this test process uses.
-fn endpoint() -> &'static str {
+pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
@@ -110,6 +110,7 @@ pub fn test_config() -> Config {
             events: format!("events-{suffix}"),
             webhooks: format!("webhooks-{suffix}"),
             alerts: format!("alerts-{suffix}"),
+            rollups: format!("rollups-{suffix}"),
         },
         ..Config::default()
     }
@@ -266,3 +267,4 @@ pub fn error_code(status: u16, body: &Value) -> String {
     assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "error has a message: {body}");
     error["code"].as_str().expect("error has a code").to_string()
 }
+pub mod rollups;

@@ -4,7 +4,9 @@
 mod alerts;
 mod deliveries;
 mod events;
+mod rollups;
 pub mod schema;
+pub mod stream;
 mod webhooks;
 
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,180 @@
+//! Rollups are exact under at-least-once delivery: the events stream of DynamoDB Local
+//! is read for real, then handed to the consumer the ways Lambda may hand it (batches
+//! again, batches split in two, a consumer stopped mid-batch or failing and the batch
+//! coming back from its first uncounted record, two consumers at once), and after each,
+//! every rollup item must equal what the events the query path reads count.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use e2e::rollups::{assert_rollups_exact, stream_records};
+use e2e::*;
+use event_core::config::Tables;
+use event_core::model::{format_time, Event, EventType, Resource, Severity, WebhookFormat};
+use event_core::rollup::Change;
+use event_core::service::{App, RollupConsumer};
+use event_core::store::Store;
+use serde_json::json;
+
+const DOMAINS: [&str; 2] = ["domain-roll-a", "domain-roll-b"];
+const EVENTS: usize = 120;
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, 6, 1, 22, 0, 0).unwrap()
+}
+
+/// Deterministic variety over four hours either side of midnight, stored out of time
+/// order so every batch touches many buckets.
+fn synthetic_event(i: usize) -> Event {
+    let severities = [Severity::Critical, Severity::Error, Severity::Warning, Severity::Info];
+    let types = [EventType::Alert, EventType::Recovery, EventType::Error];
+    let minutes = (i * 37) % 240;
+    let created =
+        start() + chrono::Duration::minutes(minutes as i64) + chrono::Duration::milliseconds(i as i64);
+    Event {
+        event_id: format!("event-{i:012x}"),
+        event_key: format!("key-{}", i % 5),
+        event_type: types[i % 3],
+        title: format!("title {i}"),
+        description: String::new(),
+        severity: severities[i % 4],
+        rule: String::new(),
+        resource: Resource {
+            resource_id: format!("server-{}", i % 3),
+            resource_type: ["inventory.Server", "", "aws.EC2"][i % 3 / 2 + i % 2].to_string(),
+            name: String::new(),
+        },
+        provider: ["prometheus", "grafana"][i % 2].to_string(),
+        account: String::new(),
+        image_url: String::new(),
+        raw_data: json!({"n": i}),
+        additional_info: Default::default(),
+        alert_id: String::new(),
+        webhook_id: format!("webhook-00000000000{}", i % 3),
+        project_id: format!("project-{}", i % 5),
+        workspace_id: format!("workspace-{}", i % 2),
+        domain_id: DOMAINS[i % 2].to_string(),
+        created_at: format_time(created),
+        occurred_at: format_time(created),
+    }
+}
+
+/// Fresh tables holding the synthetic events, one of them with raw_data large enough
+/// for chunk items, and one event delivered through a webhook (so the stream also
+/// holds a delivery claim and its update): what the consumer must count or skip.
+async fn loaded() -> App {
+    let app = app().await;
+    for i in 0..EVENTS {
+        let mut event = synthetic_event(i);
+        if i == 7 {
+            event.raw_data = json!({"blob": "x".repeat(300 * 1024)});
+        }
+        assert!(app.store.put_event(&event, None).await.unwrap());
+    }
+    let key = webhook_in(&app, WebhookFormat::Standard, DOMAINS[0], "project-0").await;
+    let req = ApiEvent::new(Gateway::Http, "create")
+        .route("POST", &webhook_path(&key))
+        .body(r#"{"title": "via the webhook", "severity": "CRITICAL"}"#)
+        .request();
+    assert_eq!(parts(event_create::handle(&app, req).await).0, 200);
+    app
+}
+
+/// The records of the one shard DynamoDB Local gives a new table, and its id.
+async fn records(app: &App) -> (String, Vec<Change>) {
+    let mut shards = stream_records(app).await;
+    assert_eq!(shards.len(), 1, "DynamoDB Local streams a new table through one shard");
+    let shard = shards.remove(0);
+    let events = shard.changes.iter().filter(|c| c.fact.is_some()).count();
+    assert_eq!(events, EVENTS + 1, "every stored event, and nothing else, counts");
+    assert!(shard.changes.len() >= events + 4, "two chunks, the claim and its update are there too");
+    (shard.shard_id, shard.changes)
+}
+
+#[tokio::test]
+async fn batches_delivered_again_or_split_in_two_count_each_event_once() {
+    let app = loaded().await;
+    let (shard, changes) = records(&app).await;
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    for batch in changes.chunks(50) {
+        assert_eq!(consumer.consume(&shard, batch).await, None);
+    }
+    assert_rollups_exact(&app, &DOMAINS, "each batch once").await;
+    // Lambda hands a batch again after an error, whole or bisected, and a later batch
+    // may overlap an earlier one when it resumes from a reported record.
+    let (a, b) = changes.split_at(changes.len() / 2);
+    for again in [&changes[..], a, b, &a[a.len() / 3..], &changes[17..93], &changes[changes.len() - 5..]] {
+        assert_eq!(consumer.consume(&shard, again).await, None);
+    }
+    assert_rollups_exact(&app, &DOMAINS, "after batches came again").await;
+    // A new consumer (a new Lambda instance) knows nothing of the old one's progress.
+    let fresh = RollupConsumer::new(app.store.clone(), 0);
+    for batch in changes.chunks(7) {
+        assert_eq!(fresh.consume(&shard, batch).await, None);
+    }
+    assert_rollups_exact(&app, &DOMAINS, "after a new consumer read the stream again").await;
+}
+
+#[tokio::test]
+async fn a_consumer_stopped_mid_batch_or_failing_counts_each_event_once_when_the_batch_comes_back() {
+    let app = loaded().await;
+    let (shard, changes) = records(&app).await;
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    // Stopped after a while, in the middle of its updates, more each time; every stop
+    // is followed by the batch again, as Lambda retries a timed-out invocation.
+    for (n, millis) in [3u64, 10, 25, 60].into_iter().enumerate() {
+        let stopped =
+            tokio::time::timeout(Duration::from_millis(millis), consumer.consume(&shard, &changes)).await;
+        assert!(stopped.is_err(), "stop {n} came before the consumer finished");
+    }
+    // A consumer whose rollup writes fail reports the first record it did not count…
+    let broken =
+        Store::new(dynamodb(), Tables { rollups: "no-such-table".into(), ..app.store.tables().clone() });
+    let failed = RollupConsumer::new(broken, 0).consume(&shard, &changes[40..]).await;
+    let first_event = changes[40..].iter().find(|c| c.fact.is_some()).unwrap();
+    assert_eq!(failed.as_deref(), Some(first_event.sequence_number.as_str()));
+    // …and the stream resumes from the record each failure names.
+    let mut from = 0;
+    while let Some(sequence_number) = consumer.consume(&shard, &changes[from..]).await {
+        from = changes.iter().position(|c| c.sequence_number == sequence_number).unwrap();
+    }
+    assert_rollups_exact(&app, &DOMAINS, "after stops and failures").await;
+}
+
+#[tokio::test]
+async fn two_consumers_over_the_same_records_count_each_event_once() {
+    let app = loaded().await;
+    let (shard, changes) = records(&app).await;
+    let one = RollupConsumer::new(app.store.clone(), 0);
+    let other = RollupConsumer::new(app.store.clone(), 0);
+    let run = |consumer: RollupConsumer, size: usize| {
+        let (shard, changes) = (shard.clone(), changes.clone());
+        async move {
+            for batch in changes.chunks(size) {
+                assert_eq!(consumer.consume(&shard, batch).await, None);
+            }
+        }
+    };
+    tokio::join!(run(one, 30), run(other, 11));
+    assert_rollups_exact(&app, &DOMAINS, "two consumers").await;
+}
+
+#[tokio::test]
+async fn rollup_items_expire_when_the_last_event_they_count_does() {
+    let app = loaded().await;
+    let (shard, changes) = records(&app).await;
+    assert_eq!(RollupConsumer::new(app.store.clone(), 30).consume(&shard, &changes).await, None);
+    let items = dynamodb().scan().table_name(&app.store.tables().rollups).send().await.unwrap();
+    let items = items.items();
+    assert!(items.len() > 28 * 4, "every view has hour and day items");
+    for item in items {
+        let bucket = item["bucket"].as_s().unwrap();
+        if bucket == "#" {
+            continue; // the marker of where rollups start
+        }
+        let (granularity, start) = event_core::rollup::Granularity::parse_key(bucket).unwrap();
+        let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+        // An event created in the bucket's last millisecond expires 30 days later.
+        assert_eq!(expires, (start + granularity.width()).timestamp() + 30 * 86_400, "{bucket}");
+    }
+}
