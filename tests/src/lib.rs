@@ -119,7 +119,9 @@ pub fn test_config() -> Config {
 pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
     let mut config = test_config();
     adjust(&mut config);
-    let store = Store::new(dynamodb(), config.tables.clone()).with_read_budget(config.read_budget());
+    let store = Store::new(dynamodb(), config.tables.clone())
+        .with_read_budget(config.read_budget())
+        .with_rollup_reads(Some(config.rollup_reads()));
     store.create_tables().await.expect("tables are created");
     App { store, config }
 }

@@ -15,6 +15,7 @@ mod parse;
 mod path;
 mod project;
 mod pushdown;
+mod rollup;
 mod sort;
 mod stat;
 mod time_operand;
@@ -25,6 +26,7 @@ pub use collect::{ListCollector, MAX_HELD_ROWS, MINIMAL_FIELDS};
 pub use condition::OPERATORS;
 pub use list::Query;
 pub use pushdown::{FieldTest, Pushdown};
+pub use rollup::{cell_row, RollupAsk};
 pub use sort::SortKey;
 pub use stat::StatQuery;
 

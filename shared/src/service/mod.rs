@@ -5,6 +5,7 @@
 mod create;
 mod get;
 mod normalise;
+mod rollup_reads;
 pub mod rollups;
 mod search;
 pub mod webhooks;

@@ -21,6 +21,15 @@ use crate::model::{format_time, parse_time};
 use crate::rollup::plan::Buckets;
 use crate::rollup::{Cell, Delta, Granularity, Seq, View};
 
+/// Where stats may trust rollups: events older than `retention_days` may be gone (TTL
+/// deletes events and rollup items each on its own time), and the last `settle` may not
+/// have reached them yet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RollupReads {
+    pub retention_days: u32,
+    pub settle: std::time::Duration,
+}
+
 const SINCE_KEY: &str = "#since";
 const SINCE: &str = "since";
 const EXPIRES_AT: &str = "expires_at";

@@ -171,6 +171,9 @@ impl Store {
                 for index in self.add_missing_indexes(&name, &def).await? {
                     created.push(format!("{name} index {index}"));
                 }
+                if def.stream && self.enable_stream(&name).await? {
+                    created.push(format!("{name} stream"));
+                }
                 continue;
             }
             self.create_table(&name, &def).await?;
@@ -232,6 +235,25 @@ impl Store {
         Ok(added)
     }
 
+    /// Streams a table's new items if it does not yet (a table kept from before the
+    /// rollups); answers whether it had to.
+    async fn enable_stream(&self, name: &str) -> Result<bool> {
+        let table = self.client.describe_table().table_name(name).send().await.map_err(storage_error)?;
+        let streaming =
+            table.table().and_then(|t| t.stream_specification()).is_some_and(|s| s.stream_enabled());
+        if streaming {
+            return Ok(false);
+        }
+        self.client
+            .update_table()
+            .table_name(name)
+            .stream_specification(new_images())
+            .send()
+            .await
+            .map_err(storage_error)?;
+        Ok(true)
+    }
+
     fn physical_name(&self, logical: &str) -> &str {
         match logical {
             "events" => &self.tables.events,
@@ -253,13 +275,7 @@ impl Store {
             request = request.key_schema(key_element(sort, KeyType::Range));
         }
         if def.stream {
-            request = request.stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::NewImage)
-                    .build()
-                    .expect("stream specification is complete"),
-            );
+            request = request.stream_specification(new_images());
         }
         for index in &def.indexes {
             let gsi = GlobalSecondaryIndex::builder()
@@ -286,6 +302,14 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn new_images() -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewImage)
+        .build()
+        .expect("stream specification is complete")
 }
 
 fn key_element(attr: &str, kind: KeyType) -> KeySchemaElement {
