@@ -248,3 +248,42 @@ async fn a_stat_over_an_expiring_range_answers_the_same_from_rollups_and_the_ind
         }
     }
 }
+
+/// The local stack: `eventctl serve` follows DynamoDB Local's stream with the same
+/// consumer, so events stored while it runs reach the rollups, and a stat that reads
+/// rollup fields answers from them.
+#[tokio::test]
+async fn the_local_stack_follows_the_stream_into_rollups() {
+    let app = loaded().await;
+    let follower =
+        tokio::spawn(event_core::service::rollups::follow_local_stream(app.clone(), endpoint().into()));
+    let expected = e2e::rollups::expected_rollups(&app, DOMAINS[1]).await;
+    let started = std::time::Instant::now();
+    while e2e::rollups::rollups_of(&app, DOMAINS[1]).await != expected {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the follower counts the stream within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    follower.abort();
+    assert_rollups_exact(&app, &DOMAINS, "followed by the local stack").await;
+    let per_day = json!({"domain_id": DOMAINS[1], "query": {"aggregate": [
+        {"group": {"keys": [{"key": "created_at", "name": "day", "date_format": "%Y-%m-%d"}],
+                   "fields": [{"name": "n", "operator": "count"}]}}]}});
+    let req = ApiEvent::new(Gateway::Http, "stat")
+        .route("POST", "/monitoring/v1/event/stat")
+        .body(&per_day.to_string())
+        .request();
+    let before = app.store.consumed_capacity();
+    let (status, body) = parts(event_stat::handle(&app, req).await);
+    assert_eq!(status, 200, "{body}");
+    let on = |day: &str| {
+        (1..EVENTS).step_by(2).filter(|&i| synthetic_event(i).created_at.starts_with(day)).count()
+    };
+    let want =
+        json!([{"day": "2022-06-01", "n": on("2022-06-01")}, {"day": "2022-06-02", "n": on("2022-06-02")}]);
+    assert_eq!(body["results"], want);
+    // Rollups: the #since marker and two day items of the event_type view.
+    assert!(app.store.consumed_capacity() - before <= 1.5, "read from rollups, not the 60 events");
+}

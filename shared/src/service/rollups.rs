@@ -5,12 +5,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
+use super::App;
 use crate::rollup::{fold, Change, Delta, ItemKey, Seq};
+use crate::store::stream::LocalStream;
 use crate::store::Store;
+
+/// How often the local stack looks for new stream records, as Lambda polls a shard.
+const POLL: Duration = Duration::from_secs(1);
 
 /// Items updated at once: a batch touches each view's hour and day item per domain.
 const IN_FLIGHT: usize = 16;
@@ -84,6 +90,51 @@ impl RollupConsumer {
         let mut marked = self.marked_since.lock().unwrap_or_else(|e| e.into_inner());
         *marked = Some(marked.map_or(earliest, |m| m.min(earliest)));
         Ok(())
+    }
+}
+
+/// Counts the events stream of the DynamoDB Local at `endpoint` into rollups until the
+/// process ends: the local stack's stand-in for the rollup function and its event source
+/// mapping, with the same consumer.
+pub async fn follow_local_stream(app: App, endpoint: String) {
+    let consumer = RollupConsumer::new(app.store.clone(), app.config.retention_days);
+    loop {
+        let error = match app.store.local_stream(&endpoint).await {
+            Ok(mut stream) => follow(&consumer, &mut stream).await,
+            Err(error) => error,
+        };
+        tracing::warn!(%error, "reading the events stream failed; trying again");
+        tokio::time::sleep(POLL * 5).await;
+    }
+}
+
+async fn follow(consumer: &RollupConsumer, stream: &mut LocalStream) -> crate::Error {
+    loop {
+        let batches = match stream.poll().await {
+            Ok(batches) => batches,
+            Err(error) => return error,
+        };
+        if batches.is_empty() {
+            tokio::time::sleep(POLL).await;
+        }
+        for batch in batches {
+            // A failed batch is read again from its first uncounted record, as Lambda
+            // does with a reported batch item failure.
+            let failed = consumer.consume(&batch.shard_id, &batch.changes).await;
+            let done = match &failed {
+                None => batch.changes.last(),
+                Some(sequence_number) => {
+                    let at = batch.changes.iter().position(|c| &c.sequence_number == sequence_number);
+                    at.and_then(|at| at.checked_sub(1)).map(|before| &batch.changes[before])
+                }
+            };
+            if let Some(done) = done {
+                stream.handled(&batch.shard_id, &done.sequence_number);
+            }
+            if failed.is_some() {
+                tokio::time::sleep(POLL).await;
+            }
+        }
     }
 }
 
