@@ -11,7 +11,7 @@ use e2e::rollups::{assert_rollups_exact, stream_records};
 use e2e::*;
 use event_core::config::Tables;
 use event_core::model::{format_time, Event, EventType, Resource, Severity, WebhookFormat};
-use event_core::rollup::Change;
+use event_core::rollup::{Change, Granularity};
 use event_core::service::{App, RollupConsumer};
 use event_core::store::Store;
 use serde_json::json;
@@ -172,7 +172,7 @@ async fn rollup_items_expire_when_the_last_event_they_count_does() {
         if bucket == "#" {
             continue; // the marker of where rollups start
         }
-        let (granularity, start) = event_core::rollup::Granularity::parse_key(bucket).unwrap();
+        let (granularity, start) = Granularity::parse_key(bucket).unwrap();
         let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
         // An event created in the bucket's last millisecond expires 30 days later.
         assert_eq!(expires, (start + granularity.width()).timestamp() + 30 * 86_400, "{bucket}");
@@ -286,4 +286,40 @@ async fn the_local_stack_follows_the_stream_into_rollups() {
     assert_eq!(body["results"], want);
     // Rollups: the #since marker and two day items of the event_type view.
     assert!(app.store.consumed_capacity() - before <= 1.5, "read from rollups, not the 60 events");
+}
+
+/// The rollup Lambda as its event source mapping invokes it (the console sample
+/// `events/rollup.json`: a tumbling-window batch of one event and one delivery claim).
+#[tokio::test]
+async fn the_rollup_function_counts_a_batch_once_and_reports_what_it_could_not_count() {
+    use aws_lambda_events::event::dynamodb::TimeWindowEvent;
+    let app = app().await;
+    let sample = std::fs::read_to_string(repo_root().join("events/rollup.json")).unwrap();
+    let event: TimeWindowEvent = serde_json::from_str(&sample).unwrap();
+    let domain = "domain-58010aa2e451";
+    // The rollups hold the sample's one event (not stored here: the claim counts nothing).
+    let severities = |app: App| async move {
+        let counts = e2e::rollups::rollups_of(&app, domain).await;
+        let per_day = counts.iter().filter(|(k, _)| k.0.name() == "severity" && k.1 == Granularity::Day);
+        per_day.map(|(k, n)| json!({"s": k.3[0], "n": n})).collect::<Vec<_>>()
+    };
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    for _ in 0..2 {
+        let response = event_rollup::handle(&consumer, event.clone()).await.unwrap();
+        // A tumbling window's response must carry a state, even an empty one.
+        assert_eq!(serde_json::to_value(&response).unwrap(), json!({"state": {}, "batchItemFailures": []}));
+        assert_eq!(severities(app.clone()).await, [json!({"s": "CRITICAL", "n": 1})], "counted once");
+    }
+    let broken =
+        Store::new(dynamodb(), Tables { rollups: "no-such-table".into(), ..app.store.tables().clone() });
+    let response = event_rollup::handle(&RollupConsumer::new(broken, 0), event.clone()).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some("4421584500000000017450439091")
+    );
+    let mut unsharded = event;
+    unsharded.time_window_properties.shard_id = None;
+    let refused = event_rollup::handle(&consumer, unsharded).await.unwrap_err();
+    assert!(refused.to_string().contains("TumblingWindowInSeconds"), "{refused}");
 }
