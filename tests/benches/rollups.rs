@@ -263,6 +263,9 @@ async fn main() {
                 .into(),
         );
         lines.push("|---|---:|---:|---:|---:|---:|".into());
+        // Rollups first: DynamoDB Local goes on with a query path read its client gave up
+        // on, which would slow whatever comes after it.
+        let mut measured = Vec::new();
         for (name, filter, aggregate, days) in stats {
             let body = json!({"domain_id": domain, "query": {"filter": filter, "aggregate": aggregate}});
             let rollups = measure(&app, &body, RUNS).await;
@@ -279,6 +282,10 @@ async fn main() {
             if days > 0 {
                 assert_eq!(counted(&rollups.body) as usize, want, "{name}");
             }
+            eprintln!("{name}: rollups {}", cell(&rollups));
+            measured.push((name, body, want, rollups));
+        }
+        for (name, body, want, rollups) in measured {
             // The query path reads every matching event: past 10,000, once is enough.
             let index = measure(&query_path, &body, if total > 10_000 { 1 } else { RUNS }).await;
             if index.status == 200 {
