@@ -10,8 +10,8 @@
 //!   cache) and subscription confirmation, for [`service::create_events`].
 //! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS).
 //! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
-//! - [`model`], [`error`], [`config`], [`logging`]: the types, the one error type and its
-//!   HTTP mapping, the one configuration loader, log setup.
+//! - [`model`], [`error`], [`config`], [`logging`], [`digest`]: the types, the one error
+//!   type and its HTTP mapping, the one configuration loader, log setup, hex and hashes.
 //!
 //! # Reading order
 //! A request flows one way: a function's `handle` (`functions/*/src/lib.rs`) →
@@ -22,6 +22,7 @@
 
 pub mod api;
 pub mod config;
+pub mod digest;
 pub mod error;
 pub mod formats;
 pub mod logging;

@@ -219,15 +219,7 @@ pub struct Alert {
 
 /// A new id: `prefix-` and 12 lowercase hex characters from the OS's random source.
 pub fn new_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    let mut id = String::with_capacity(prefix.len() + 13);
-    id.push_str(prefix);
-    id.push('-');
-    for b in bytes {
-        id.push_str(&format!("{b:02x}"));
-    }
-    id
+    format!("{prefix}-{}", crate::digest::random_hex(6))
 }
 
 /// Timestamps as the API writes them: ISO 8601 UTC with milliseconds.

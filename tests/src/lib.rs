@@ -77,9 +77,7 @@ fn start_dynamodb_local(port: u16) -> Child {
 }
 
 fn random_suffix() -> String {
-    let mut bytes = [0u8; 5];
-    getrandom::fill(&mut bytes).expect("random");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    event_core::digest::random_hex(5)
 }
 
 /// A service instance over fresh, empty tables of its own.

@@ -4,10 +4,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::normalise::{normalise, parse_error_event};
 use super::webhooks::access_key_matches;
+use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
 use crate::model::{new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState};
@@ -143,7 +143,7 @@ async fn check_sns(webhook: &Webhook, payload: &Value) -> Result<Option<bool>> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&sha256(bytes))
 }
 
 /// Missing webhook → 404; wrong key → 403; disabled → 400. The key is checked before

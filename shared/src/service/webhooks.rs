@@ -1,9 +1,9 @@
 //! Webhook administration (the operator CLI) and the access-key check of create.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
+use crate::digest::{hex, random_hex, sha256};
 use crate::error::{Error, Result};
 use crate::model::{format_time, new_id, RetiredKey, Webhook, WebhookFormat, WebhookState};
 use crate::store::Store;
@@ -27,7 +27,7 @@ pub struct IssuedKey {
 }
 
 pub fn hash_access_key(access_key: &str) -> String {
-    hex(&Sha256::digest(access_key.as_bytes()))
+    hex(&sha256(access_key.as_bytes()))
 }
 
 /// Whether `access_key` is the webhook's key, or the key a rotation retired and whose
@@ -48,13 +48,7 @@ pub fn access_key_matches(webhook: &Webhook, access_key: &str, now: DateTime<Utc
 }
 
 fn new_access_key() -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    random_hex(24)
 }
 
 fn require(value: &str, name: &str) -> Result<()> {

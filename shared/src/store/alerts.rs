@@ -9,9 +9,9 @@
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
-use sha2::{Digest, Sha256};
 
 use super::{built, from_item, storage_error, to_item, Store};
+use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
 use crate::model::{Alert, AlertState};
 
@@ -26,14 +26,8 @@ pub struct AlertScope<'a> {
 
 impl AlertScope<'_> {
     fn marker_id(&self) -> String {
-        let mut hash = Sha256::new();
-        for part in [self.domain_id, self.workspace_id, self.project_id, self.event_key] {
-            hash.update(part.as_bytes());
-            hash.update([0u8]);
-        }
-        let digest = hash.finalize();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("key#{hex}")
+        let parts = [self.domain_id, self.workspace_id, self.project_id, self.event_key];
+        format!("key#{}", hex(&sha256_of_parts(&parts)))
     }
 }
 
