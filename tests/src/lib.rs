@@ -2,9 +2,13 @@
 //! API Gateway events (REST v1 and HTTP API v2) built from the console samples in
 //! `events/`, fed to the very handlers the Lambdas run.
 //!
+//! `faults` puts a fault-injecting proxy between a service and that DynamoDB Local.
+//!
 //! Set `AWS_ENDPOINT_URL_DYNAMODB` to use a running DynamoDB Local (as `make test`
 //! does); otherwise the harness starts one on a free port and stops it when the test
 //! process ends.
+
+pub mod faults;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -33,7 +37,7 @@ pub fn fixture(path: &str) -> String {
 }
 
 /// The endpoint of the DynamoDB Local this test process uses.
-fn endpoint() -> &'static str {
+pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
@@ -82,15 +86,19 @@ fn random_suffix() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A service instance over fresh, empty tables of its own.
 /// A client of the DynamoDB Local the tests use, for what the store does not offer
 /// (changing a table as an older version left it).
 pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    dynamodb_at(endpoint(), &Config::default())
+}
+
+/// A client of the DynamoDB at `url`, with `config`'s timeouts.
+pub fn dynamodb_at(url: &str, config: &Config) -> aws_sdk_dynamodb::Client {
     let sdk = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .timeout_config(Config::default().storage_timeouts())
+        .endpoint_url(url)
+        .timeout_config(config.storage_timeouts())
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
         ))
@@ -98,6 +106,7 @@ pub fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(sdk)
 }
 
+/// A service instance over fresh, empty tables of its own.
 pub async fn app() -> App {
     app_with(|_| {}).await
 }
