@@ -213,6 +213,15 @@ impl ApiEvent {
         self
     }
 
+    /// A request header, as the gateway passes it on.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.event["headers"][name] = json!(value);
+        if self.gateway == Gateway::Rest {
+            self.event["multiValueHeaders"][name] = json!([value]);
+        }
+        self
+    }
+
     pub fn query(mut self, params: &[(&str, &str)]) -> Self {
         let map: serde_json::Map<String, Value> =
             params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::formats;
 use crate::model::{new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
-use crate::store::{AlertScope, Claim, DeliveryClaim, OpenAlert};
+use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, OpenAlert};
 
 /// The events one delivery stored, in payload order.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,44 +60,102 @@ pub async fn create_events(
             Some(key) => format!("change:{key}"),
             None => format!("{body_identity}#{index}"),
         };
-        let Some(claim) = claim(app, webhook_id, &identity, now).await? else {
-            continue; // already stored by an earlier delivery
-        };
-        let mut event = normalise(&webhook, item, now);
-        event.event_id = claim.event_id();
-        let stored = async {
-            link_alert(app, &mut event).await?;
-            app.store.put_event(&event, expires_at(app.config.retention_days, now)).await
-        };
-        match stored.await {
-            Ok(_) => app.store.complete_delivery(&claim).await,
-            Err(err) => {
-                app.store.release_delivery(&claim).await;
-                return Err(err);
-            }
+        let event = normalise(&webhook, item, now);
+        if let Some(event) = store_change(app, &identity, event, now).await? {
+            events.push(event);
         }
-        events.push(event);
     }
     Ok(Created { events })
 }
 
+/// How one claimed change ended.
+enum Written {
+    /// This delivery stored the event.
+    Now,
+    /// An earlier delivery of the change had stored it.
+    Before,
+    /// The claim's event id holds another event.
+    Taken,
+}
+
+/// Stores one change's event under its claim; `None` when an earlier delivery stored
+/// it. Any failure gives the claim back (keeping its event id, since the event may
+/// have landed before the failure) and is answered 503, so the sender's retry
+/// finishes the change; a failure to mark it done is answered 503 too, and the retry
+/// finds the event and marks it.
+async fn store_change(
+    app: &App,
+    identity: &str,
+    mut event: Event,
+    now: DateTime<Utc>,
+) -> Result<Option<Event>> {
+    let Some(claim) = claim(app, identity, &event, now).await? else {
+        return Ok(None); // already stored by an earlier delivery
+    };
+    event.event_id = claim.event_id().to_string();
+    let written = async {
+        if claim.resumed() {
+            match app.store.event_slot(&claim, &event).await? {
+                EventSlot::This => return Ok(Written::Before),
+                EventSlot::Other => return Ok(Written::Taken),
+                EventSlot::Free => {}
+            }
+        }
+        link_alert(app, &mut event).await?;
+        if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
+            return Ok(Written::Now);
+        }
+        // The id is taken: by this event when an earlier attempt's answer was lost.
+        Ok(match app.store.event_slot(&claim, &event).await? {
+            EventSlot::This => Written::Now,
+            EventSlot::Free | EventSlot::Other => Written::Taken,
+        })
+    };
+    match written.await {
+        Ok(Written::Now) => {
+            app.store.complete_delivery(&claim).await?;
+            Ok(Some(event))
+        }
+        Ok(Written::Before) => {
+            app.store.complete_delivery(&claim).await?;
+            Ok(None)
+        }
+        Ok(Written::Taken) => {
+            app.store.forget_delivery(&claim).await;
+            Err(Error::Internal(format!(
+                "event id {} already holds another event; the claim is dropped so a retry mints a new id",
+                event.event_id
+            )))
+        }
+        Err(err) => {
+            app.store.release_delivery(&claim).await;
+            Err(err)
+        }
+    }
+}
+
 /// The claim on one change, `None` when it is already stored. Waits briefly for a
-/// concurrent delivery of the same change, so both are answered alike.
+/// concurrent delivery of the same change, so both are answered alike; one whose event
+/// is already stored (its owner is about to mark it done, or failed to) counts as done.
 async fn claim(
     app: &App,
-    webhook_id: &str,
     identity: &str,
+    event: &Event,
     now: DateTime<Utc>,
 ) -> Result<Option<DeliveryClaim>> {
     let window = i64::from(app.config.dedup_window_hours) * 3600;
     let deadline = Instant::now() + IN_FLIGHT_WAIT;
     loop {
         let now_secs = now.timestamp().max(Utc::now().timestamp());
-        match app.store.claim_delivery(webhook_id, identity, now_secs, window).await? {
+        match app.store.claim_delivery(&event.webhook_id, identity, now_secs, window).await? {
             Claim::New(claim) => return Ok(Some(claim)),
             Claim::Duplicate => return Ok(None),
-            Claim::InFlight if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
-            Claim::InFlight => {
+            Claim::InFlight(theirs) if app.store.event_slot(&theirs, event).await? == EventSlot::This => {
+                app.store.complete_delivery(&theirs).await?;
+                return Ok(None);
+            }
+            Claim::InFlight(_) if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
+            Claim::InFlight(_) => {
                 return Err(Error::InProgress(
                     "Another delivery of this event is still being stored; retry in a moment.".into(),
                 ))
