@@ -7,7 +7,8 @@
 //! it), and counts what it injected. A rule aimed at "the Nth call" fails every attempt
 //! of that call (unless told to fail only the first), so the SDK's own retries cannot
 //! hide it. It can also be killed (connections closed, new ones refused, as when the
-//! endpoint is gone) and restarted on the same port.
+//! endpoint is gone), by the test or as a chosen call arrives, and restarted on the
+//! same port.
 
 use std::collections::HashMap;
 use std::io;
@@ -47,6 +48,8 @@ pub enum Fault {
     /// Forwards the request (DynamoDB applies it), then closes the connection instead of
     /// answering: the write landed, the caller cannot know.
     DropResponse,
+    /// DynamoDB goes away as this request arrives, unanswered (see [`Proxy::kill`]).
+    Kill,
 }
 
 /// Which calls a rule looks at: an operation, optionally only bodies containing a text
@@ -101,6 +104,10 @@ pub struct Rule {
 impl Rule {
     pub fn new(fault: Fault, target: Target, when: When) -> Rule {
         Rule { fault, target, when, first_attempt_only: false, calls: 0 }
+    }
+
+    pub fn fault(&self) -> Fault {
+        self.fault
     }
 
     /// Only the call's first attempt fails; the SDK's retry goes through.
@@ -169,12 +176,38 @@ impl Rules {
 /// The proxy. Dropping it closes every connection.
 pub struct Proxy {
     addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+/// What the accept loop and every connection share.
+struct Shared {
     upstream: SocketAddr,
-    rules: Arc<Mutex<Rules>>,
+    rules: Mutex<Rules>,
     /// Bumped to close every open connection (kill, drop).
     generation: watch::Sender<u64>,
     listener: Mutex<Option<JoinHandle<()>>>,
     kills: Mutex<usize>,
+}
+
+impl Shared {
+    fn kill(&self) {
+        if let Some(task) = self.listener.lock().unwrap().take() {
+            task.abort();
+            *self.kills.lock().unwrap() += 1;
+        }
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn accept(self: &Arc<Self>, listener: tokio::net::TcpListener) {
+        let shared = self.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let closed = shared.generation.subscribe();
+                tokio::spawn(serve(client, shared.clone(), closed));
+            }
+        });
+        *self.listener.lock().unwrap() = Some(task);
+    }
 }
 
 impl Proxy {
@@ -183,27 +216,16 @@ impl Proxy {
         let upstream = upstream.trim_start_matches("http://").trim_end_matches('/');
         let upstream = tokio::net::lookup_host(upstream).await.expect("upstream resolves").next().unwrap();
         let listener = bind("127.0.0.1:0".parse().unwrap()).await;
-        let proxy = Proxy {
-            addr: listener.local_addr().unwrap(),
+        let shared = Arc::new(Shared {
             upstream,
-            rules: Arc::default(),
+            rules: Mutex::default(),
             generation: watch::channel(0).0,
             listener: Mutex::new(None),
             kills: Mutex::new(0),
-        };
-        proxy.spawn_accept(listener);
-        proxy
-    }
-
-    fn spawn_accept(&self, listener: tokio::net::TcpListener) {
-        let (rules, upstream, generation) = (self.rules.clone(), self.upstream, self.generation.clone());
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let closed = generation.subscribe();
-                tokio::spawn(serve(client, upstream, rules.clone(), closed));
-            }
         });
-        *self.listener.lock().unwrap() = Some(task);
+        let proxy = Proxy { addr: listener.local_addr().unwrap(), shared };
+        proxy.shared.accept(listener);
+        proxy
     }
 
     pub fn url(&self) -> String {
@@ -211,42 +233,39 @@ impl Proxy {
     }
 
     pub fn add(&self, rule: Rule) {
-        self.rules.lock().unwrap().rules.push(rule);
+        self.shared.rules.lock().unwrap().rules.push(rule);
     }
 
     pub fn clear(&self) {
-        self.rules.lock().unwrap().rules.clear();
+        self.shared.rules.lock().unwrap().rules.clear();
     }
 
     /// How many requests got `fault`.
     pub fn injected(&self, fault: Fault) -> usize {
-        self.rules.lock().unwrap().injected.get(&fault).copied().unwrap_or(0)
+        self.shared.rules.lock().unwrap().injected.get(&fault).copied().unwrap_or(0)
     }
 
     /// How many requests of `operation` reached DynamoDB unharmed.
     pub fn forwarded(&self, operation: &str) -> usize {
-        self.rules.lock().unwrap().forwarded.get(operation).copied().unwrap_or(0)
+        self.shared.rules.lock().unwrap().forwarded.get(operation).copied().unwrap_or(0)
     }
 
+    /// How many times DynamoDB went away (by `kill` or a `Kill` rule).
     pub fn kills(&self) -> usize {
-        *self.kills.lock().unwrap()
+        *self.shared.kills.lock().unwrap()
     }
 
     /// DynamoDB is gone: open connections close, new ones are refused.
     pub fn kill(&self) {
-        if let Some(task) = self.listener.lock().unwrap().take() {
-            task.abort();
-            *self.kills.lock().unwrap() += 1;
-        }
-        self.generation.send_modify(|g| *g += 1);
+        self.shared.kill();
     }
 
     /// Back on the same port.
     pub async fn restart(&self) {
-        if self.listener.lock().unwrap().is_some() {
+        if self.shared.listener.lock().unwrap().is_some() {
             return;
         }
-        self.spawn_accept(bind(self.addr).await);
+        self.shared.accept(bind(self.addr).await);
     }
 }
 
@@ -273,27 +292,26 @@ async fn bind(addr: SocketAddr) -> tokio::net::TcpListener {
 }
 
 /// One client connection: request by request, forwarded on one upstream connection.
-async fn serve(
-    mut client: TcpStream,
-    upstream: SocketAddr,
-    rules: Arc<Mutex<Rules>>,
-    mut closed: watch::Receiver<u64>,
-) {
+async fn serve(mut client: TcpStream, shared: Arc<Shared>, mut closed: watch::Receiver<u64>) {
     let work = async {
         let mut upstream_conn: Option<TcpStream> = None;
         let mut from_client = Vec::new();
         let mut from_upstream = Vec::new();
         while let Some(request) = read_message(&mut client, &mut from_client).await? {
             let call = call_of(&request);
-            let fault = rules.lock().unwrap().decide(&call);
+            let fault = shared.rules.lock().unwrap().decide(&call);
             match fault {
                 Some(Fault::Throttle) => client.write_all(&throttled()).await?,
                 Some(Fault::ServerError) => client.write_all(&server_error()).await?,
                 Some(Fault::Hang) => std::future::pending::<()>().await,
                 Some(Fault::DropRequest) => return Ok(()),
+                Some(Fault::Kill) => {
+                    shared.kill();
+                    return Ok(());
+                }
                 None | Some(Fault::DropResponse) => {
                     if upstream_conn.is_none() {
-                        upstream_conn = Some(TcpStream::connect(upstream).await?);
+                        upstream_conn = Some(TcpStream::connect(shared.upstream).await?);
                     }
                     let conn = upstream_conn.as_mut().unwrap();
                     conn.write_all(&request).await?;

@@ -36,6 +36,13 @@ pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(repo_root().join("tests/fixtures").join(path)).expect("fixture exists")
 }
 
+/// The functions' timeout in template.yaml, in seconds: no invocation runs longer.
+pub fn function_timeout_secs() -> i64 {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    let line = template.lines().find(|l| l.trim_start().starts_with("Timeout:")).expect("a Timeout");
+    line.trim_start().trim_start_matches("Timeout:").trim().parse().expect("Timeout is a number")
+}
+
 /// The endpoint of the DynamoDB Local this test process uses.
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();

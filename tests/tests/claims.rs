@@ -22,13 +22,6 @@ async fn stored(app: &App) -> Vec<Event> {
     app.store.query_events(&EventRange::domain(DOMAIN)).await.unwrap()
 }
 
-/// The create function's timeout in template.yaml: no invocation holds a claim longer.
-fn function_timeout_secs() -> i64 {
-    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
-    let line = template.lines().find(|l| l.trim_start().starts_with("Timeout:")).expect("a Timeout");
-    line.trim_start().trim_start_matches("Timeout:").trim().parse().unwrap()
-}
-
 #[tokio::test]
 async fn a_claim_left_by_a_dead_delivery_blocks_no_longer_than_the_function_timeout() {
     let app = app().await;

@@ -64,8 +64,13 @@ async fn stored(direct: &App) -> BTreeMap<String, usize> {
     counts
 }
 
-fn once_each(names: &[&str]) -> BTreeMap<String, usize> {
-    names.iter().map(|n| (n.to_string(), 1)).collect()
+fn once_each<S: ToString>(names: impl IntoIterator<Item = S>) -> BTreeMap<String, usize> {
+    names.into_iter().map(|n| (n.to_string(), 1)).collect()
+}
+
+/// Each of [`alerts`]`(tag, n)` stored once.
+fn all_once(tag: &str, n: usize) -> BTreeMap<String, usize> {
+    once_each((0..n).map(|i| format!("{tag}-{i}@2026-11-22T15:54:45Z")))
 }
 
 /// The writes of one delivery, as the proxy tells them apart.
@@ -83,49 +88,6 @@ fn alert_update() -> Target {
 }
 fn claim_completion() -> Target {
     Target::op("UpdateItem").containing(":done")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_any_write_is_a_503_and_the_resend_stores_the_rest_once() {
-    // Alert a opens an alert, b opens another, a again (a later start) joins a's.
-    let payload = notification(vec![
-        alert("a", "2026-11-22T15:54:45Z"),
-        alert("b", "2026-11-22T15:54:45Z"),
-        alert("a", "2026-11-22T16:10:00Z"),
-    ]);
-    let all = once_each(&["a@2026-11-22T15:54:45Z", "b@2026-11-22T15:54:45Z", "a@2026-11-22T16:10:00Z"]);
-    let cases = [
-        ("claim put", claim_write(), 2),
-        ("event put", event_write(), 2),
-        ("alert transaction", alert_transaction(), 2),
-        ("alert update", alert_update(), 1),
-        ("claim completion", claim_completion(), 2),
-    ];
-    let mut runs = tokio::task::JoinSet::new();
-    for (kind, target, nth) in cases {
-        let payload = payload.clone();
-        runs.spawn(async move {
-            let proxy = Proxy::start(endpoint()).await;
-            let (app, direct) = behind(&proxy, |_| {}).await;
-            let key = webhook(&direct, WebhookFormat::Alertmanager).await;
-            proxy.add(Rule::new(Fault::Throttle, target, When::Nth(nth)));
-            let first = deliver(&app, &webhook_path(&key), &payload).await;
-            let resend = deliver(&app, &webhook_path(&key), &payload).await;
-            Run {
-                case: kind.to_string(),
-                first,
-                resend,
-                injected: proxy.injected(Fault::Throttle),
-                stored: stored(&direct).await,
-            }
-        });
-    }
-    let mut failures = Vec::new();
-    while let Some(run) = runs.join_next().await {
-        let run = run.unwrap();
-        failures.extend(run.check(Some("ERROR_THROTTLED"), &all));
-    }
-    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 /// One delivery under a fault, then its resend.
@@ -165,6 +127,73 @@ impl Run {
     }
 }
 
+/// Alert a opens an alert, b opens another, a again (a later start) joins a's: every
+/// kind of write a delivery makes.
+fn three_alerts() -> (String, BTreeMap<String, usize>) {
+    let payload = notification(vec![
+        alert("a", "2026-11-22T15:54:45Z"),
+        alert("b", "2026-11-22T15:54:45Z"),
+        alert("a", "2026-11-22T16:10:00Z"),
+    ]);
+    (payload, once_each(["a@2026-11-22T15:54:45Z", "b@2026-11-22T15:54:45Z", "a@2026-11-22T16:10:00Z"]))
+}
+
+/// The writes of a three-alert delivery, and which of each kind to fail.
+fn write_kinds() -> [(&'static str, Target, usize); 5] {
+    [
+        ("claim put", claim_write(), 2),
+        ("event put", event_write(), 2),
+        ("alert transaction", alert_transaction(), 2),
+        ("alert update", alert_update(), 1),
+        ("claim completion", claim_completion(), 2),
+    ]
+}
+
+/// Delivers `payload` once under `rule` on fresh tables, then resends it.
+async fn under(case: String, payload: String, rule: Rule) -> Run {
+    let proxy = Proxy::start(endpoint()).await;
+    let (app, direct) = behind(&proxy, |_| {}).await;
+    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    let fault = rule.fault();
+    proxy.add(rule);
+    let first = deliver(&app, &webhook_path(&key), &payload).await;
+    let resend = deliver(&app, &webhook_path(&key), &payload).await;
+    Run { case, first, resend, injected: proxy.injected(fault), stored: stored(&direct).await }
+}
+
+/// Runs every case at once; asserts on all their failures together.
+async fn run_all(cases: Vec<(String, Rule, Option<&'static str>)>) {
+    let (payload, all) = three_alerts();
+    let mut runs = tokio::task::JoinSet::new();
+    for (case, rule, code) in cases {
+        let payload = payload.clone();
+        runs.spawn(async move { (under(case, payload, rule).await, code) });
+    }
+    let mut failures = Vec::new();
+    while let Some(run) = runs.join_next().await {
+        let (run, code) = run.unwrap();
+        failures.extend(run.check(code, &all));
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_or_failed_write_of_any_kind_is_a_503_and_the_resend_stores_the_rest_once() {
+    let mut cases = Vec::new();
+    for (kind, target, nth) in write_kinds() {
+        for (fault, code) in
+            [(Fault::Throttle, "ERROR_THROTTLED"), (Fault::ServerError, "ERROR_STORAGE_UNAVAILABLE")]
+        {
+            cases.push((
+                format!("{kind}: {fault:?}"),
+                Rule::new(fault, target.clone(), When::Nth(nth)),
+                Some(code),
+            ));
+        }
+    }
+    run_all(cases).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_third_of_five_alerts_throttled_is_a_503_and_the_resend_stores_all_five_once() {
     let proxy = Proxy::start(endpoint()).await;
@@ -179,48 +208,24 @@ async fn the_third_of_five_alerts_throttled_is_a_503_and_the_resend_stores_all_f
     assert_eq!(after_first.len(), 2, "the two before the throttled one: {after_first:?}");
     let (status, _, body) = deliver(&app, &webhook_path(&key), &payload).await;
     assert_eq!(status, 200, "{body}");
-    let names: Vec<String> = (0..5).map(|i| format!("five-{i}@2026-11-22T15:54:45Z")).collect();
-    assert_eq!(stored(&direct).await, once_each(&names.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(stored(&direct).await, all_once("five", 5));
     assert!(proxy.injected(Fault::Throttle) >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_answer_to_any_write_never_stores_twice_nor_blocks_the_resend() {
-    let payload = notification(vec![alert("a", "2026-11-22T15:54:45Z"), alert("b", "2026-11-22T15:54:45Z")]);
-    let all = once_each(&["a@2026-11-22T15:54:45Z", "b@2026-11-22T15:54:45Z"]);
-    let mut runs = tokio::task::JoinSet::new();
-    for (kind, target) in [
-        ("claim put", claim_write()),
-        ("event put", event_write()),
-        ("alert transaction", alert_transaction()),
-        ("claim completion", claim_completion()),
-    ] {
-        for first_attempt_only in [true, false] {
-            let (payload, target) = (payload.clone(), target.clone());
-            runs.spawn(async move {
-                let proxy = Proxy::start(endpoint()).await;
-                let (app, direct) = behind(&proxy, |_| {}).await;
-                let key = webhook(&direct, WebhookFormat::Alertmanager).await;
-                let rule = Rule::new(Fault::DropResponse, target, When::Nth(2));
-                proxy.add(if first_attempt_only { rule.first_attempt_only() } else { rule });
-                let first = deliver(&app, &webhook_path(&key), &payload).await;
-                let resend = deliver(&app, &webhook_path(&key), &payload).await;
-                let case = format!("{kind}, lost on the first attempt only: {first_attempt_only}");
-                Run {
-                    case,
-                    first,
-                    resend,
-                    injected: proxy.injected(Fault::DropResponse),
-                    stored: stored(&direct).await,
-                }
-            });
+async fn a_request_or_answer_lost_on_any_write_never_stores_twice_nor_blocks_the_resend() {
+    let mut cases = Vec::new();
+    for (kind, target, nth) in write_kinds() {
+        for fault in [Fault::DropRequest, Fault::DropResponse] {
+            for first_attempt_only in [true, false] {
+                let rule = Rule::new(fault, target.clone(), When::Nth(nth));
+                let rule = if first_attempt_only { rule.first_attempt_only() } else { rule };
+                let case = format!("{kind}: {fault:?}, on the first attempt only: {first_attempt_only}");
+                cases.push((case, rule, None));
+            }
         }
     }
-    let mut failures = Vec::new();
-    while let Some(run) = runs.join_next().await {
-        failures.extend(run.unwrap().check(None, &all));
-    }
-    assert!(failures.is_empty(), "{failures:#?}");
+    run_all(cases).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,7 +256,152 @@ async fn a_hung_dynamodb_is_a_503_within_the_storage_timeouts() {
     assert!(started.elapsed() < bound + Duration::from_secs(1), "answered after {:?}", started.elapsed());
     let (status, _, body) = deliver(&app, &webhook_path(&key), &payload).await;
     assert_eq!(status, 200, "{body}");
-    let names: Vec<String> = (0..3).map(|i| format!("hung-{i}@2026-11-22T15:54:45Z")).collect();
-    assert_eq!(stored(&direct).await, once_each(&names.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(stored(&direct).await, all_once("hung", 3));
     assert!(proxy.injected(Fault::Hang) >= 2);
+}
+
+/// How many events of the test domain the list route counts under `filter`.
+async fn listed(app: &App, filter: Value) -> u64 {
+    let body = json!({"query": {"filter": [filter], "count_only": true}, "domain_id": DOMAIN});
+    let req = ApiEvent::new(Gateway::Http, "list")
+        .route("POST", "/monitoring/v1/event/list")
+        .body(&body.to_string());
+    let (status, body) = parts(event_list::handle(app, req.request()).await);
+    assert_eq!(status, 200, "{body}");
+    body["total_count"].as_u64().unwrap()
+}
+
+/// One flush of Alertmanager lasts at least this long (its minimum notify timeout).
+const FLUSH: Duration = Duration::from_secs(10);
+/// Between flushes of one group: `group_interval`, 5 minutes by default, shortened.
+const GROUP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Alertmanager's webhook notifier on a shorter clock: within a flush, a 5xx is retried
+/// with exponential backoff (0.5 s, ×1.5, at most 5 s) until the flush's deadline; a 4xx
+/// ends the flush; the next flush sends the group again. Every answer, until a 2xx or
+/// `until`.
+async fn alertmanager(app: &App, path: &str, body: &str, until: Instant) -> Vec<u16> {
+    let mut answers = Vec::new();
+    while Instant::now() < until {
+        let flush_end = Instant::now() + FLUSH;
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let (status, _, _) = deliver(app, path, body).await;
+            answers.push(status);
+            if status < 300 {
+                return answers;
+            }
+            if status < 500 || Instant::now() + backoff > flush_end {
+                break;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 3 / 2).min(Duration::from_secs(5));
+        }
+        tokio::time::sleep(GROUP_INTERVAL).await;
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_killed_mid_delivery_then_restarted_loses_nothing_and_stores_nothing_twice() {
+    let started = Instant::now();
+    let proxy = std::sync::Arc::new(Proxy::start(endpoint()).await);
+    let (app, direct) = behind(&proxy, |c| {
+        c.storage_attempt_timeout_ms = 1_000;
+        c.storage_operation_timeout_ms = 3_000;
+    })
+    .await;
+    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    let path = webhook_path(&key);
+    let until = Instant::now() + Duration::from_secs(100);
+
+    // DynamoDB goes away as the 121st event write arrives, and is back 6 s later: after
+    // that write's retries (3 s) and its claim's release (2 s) gave up, so the claim
+    // stays held.
+    proxy.add(Rule::new(Fault::Kill, event_write(), When::Nth(121)));
+    let outage = tokio::spawn({
+        let proxy = proxy.clone();
+        async move {
+            while proxy.kills() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let killed = Instant::now();
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            proxy.restart().await;
+            killed
+        }
+    });
+    // Other groups keep notifying meanwhile, one alert each; every one answered 2xx must
+    // be readable at once.
+    let others = tokio::spawn({
+        let (app, direct, path) = (app.clone(), direct.clone(), path.clone());
+        async move {
+            let mut unreadable = Vec::new();
+            let mut answered = 0;
+            for i in 0..20 {
+                let fingerprint = format!("small-{i}");
+                let body = notification(vec![alert(&fingerprint, "2026-11-22T15:54:45Z")]);
+                let answers = alertmanager(&app, &path, &body, until).await;
+                if answers.last() == Some(&200) {
+                    answered += 1;
+                    let found =
+                        listed(&direct, json!({"k": "additional_info.fingerprint", "v": fingerprint})).await;
+                    if found != 1 {
+                        unreadable.push(format!("{fingerprint}: {found} after {answers:?}"));
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            (answered, unreadable)
+        }
+    });
+
+    let answers = alertmanager(&app, &path, &notification(alerts("big", 300)), until).await;
+    let accepted = Instant::now();
+    assert_eq!(answers.last(), Some(&200), "the 300-alert group was never accepted: {answers:?}");
+    let big = json!({"k": "additional_info.fingerprint", "v": "big-", "o": "contain"});
+    assert_eq!(listed(&direct, big).await, 300, "a 2xx means all 300 are readable");
+    let killed = outage.await.unwrap();
+    // The claim held when DynamoDB went away blocks the resends until it is stale, no
+    // longer than the function's timeout; then the rest of the group takes seconds.
+    let blocked = accepted - killed;
+    let bound = Duration::from_secs(function_timeout_secs() as u64 + 20);
+    assert!(blocked < bound, "accepted {blocked:?} after the outage began");
+    let (answered, unreadable) = others.await.unwrap();
+    assert!(unreadable.is_empty(), "answered 2xx but not readable: {unreadable:?}");
+
+    assert!(answers.iter().all(|s| *s == 200 || *s == 503), "only 200 and 503: {answers:?}");
+    assert!(answers.len() > 1, "the outage hit the delivery: {answers:?}");
+    assert_eq!((proxy.kills(), proxy.injected(Fault::Kill)), (1, 1));
+    let stored = stored(&direct).await;
+    let twice: Vec<_> = stored.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    let big_stored = stored.keys().filter(|k| k.starts_with("big-")).count();
+    assert_eq!((big_stored, stored.len() - big_stored), (300, answered), "every alert once, nothing else");
+    eprintln!(
+        "300-alert group: {} attempts ({answers:?}), accepted {blocked:?} after the outage began; \
+         {answered} other groups accepted; {:?} in all",
+        answers.len(),
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_storm_answers_only_503_while_it_lasts_then_every_alert_once() {
+    let proxy = Proxy::start(endpoint()).await;
+    let (app, direct) = behind(&proxy, |_| {}).await;
+    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    let payload = notification(alerts("storm", 20));
+    // Every write of the table is throttled for 4 s, as when a burst exceeds its capacity.
+    let writes = ["PutItem", "UpdateItem", "TransactWriteItems"];
+    let calm = Instant::now() + Duration::from_secs(4);
+    for op in writes {
+        proxy.add(Rule::new(Fault::Throttle, Target::op(op), When::Until(calm)));
+    }
+    let answers =
+        alertmanager(&app, &webhook_path(&key), &payload, Instant::now() + Duration::from_secs(60)).await;
+    assert_eq!(answers.last(), Some(&200), "{answers:?}");
+    assert!(answers[..answers.len() - 1].iter().all(|s| *s == 503), "{answers:?}");
+    assert!(answers.len() > 1 && proxy.injected(Fault::Throttle) > 0, "{answers:?}");
+    assert_eq!(stored(&direct).await, all_once("storm", 20));
 }

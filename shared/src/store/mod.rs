@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCa
 use aws_sdk_dynamodb::Client;
 
 pub use alerts::{AlertScope, OpenAlert};
-pub use deliveries::{Claim, DeliveryClaim, EventSlot, STALE_CLAIM_SECS};
+pub use deliveries::{Claim, DeliveryClaim, EventSlot};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 
 use crate::config::{Config, Tables};
