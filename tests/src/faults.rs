@@ -50,6 +50,8 @@ pub enum Fault {
     DropResponse,
     /// DynamoDB goes away as this request arrives, unanswered (see [`Proxy::kill`]).
     Kill,
+    /// Forwards the request after this long: a slow DynamoDB.
+    Delay(Duration),
 }
 
 /// Which calls a rule looks at: an operation, optionally only bodies containing a text
@@ -309,7 +311,10 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, mut closed: watch::Re
                     shared.kill();
                     return Ok(());
                 }
-                None | Some(Fault::DropResponse) => {
+                None | Some(Fault::DropResponse | Fault::Delay(_)) => {
+                    if let Some(Fault::Delay(delay)) = fault {
+                        tokio::time::sleep(delay).await;
+                    }
                     if upstream_conn.is_none() {
                         upstream_conn = Some(TcpStream::connect(shared.upstream).await?);
                     }
@@ -318,7 +323,7 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>, mut closed: watch::Re
                     let response = read_message(conn, &mut from_upstream)
                         .await?
                         .ok_or_else(|| io::Error::other("DynamoDB closed the connection"))?;
-                    if fault.is_some() {
+                    if fault == Some(Fault::DropResponse) {
                         return Ok(());
                     }
                     client.write_all(&response).await?;

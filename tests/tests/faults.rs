@@ -405,3 +405,32 @@ async fn a_throttling_storm_answers_only_503_while_it_lasts_then_every_alert_onc
     assert!(answers.len() > 1 && proxy.injected(Fault::Throttle) > 0, "{answers:?}");
     assert_eq!(stored(&direct).await, all_once("storm", 20));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_too_long_for_its_time_answers_503_in_time_and_the_resends_finish_it() {
+    let proxy = Proxy::start(endpoint()).await;
+    let (app, direct) = behind(&proxy, |c| c.delivery_budget_seconds = 1).await;
+    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    // A slow DynamoDB: each event write takes 200 ms, so 12 alerts need well over 2 s.
+    proxy.add(Rule::new(Fault::Delay(Duration::from_millis(200)), event_write(), When::Always));
+    let payload = notification(alerts("slow", 12));
+    let mut answers = Vec::new();
+    loop {
+        let started = Instant::now();
+        let answer = deliver(&app, &webhook_path(&key), &payload).await;
+        let took = started.elapsed();
+        answers.push((answer.0, took));
+        assert!(
+            took < Duration::from_millis(1_800),
+            "past the 1 s budget by more than one event: {answers:?}"
+        );
+        if answer.0 == 200 {
+            break;
+        }
+        assert_eq!(assert_retryable(&answer), "ERROR_IN_PROGRESS");
+        assert!(answers.len() < 10, "no progress: {answers:?}");
+    }
+    assert!(answers.len() > 1, "{answers:?}");
+    assert_eq!(stored(&direct).await, all_once("slow", 12));
+    assert!(proxy.injected(Fault::Delay(Duration::from_millis(200))) >= 12);
+}

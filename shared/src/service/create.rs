@@ -28,7 +28,9 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
 /// a redelivered change (same webhook, same identity, within the window) is not stored
-/// again, and its delivery is answered like the original.
+/// again, and its delivery is answered like the original. A payload that takes longer
+/// than the delivery budget is answered 503 between two events, so the answer comes
+/// before API Gateway gives up and the sender's retry goes on from there.
 pub async fn create_events(
     app: &App,
     webhook_id: &str,
@@ -36,6 +38,7 @@ pub async fn create_events(
     body: &[u8],
     idempotency_key: Option<&str>,
 ) -> Result<Created> {
+    let started = Instant::now();
     let webhook = authorize(app, webhook_id, access_key).await?;
     let payload = parse_body(body)?;
     let now = Utc::now();
@@ -54,8 +57,15 @@ pub async fn create_events(
     }
     let body_identity =
         idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
-    let mut events = Vec::with_capacity(parsed.len());
+    let total = parsed.len();
+    let mut events = Vec::with_capacity(total);
     for (index, item) in parsed.into_iter().enumerate() {
+        if started.elapsed() > app.config.delivery_budget() {
+            return Err(Error::InProgress(format!(
+                "Handled {index} of the {total} events before this request's time ran out; \
+                 retry to store the rest."
+            )));
+        }
         let identity = match &item.dedup_key {
             Some(key) => format!("change:{key}"),
             None => format!("{body_identity}#{index}"),
