@@ -4,10 +4,12 @@
 //! the same payload stores the rest, once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use e2e::faults::{behind, Fault, Proxy, Rule, Target, When};
 use e2e::*;
+use event_core::config::Config;
 use event_core::model::WebhookFormat;
 use event_core::service::App;
 use event_core::store::EventRange;
@@ -20,6 +22,28 @@ async fn deliver(app: &App, path: &str, body: &str) -> (u16, Option<String>, Val
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
     let (status, body) = parts(response);
     (status, retry_after, body)
+}
+
+/// A create function whose DynamoDB calls go through a fresh proxy, on fresh tables, with
+/// an Alertmanager webhook at `path`; `direct` reads the same tables past the proxy.
+struct Stage {
+    proxy: Arc<Proxy>,
+    app: App,
+    direct: App,
+    path: String,
+}
+
+async fn stage(adjust: impl FnOnce(&mut Config)) -> Stage {
+    let proxy = Arc::new(Proxy::start(endpoint()).await);
+    let (app, direct) = behind(&proxy, adjust).await;
+    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    Stage { proxy, app, direct, path: webhook_path(&key) }
+}
+
+impl Stage {
+    async fn deliver(&self, body: &str) -> (u16, Option<String>, Value) {
+        deliver(&self.app, &self.path, body).await
+    }
 }
 
 /// A 503 with `Retry-After` and the SpaceONE error shape; its code.
@@ -151,14 +175,12 @@ fn write_kinds() -> [(&'static str, Target, usize); 5] {
 
 /// Delivers `payload` once under `rule` on fresh tables, then resends it.
 async fn under(case: String, payload: String, rule: Rule) -> Run {
-    let proxy = Proxy::start(endpoint()).await;
-    let (app, direct) = behind(&proxy, |_| {}).await;
-    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    let s = stage(|_| {}).await;
     let fault = rule.fault();
-    proxy.add(rule);
-    let first = deliver(&app, &webhook_path(&key), &payload).await;
-    let resend = deliver(&app, &webhook_path(&key), &payload).await;
-    Run { case, first, resend, injected: proxy.injected(fault), stored: stored(&direct).await }
+    s.proxy.add(rule);
+    let first = s.deliver(&payload).await;
+    let resend = s.deliver(&payload).await;
+    Run { case, first, resend, injected: s.proxy.injected(fault), stored: stored(&s.direct).await }
 }
 
 /// Runs every case at once; asserts on all their failures together.
@@ -196,20 +218,18 @@ async fn a_throttled_or_failed_write_of_any_kind_is_a_503_and_the_resend_stores_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_third_of_five_alerts_throttled_is_a_503_and_the_resend_stores_all_five_once() {
-    let proxy = Proxy::start(endpoint()).await;
-    let (app, direct) = behind(&proxy, |_| {}).await;
-    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    let s = stage(|_| {}).await;
     let payload = notification(alerts("five", 5));
-    proxy.add(Rule::new(Fault::Throttle, event_write(), When::Nth(3)));
+    s.proxy.add(Rule::new(Fault::Throttle, event_write(), When::Nth(3)));
 
-    let first = deliver(&app, &webhook_path(&key), &payload).await;
+    let first = s.deliver(&payload).await;
     assert_eq!(assert_retryable(&first), "ERROR_THROTTLED");
-    let after_first = stored(&direct).await;
+    let after_first = stored(&s.direct).await;
     assert_eq!(after_first.len(), 2, "the two before the throttled one: {after_first:?}");
-    let (status, _, body) = deliver(&app, &webhook_path(&key), &payload).await;
+    let (status, _, body) = s.deliver(&payload).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(stored(&direct).await, all_once("five", 5));
-    assert!(proxy.injected(Fault::Throttle) >= 1);
+    assert_eq!(stored(&s.direct).await, all_once("five", 5));
+    assert!(s.proxy.injected(Fault::Throttle) >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,34 +250,32 @@ async fn a_request_or_answer_lost_on_any_write_never_stores_twice_nor_blocks_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_dynamodb_is_a_503_within_the_storage_timeouts() {
-    let proxy = Proxy::start(endpoint()).await;
-    let (app, direct) = behind(&proxy, |c| {
+    let s = stage(|c| {
         c.storage_attempt_timeout_ms = 300;
         c.storage_operation_timeout_ms = 1_000;
     })
     .await;
-    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
     let payload = notification(alerts("hung", 3));
     let bound = Duration::from_millis(1_000 + 1_500);
 
     // Everything hangs: the webhook lookup already times out.
-    proxy.add(Rule::new(Fault::Hang, Target::any(), When::Always));
+    s.proxy.add(Rule::new(Fault::Hang, Target::any(), When::Always));
     let started = Instant::now();
-    let answer = deliver(&app, &webhook_path(&key), &payload).await;
+    let answer = s.deliver(&payload).await;
     assert_eq!(assert_retryable(&answer), "ERROR_STORAGE_UNAVAILABLE");
     assert!(started.elapsed() < bound, "answered after {:?}", started.elapsed());
-    proxy.clear();
+    s.proxy.clear();
 
     // Only the second event write hangs: the claim is given back, the resend stores it.
-    proxy.add(Rule::new(Fault::Hang, event_write(), When::Nth(2)));
+    s.proxy.add(Rule::new(Fault::Hang, event_write(), When::Nth(2)));
     let started = Instant::now();
-    let answer = deliver(&app, &webhook_path(&key), &payload).await;
+    let answer = s.deliver(&payload).await;
     assert_eq!(assert_retryable(&answer), "ERROR_STORAGE_UNAVAILABLE");
     assert!(started.elapsed() < bound + Duration::from_secs(1), "answered after {:?}", started.elapsed());
-    let (status, _, body) = deliver(&app, &webhook_path(&key), &payload).await;
+    let (status, _, body) = s.deliver(&payload).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(stored(&direct).await, all_once("hung", 3));
-    assert!(proxy.injected(Fault::Hang) >= 2);
+    assert_eq!(stored(&s.direct).await, all_once("hung", 3));
+    assert!(s.proxy.injected(Fault::Hang) >= 2);
 }
 
 /// How many events of the test domain the list route counts under `filter`.
@@ -305,14 +323,11 @@ async fn alertmanager(app: &App, path: &str, body: &str, until: Instant) -> Vec<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_killed_mid_delivery_then_restarted_loses_nothing_and_stores_nothing_twice() {
     let started = Instant::now();
-    let proxy = std::sync::Arc::new(Proxy::start(endpoint()).await);
-    let (app, direct) = behind(&proxy, |c| {
+    let Stage { proxy, app, direct, path } = stage(|c| {
         c.storage_attempt_timeout_ms = 1_000;
         c.storage_operation_timeout_ms = 3_000;
     })
     .await;
-    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
-    let path = webhook_path(&key);
     let until = Instant::now() + Duration::from_secs(100);
 
     // DynamoDB goes away as the 121st event write arrives, and is back 6 s later: after
@@ -388,36 +403,31 @@ async fn dynamodb_killed_mid_delivery_then_restarted_loses_nothing_and_stores_no
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttling_storm_answers_only_503_while_it_lasts_then_every_alert_once() {
-    let proxy = Proxy::start(endpoint()).await;
-    let (app, direct) = behind(&proxy, |_| {}).await;
-    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    let s = stage(|_| {}).await;
     let payload = notification(alerts("storm", 20));
     // Every write of the table is throttled for 4 s, as when a burst exceeds its capacity.
     let writes = ["PutItem", "UpdateItem", "TransactWriteItems"];
     let calm = Instant::now() + Duration::from_secs(4);
     for op in writes {
-        proxy.add(Rule::new(Fault::Throttle, Target::op(op), When::Until(calm)));
+        s.proxy.add(Rule::new(Fault::Throttle, Target::op(op), When::Until(calm)));
     }
-    let answers =
-        alertmanager(&app, &webhook_path(&key), &payload, Instant::now() + Duration::from_secs(60)).await;
+    let answers = alertmanager(&s.app, &s.path, &payload, Instant::now() + Duration::from_secs(60)).await;
     assert_eq!(answers.last(), Some(&200), "{answers:?}");
-    assert!(answers[..answers.len() - 1].iter().all(|s| *s == 503), "{answers:?}");
-    assert!(answers.len() > 1 && proxy.injected(Fault::Throttle) > 0, "{answers:?}");
-    assert_eq!(stored(&direct).await, all_once("storm", 20));
+    assert!(answers[..answers.len() - 1].iter().all(|status| *status == 503), "{answers:?}");
+    assert!(answers.len() > 1 && s.proxy.injected(Fault::Throttle) > 0, "{answers:?}");
+    assert_eq!(stored(&s.direct).await, all_once("storm", 20));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_too_long_for_its_time_answers_503_in_time_and_the_resends_finish_it() {
-    let proxy = Proxy::start(endpoint()).await;
-    let (app, direct) = behind(&proxy, |c| c.delivery_budget_seconds = 1).await;
-    let key = webhook(&direct, WebhookFormat::Alertmanager).await;
+    let s = stage(|c| c.delivery_budget_seconds = 1).await;
     // A slow DynamoDB: each event write takes 200 ms, so 12 alerts need well over 2 s.
-    proxy.add(Rule::new(Fault::Delay(Duration::from_millis(200)), event_write(), When::Always));
+    s.proxy.add(Rule::new(Fault::Delay(Duration::from_millis(200)), event_write(), When::Always));
     let payload = notification(alerts("slow", 12));
     let mut answers = Vec::new();
     loop {
         let started = Instant::now();
-        let answer = deliver(&app, &webhook_path(&key), &payload).await;
+        let answer = s.deliver(&payload).await;
         let took = started.elapsed();
         answers.push((answer.0, took));
         assert!(
@@ -431,6 +441,6 @@ async fn a_delivery_too_long_for_its_time_answers_503_in_time_and_the_resends_fi
         assert!(answers.len() < 10, "no progress: {answers:?}");
     }
     assert!(answers.len() > 1, "{answers:?}");
-    assert_eq!(stored(&direct).await, all_once("slow", 12));
-    assert!(proxy.injected(Fault::Delay(Duration::from_millis(200))) >= 12);
+    assert_eq!(stored(&s.direct).await, all_once("slow", 12));
+    assert!(s.proxy.injected(Fault::Delay(Duration::from_millis(200))) >= 12);
 }

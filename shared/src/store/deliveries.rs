@@ -15,9 +15,10 @@
 //! Marker items have no `domain_id`, so no index and no list ever shows them; TTL
 //! removes them after the window.
 
+use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
@@ -195,12 +196,7 @@ impl Store {
             .expression_attribute_values(":released", AttributeValue::S(RELEASED.into()))
             .expression_attribute_values(":token", AttributeValue::S(claim.token.clone()))
             .send();
-        match tokio::time::timeout(RELEASE_WAIT, request).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) if is_condition_failure(&err) => {} // not ours (any more)
-            Ok(Err(err)) => tracing::warn!(error = %storage_error(err), "could not release a delivery claim"),
-            Err(_) => tracing::warn!("releasing a delivery claim timed out"),
-        }
+        best_effort("release a delivery claim", request).await;
     }
 
     /// Drops a claim whose event id turned out to hold another event, so the sender's
@@ -215,12 +211,7 @@ impl Store {
             .expression_attribute_names("#t", "token")
             .expression_attribute_values(":token", AttributeValue::S(claim.token.clone()))
             .send();
-        match tokio::time::timeout(RELEASE_WAIT, request).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) if is_condition_failure(&err) => {}
-            Ok(Err(err)) => tracing::warn!(error = %storage_error(err), "could not drop a delivery claim"),
-            Err(_) => tracing::warn!("dropping a delivery claim timed out"),
-        }
+        best_effort("drop a delivery claim", request).await;
     }
 
     /// What `claim`'s event id holds, compared with `event`, the change's event (a
@@ -263,6 +254,24 @@ impl DeliveryClaim {
     /// Whether an earlier delivery held this claim, and so may have stored the event.
     pub fn resumed(&self) -> bool {
         self.resumed
+    }
+}
+
+/// Waits at most [`RELEASE_WAIT`] for a write on a claim this delivery holds; a claim
+/// that is no longer ours (its condition fails), an error or the wait running out is
+/// only logged.
+async fn best_effort<O, E, R>(
+    what: &str,
+    request: impl Future<Output = std::result::Result<O, SdkError<E, R>>>,
+) where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match tokio::time::timeout(RELEASE_WAIT, request).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) if is_condition_failure(&err) => {}
+        Ok(Err(err)) => tracing::warn!(error = %storage_error(err), "could not {what}"),
+        Err(_) => tracing::warn!("could not {what} in {RELEASE_WAIT:?}"),
     }
 }
 
