@@ -191,12 +191,14 @@ async fn run_all(cases: Vec<(String, Rule, Option<&'static str>)>) {
         let payload = payload.clone();
         runs.spawn(async move { (under(case, payload, rule).await, code) });
     }
-    let mut failures = Vec::new();
+    let (mut failures, mut faulted, mut cases) = (Vec::new(), 0, 0);
     while let Some(run) = runs.join_next().await {
         let (run, code) = run.unwrap();
         failures.extend(run.check(code, &all));
+        (faulted, cases) = (faulted + run.injected, cases + 1);
     }
     assert!(failures.is_empty(), "{failures:#?}");
+    eprintln!("{cases} cases, {faulted} requests faulted, every alert stored once in each");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
