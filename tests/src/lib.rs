@@ -2,9 +2,13 @@
 //! API Gateway events (REST v1 and HTTP API v2) built from the console samples in
 //! `events/`, fed to the very handlers the Lambdas run.
 //!
+//! `faults` puts a fault-injecting proxy between a service and that DynamoDB Local.
+//!
 //! Set `AWS_ENDPOINT_URL_DYNAMODB` to use a running DynamoDB Local (as `make test`
 //! does); otherwise the harness starts one on a free port and stops it when the test
 //! process ends.
+
+pub mod faults;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -32,8 +36,15 @@ pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(repo_root().join("tests/fixtures").join(path)).expect("fixture exists")
 }
 
+/// The functions' timeout in template.yaml, in seconds: no invocation runs longer.
+pub fn function_timeout_secs() -> i64 {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    let line = template.lines().find(|l| l.trim_start().starts_with("Timeout:")).expect("a Timeout");
+    line.trim_start().trim_start_matches("Timeout:").trim().parse().expect("Timeout is a number")
+}
+
 /// The endpoint of the DynamoDB Local this test process uses.
-fn endpoint() -> &'static str {
+pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
@@ -80,15 +91,19 @@ fn random_suffix() -> String {
     event_core::digest::random_hex(5)
 }
 
-/// A service instance over fresh, empty tables of its own.
 /// A client of the DynamoDB Local the tests use, for what the store does not offer
 /// (changing a table as an older version left it).
 pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    dynamodb_at(endpoint(), &Config::default())
+}
+
+/// A client of the DynamoDB at `url`, with `config`'s timeouts.
+pub fn dynamodb_at(url: &str, config: &Config) -> aws_sdk_dynamodb::Client {
     let sdk = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .timeout_config(Config::default().storage_timeouts())
+        .endpoint_url(url)
+        .timeout_config(config.storage_timeouts())
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
         ))
@@ -96,6 +111,7 @@ pub fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(sdk)
 }
 
+/// A service instance over fresh, empty tables of its own.
 pub async fn app() -> App {
     app_with(|_| {}).await
 }
@@ -199,6 +215,15 @@ impl ApiEvent {
     pub fn body(mut self, body: &str) -> Self {
         self.event["body"] = json!(body);
         self.event["isBase64Encoded"] = json!(false);
+        self
+    }
+
+    /// A request header, as the gateway passes it on.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.event["headers"][name] = json!(value);
+        if self.gateway == Gateway::Rest {
+            self.event["multiValueHeaders"][name] = json!([value]);
+        }
         self
     }
 

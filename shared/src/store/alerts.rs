@@ -4,7 +4,9 @@
 //! of the alert's scope (domain, workspace, project, event_key). Opening an alert writes
 //! the marker with `attribute_not_exists` in the same transaction as the alert, so two
 //! deliveries racing on one new key cannot open two alerts: the loser's transaction is
-//! cancelled and it joins the winner's alert. Resolving deletes the marker.
+//! cancelled and it joins the winner's alert. Resolving deletes the marker. Alert ids
+//! are random; the alert item is put only if its id is new, so an id that is already
+//! taken never overwrites another alert.
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
@@ -64,7 +66,11 @@ impl Store {
                     .build(),
             )?;
             let item = built(
-                Put::builder().table_name(&self.tables.alerts).set_item(Some(to_item(alert)?)).build(),
+                Put::builder()
+                    .table_name(&self.tables.alerts)
+                    .set_item(Some(to_item(alert)?))
+                    .condition_expression("attribute_not_exists(alert_id)")
+                    .build(),
             )?;
             let writes = vec![
                 TransactWriteItem::builder().put(marker).build(),
@@ -73,8 +79,17 @@ impl Store {
             if self.transact(writes).await? {
                 return Ok(OpenAlert::Opened);
             }
-            if let Some(existing) = self.find_open_alert(&scope).await? {
-                return Ok(OpenAlert::Existing(existing));
+            match self.find_open_alert(&scope).await? {
+                // Our own transaction, applied before its answer was lost.
+                Some(existing) if existing == alert.alert_id => return Ok(OpenAlert::Opened),
+                Some(existing) => return Ok(OpenAlert::Existing(existing)),
+                None => {}
+            }
+            if self.get_item(&self.tables.alerts, ("alert_id", &alert.alert_id), true).await?.is_some() {
+                return Err(Error::Internal(format!(
+                    "alert id {} already holds another alert; a retry mints a new id",
+                    alert.alert_id
+                )));
             }
         }
         Err(Error::InProgress(format!(

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
 pub use alerts::{AlertScope, OpenAlert};
-pub use deliveries::{Claim, DeliveryClaim};
+pub use deliveries::{Claim, DeliveryClaim, EventSlot};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 
 use crate::config::{Config, Tables};
