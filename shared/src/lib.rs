@@ -10,6 +10,8 @@
 //!   cache) and subscription confirmation, for [`service::create_events`].
 //! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS).
 //! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
+//! - [`tenant`]: [`tenant::AuthorizedDomain`], the only way into a domain's events, and
+//!   the check that makes one.
 //! - [`model`], [`error`], [`config`], [`logging`], [`digest`]: the types, the one error
 //!   type and its HTTP mapping, the one configuration loader, log setup, hex and hashes.
 //!
@@ -31,5 +33,6 @@ pub mod query;
 pub mod service;
 pub mod sns;
 pub mod store;
+pub mod tenant;
 
 pub use error::{Error, Result};

@@ -112,6 +112,14 @@ pub fn dynamodb_at(url: &str, config: &Config) -> aws_sdk_dynamodb::Client {
 }
 
 /// A service instance over fresh, empty tables of its own.
+/// A domain as a trusted backend names it (IAM mode): tests read through the same tenant
+/// check as the functions.
+pub fn trusted(domain_id: &str) -> event_core::tenant::AuthorizedDomain {
+    use event_core::config::ReadAuthorizer;
+    use event_core::tenant::{authorize, Identity};
+    authorize(Identity::Absent, Some(domain_id), ReadAuthorizer::Iam).expect("IAM mode trusts a named domain")
+}
+
 pub async fn app() -> App {
     app_with(|_| {}).await
 }

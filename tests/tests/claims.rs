@@ -19,7 +19,7 @@ async fn deliver(app: &App, path: &str, idempotency_key: &str, title: &str) -> u
 }
 
 async fn stored(app: &App) -> Vec<Event> {
-    app.store.query_events(&EventRange::domain(DOMAIN)).await.unwrap()
+    app.store.query_events(&EventRange::domain(&trusted(DOMAIN))).await.unwrap()
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ async fn post_event(
 }
 
 async fn stored(app: &event_core::service::App, domain_id: &str) -> Vec<event_core::model::Event> {
-    app.store.query_events(&EventRange::domain(domain_id)).await.unwrap()
+    app.store.query_events(&EventRange::domain(&trusted(domain_id))).await.unwrap()
 }
 
 /// Seed 001's get response, less what the service generates (ids and times).
@@ -170,12 +170,38 @@ async fn raw_data_beyond_dynamodb_limits_is_stored_whole() {
     let sent: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(event.raw_data, sent);
     assert_eq!(event.additional_info["n"], "1234567890123456789012345678901234567890");
-    let got = app.store.get_event(&event.event_id).await.unwrap().unwrap();
+    let got = app.store.get_event(&trusted(DOMAIN), &event.event_id).await.unwrap().unwrap();
     assert_eq!(got.raw_data["big"].as_str().unwrap().len(), big.len());
 
     let too_big = format!(r#"{{"title": "t", "big": "{}"}}"#, "y".repeat(app.config.max_body_bytes));
     let (status, err) = post_event(&app, Gateway::Http, &webhook_path(&key), &too_big).await;
     assert_eq!((status, error_code(status, &err).as_str()), (413, "ERROR_PAYLOAD_TOO_LARGE"));
+}
+
+#[tokio::test]
+async fn get_checks_the_domain_before_reading_any_raw_data_chunk() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let body = json!({"title": "big", "event_key": "big", "big": "z".repeat(600 * 1024)}).to_string();
+    assert_eq!(post_event(&app, Gateway::Http, &webhook_path(&key), &body).await.0, 200);
+    let event_id = stored(&app, DOMAIN).await.remove(0).event_id;
+    // With a chunk gone, a read that touched the chunks would fail; another domain's
+    // read must not get that far.
+    dynamodb()
+        .delete_item()
+        .table_name(&app.config.tables.events)
+        .key("event_id", aws_sdk_dynamodb::types::AttributeValue::S(format!("{event_id}#raw#0")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.store.get_event(&trusted("domain-other"), &event_id).await.unwrap(), None);
+    let path = format!("/monitoring/v1/event/{event_id}");
+    let req = ApiEvent::new(Gateway::Rest, "get")
+        .route("GET", &path)
+        .query(&[("domain_id", "domain-other")])
+        .request();
+    let (status, err) = parts(event_get::handle(&app, req).await);
+    assert_eq!((status, error_code(status, &err).as_str()), (404, "ERROR_NOT_FOUND"));
 }
 
 #[tokio::test]

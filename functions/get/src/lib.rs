@@ -11,9 +11,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             return Err(Error::Internal(format!("get was routed {route:?}")));
         };
         let request = decode::get_request(&req, event_id)?;
-        let domain_id =
-            tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::get_event(&app.store, &domain_id, &request.event_id, &request.only).await
+        let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
+        service::get_event(&app.store, &domain, &request.event_id, &request.only).await
     })
     .await
 }

@@ -12,10 +12,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             return Err(Error::Internal(format!("list was routed {route:?}")));
         };
         let request = decode::list_request(&req, from_query_string)?;
-        let domain_id =
+        let domain =
             tenant::caller_domain(&req, request.scoped.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::list_events(&app.store, &domain_id, &request.scoped.query, request.next_token.as_deref())
-            .await
+        service::list_events(&app.store, &domain, &request.scoped.query, request.next_token.as_deref()).await
     })
     .await
 }

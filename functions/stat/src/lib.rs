@@ -11,9 +11,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             return Err(Error::Internal(format!("stat was routed {route:?}")));
         };
         let request = decode::stat_request(&req)?;
-        let domain_id =
-            tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::stat_events(&app.store, &domain_id, &request.query).await
+        let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
+        service::stat_events(&app.store, &domain, &request.query).await
     })
     .await
 }

@@ -5,15 +5,18 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::store::Store;
+use crate::tenant::AuthorizedDomain;
 
-/// One event of `domain_id`; an event of another domain is "not found", so its
-/// existence does not leak.
-pub async fn get_event(store: &Store, domain_id: &str, event_id: &str, only: &[String]) -> Result<Value> {
-    let event = store
-        .get_event(event_id)
-        .await?
-        .filter(|e| e.domain_id == domain_id)
-        .ok_or_else(|| Error::not_found("event_id", event_id))?;
+/// One event of `domain`; an event of another domain is "not found", so its existence
+/// does not leak.
+pub async fn get_event(
+    store: &Store,
+    domain: &AuthorizedDomain,
+    event_id: &str,
+    only: &[String],
+) -> Result<Value> {
+    let event =
+        store.get_event(domain, event_id).await?.ok_or_else(|| Error::not_found("event_id", event_id))?;
     Ok(project(to_json(&event)?, only))
 }
 

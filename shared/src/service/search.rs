@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
 use crate::query::{FieldTest, Pushdown, Query, StatQuery, MAX_HELD_ROWS};
 use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
+use crate::tenant::AuthorizedDomain;
 
 /// Page size of a `next_token` page when the query gives no `page.limit`, and the most
 /// one page may hold.
@@ -37,12 +38,12 @@ struct Plan {
 
 pub async fn list_events(
     store: &Store,
-    domain_id: &str,
+    domain: &AuthorizedDomain,
     query: &Query,
     next_token: Option<&str>,
 ) -> Result<Value> {
     let now = Utc::now();
-    let plan = plan(domain_id, query.pushdown(now));
+    let plan = plan(domain, query.pushdown(now));
     if let Some(token) = next_token {
         return cursor_page(store, &plan, query, token, now).await;
     }
@@ -81,10 +82,10 @@ fn page_bounds(query: &Query) -> Option<(usize, usize)> {
     (end <= MAX_HELD_ROWS).then_some((start - 1, end))
 }
 
-pub async fn stat_events(store: &Store, domain_id: &str, query: &StatQuery) -> Result<Value> {
+pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQuery) -> Result<Value> {
     let now = Utc::now();
     let filter = query.filter_query();
-    let plan = plan(domain_id, filter.pushdown(now));
+    let plan = plan(domain, filter.pushdown(now));
     // A stat that groups and filters on summary fields alone reads the count index.
     let summaries = plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS);
     let most = if summaries { MAX_STAT_SUMMARIES } else { MAX_STAT_EVENTS };
@@ -154,11 +155,11 @@ async fn cursor_page(
 /// own; otherwise the domain's. A created_at range bounds the sort key; field tests
 /// become DynamoDB filters, except on the partition key (DynamoDB refuses those), where
 /// a test the key already satisfies is dropped and any other is left to the engine.
-fn plan(domain_id: &str, push: Pushdown) -> Plan {
+fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
     let (index, partition_attr, partition) = match (push.alert_id, push.webhook_id) {
         (Some(alert_id), _) => (EventIndex::Alert(alert_id.clone()), "alert_id", alert_id),
         (None, Some(webhook_id)) => (EventIndex::Webhook(webhook_id.clone()), "webhook_id", webhook_id),
-        (None, None) => (EventIndex::Domain, "domain_id", domain_id.to_string()),
+        (None, None) => (EventIndex::Domain, "domain_id", domain.to_string()),
     };
     let mut complete = push.complete;
     let mut filters = Vec::with_capacity(push.filters.len());
@@ -172,7 +173,7 @@ fn plan(domain_id: &str, push: Pushdown) -> Plan {
     }
     let range = EventRange {
         index,
-        domain_id: domain_id.to_string(),
+        domain: domain.clone(),
         created_from: push.created_from.map(format_time),
         created_to: push.created_to.map(format_time),
         filters,
