@@ -224,7 +224,11 @@ pub fn new_id(prefix: &str) -> String {
 
 /// Timestamps as the API writes them: ISO 8601 UTC with milliseconds.
 pub fn format_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    // Years past 9999 (or before 0) print as `+10000-…`, which sorts wrongly against
+    // stored times and breaks key ranges; no event is stored outside these years.
+    let first = DateTime::<Utc>::from_timestamp(-62_167_219_200, 0).expect("0000-01-01 is in range");
+    let last = DateTime::<Utc>::from_timestamp(253_402_300_799, 999_000_000).expect("9999-12-31 is in range");
+    time.clamp(first, last).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Parses any RFC 3339 time (or a naive `YYYY-MM-DD[THH:MM:SS]`, read as UTC).
@@ -247,6 +251,14 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_past_year_9999_are_clamped_so_key_ranges_still_sort() {
+        assert_eq!(format_time(DateTime::<Utc>::MAX_UTC), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_time(DateTime::<Utc>::MIN_UTC), "0000-01-01T00:00:00.000Z");
+        let now = Utc::now();
+        assert_eq!(parse_time(&format_time(now)).map(format_time), Some(format_time(now)));
+    }
 
     #[test]
     fn ids_have_the_reference_shape() {

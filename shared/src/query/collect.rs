@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::limits::{approximate_size, MAX_HELD_BYTES};
 use super::parse::Page;
 use super::path::project;
 use super::sort::{sort_rows, SortKey};
@@ -66,6 +67,8 @@ pub struct ListCollector<'q> {
     /// How many of the first rows, in `order`, the page needs; None keeps them all.
     keep: Option<usize>,
     rows: Vec<Value>,
+    /// About how many bytes of JSON text `rows` hold.
+    held_bytes: usize,
     total: usize,
 }
 
@@ -77,7 +80,7 @@ impl<'q> ListCollector<'q> {
             (false, Some(limit)) => Some((page.start - 1).saturating_add(limit)),
             (false, None) => None,
         };
-        ListCollector { shape, page, count_only, order, keep, rows: Vec::new(), total: 0 }
+        ListCollector { shape, page, count_only, order, keep, rows: Vec::new(), held_bytes: 0, total: 0 }
     }
 
     /// Counts one matched event and keeps it if the page may show it.
@@ -97,14 +100,27 @@ impl<'q> ListCollector<'q> {
                  created_at range, say)."
             )));
         }
+        self.held_bytes += approximate_size(&row);
         self.rows.push(row);
         if let Some(keep) = compacted {
-            if self.rows.len() >= keep + keep.max(COMPACT_AT) {
+            // Rows beyond the page's end go when there are as many again, or sooner when
+            // they hold too many bytes.
+            let over_bytes = self.held_bytes > MAX_HELD_BYTES && self.rows.len() > keep;
+            if over_bytes || self.rows.len() >= keep + keep.max(COMPACT_AT) {
                 // Stable: among equal rows the earlier stays first, as in one sort of
                 // everything.
                 sort_rows(&mut self.rows, &self.order);
                 self.rows.truncate(keep);
+                self.held_bytes = self.rows.iter().map(approximate_size).sum();
             }
+        }
+        if self.held_bytes > MAX_HELD_BYTES {
+            return Err(Error::invalid(format!(
+                "The events this page needs hold more than {} MB (raw_data, mostly); ask for a \
+                 smaller page.limit or an earlier page, or leave raw_data out with 'only' or \
+                 'minimal'.",
+                MAX_HELD_BYTES >> 20
+            )));
         }
         Ok(())
     }
@@ -216,5 +232,19 @@ mod tests {
         assert_eq!(ids(&deep).len(), 10);
         let deepest = collect("", page(MAX_HELD_ROWS - 9, Some(10)), false, rows(2 * MAX_HELD_ROWS)).unwrap();
         assert_eq!(ids(&deepest).len(), 10, "ends at the bound");
+    }
+
+    #[test]
+    fn a_page_of_huge_events_is_refused_by_its_bytes_not_held() {
+        let big = |i: usize| {
+            json!({"event_id": format!("event-{i:05}"), "created_at": "2026-11-01T00:00:00.000Z",
+                   "raw_data": {"blob": "x".repeat(1 << 20)}})
+        };
+        let err = collect("", page(1, Some(100)), false, (0..40).map(big).collect()).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("only"), "{err}");
+        // Compaction frees what the page no longer needs: a small page streams on.
+        let answer = collect("", page(1, Some(5)), false, (0..300).map(big).collect()).unwrap();
+        assert_eq!((ids(&answer).len(), answer["total_count"].clone()), (5, json!(300)));
     }
 }

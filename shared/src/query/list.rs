@@ -2,11 +2,12 @@
 //! minimal, count_only; and what of it a store can evaluate itself.
 
 use chrono::{DateTime, Utc};
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use serde_json::Value;
 
 use super::collect::{ListCollector, Shape};
 use super::condition::{describe, Condition};
+use super::limits::{check_patterns, compile_regex};
 use super::parse::{self, Page};
 use super::pushdown::{pushdown, Pushdown};
 use super::sort::{parse_sort, SortKey};
@@ -48,10 +49,7 @@ impl Keyword {
         if words.is_empty() {
             return Ok(None);
         }
-        RegexBuilder::new(&words.join("|"))
-            .case_insensitive(true)
-            .size_limit(1 << 20)
-            .build()
+        compile_regex(&words.join("|"))
             .map(|re| Some(Keyword(re)))
             .map_err(|e| Error::invalid(format!("{at}: too long to search for ({e})")))
     }
@@ -77,6 +75,7 @@ impl Query {
             }
         };
         parse::reject_unknown(object, &QUERY_KEYS, "query")?;
+        check_patterns(value)?;
         if object.get("unwind").is_some_and(|u| !u.is_null()) {
             return Err(Error::NotImplemented("query.unwind is not supported for events.".into()));
         }

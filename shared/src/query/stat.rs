@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::condition::{describe, Condition};
 use super::group::Group;
+use super::limits::{check_patterns, MAX_STAGE_ROWS};
 use super::list::Keyword;
 use super::parse::{self, object, reject_unknown, text, Page};
 use super::path::{insert, Leaves, Path};
@@ -78,6 +79,7 @@ impl StatQuery {
     pub fn from_json(value: &Value) -> Result<StatQuery> {
         let query = object(value, "query", "(a SpaceONE StatisticsQuery)")?;
         reject_unknown(query, &STAT_KEYS, "query")?;
+        check_patterns(value)?;
         let filter = Query::matching(
             parse::conditions(query.get("filter"), "filter")?,
             parse::conditions(query.get("filter_or"), "filter_or")?,
@@ -134,7 +136,20 @@ impl StatQuery {
     /// total_count counts the rows before `page` takes its slice.
     pub fn evaluate(&self, matched: Vec<Value>, now: DateTime<Utc>) -> Result<Value> {
         let rows = match &self.mode {
-            Mode::Aggregate(stages) => stages.iter().fold(matched, |rows, stage| stage.run(rows, now)),
+            Mode::Aggregate(stages) => {
+                let mut rows = matched;
+                for (n, stage) in stages.iter().enumerate() {
+                    rows = stage.run(rows, now);
+                    if rows.len() > MAX_STAGE_ROWS {
+                        return Err(Error::invalid(format!(
+                            "query.aggregate[{n}] makes {} rows; a stage may make at most {MAX_STAGE_ROWS}. \
+                             Narrow the filter, or group before unwinding.",
+                            rows.len()
+                        )));
+                    }
+                }
+                rows
+            }
             Mode::Distinct(path) => distinct(&matched, path),
         };
         let total = rows.len();
@@ -236,10 +251,13 @@ impl Stage {
             }
             Stage::Limit(n) => rows.into_iter().take(*n).collect(),
             Stage::Skip(n) => rows.into_iter().skip(*n).collect(),
+            // The only stage that makes more rows than it takes: it stops one past the
+            // bound, which `evaluate` then refuses, rather than fill memory first.
             Stage::Unwind { path, filter } => rows
                 .into_iter()
                 .flat_map(|r| unwind(r, path))
                 .filter(|r| filter.iter().all(|c| c.matches(r, now)))
+                .take(MAX_STAGE_ROWS + 1)
                 .collect(),
             Stage::Match { filter, filter_or } => rows
                 .into_iter()
@@ -260,10 +278,16 @@ fn unwind(row: Value, path: &str) -> Vec<Value> {
         None | Some(Value::Null) => return Vec::new(),
         Some(_) => return vec![row],
     };
+    // Each copy is of the row without its list, so unwinding n elements copies the rest
+    // of the row n times, not the list n times too.
+    let mut rest = row;
+    if let Value::Object(map) = &mut rest {
+        insert(map, path, Value::Null);
+    }
     items
         .into_iter()
         .map(|item| {
-            let mut copy = row.clone();
+            let mut copy = rest.clone();
             if let Value::Object(map) = &mut copy {
                 insert(map, path, item);
             }
@@ -493,5 +517,22 @@ mod tests {
         assert!(err(json!({"distinct": 3})).contains("query.distinct"));
         assert!(err(json!({"aggregate": [count("n")], "sort": {}})).contains("unknown key 'sort'"));
         assert!(err(json!(null)).contains("must be an object"));
+    }
+
+    #[test]
+    fn a_stage_that_makes_too_many_rows_is_refused_by_name() {
+        let tags: Vec<usize> = (0..=super::MAX_STAGE_ROWS).collect();
+        let query = StatQuery::from_json(
+            &json!({"aggregate": [{"count": {"name": "n"}}, {"unwind": {"path": "tags"}}]}),
+        )
+        .unwrap();
+        assert!(query.evaluate(vec![json!({"tags": [1, 2]})], Utc::now()).is_ok());
+        let query = StatQuery::from_json(
+            &json!({"aggregate": [{"unwind": {"path": "tags"}}, {"count": {"name": "n"}}]}),
+        )
+        .unwrap();
+        let err = query.evaluate(vec![json!({"tags": tags})], Utc::now()).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("aggregate[0]"), "{err}");
     }
 }
