@@ -178,10 +178,26 @@ pub struct Webhook {
     /// SNS signing certificate. On unless an operator turns it off.
     #[serde(default = "enabled")]
     pub verify_sns_signature: bool,
+    /// What an SNS webhook accepts beyond a valid signature.
+    #[serde(default)]
+    pub sns_policy: SnsPolicy,
     /// The key a rotation replaced, still accepted until its grace period ends, so
     /// senders can be reconfigured without dropping alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_key: Option<RetiredKey>,
+}
+
+/// Narrowing what an SNS webhook accepts, for operators who want more than "signed by
+/// SNS": any AWS account can sign a message to any HTTPS endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnsPolicy {
+    /// Topics whose messages are accepted; empty accepts any topic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topic_arns: Vec<String>,
+    /// Refuse `SignatureVersion` 1 (SHA1withRSA); topics publish version 2 once their
+    /// `SignatureVersion` attribute says so.
+    #[serde(default)]
+    pub require_signature_v2: bool,
 }
 
 /// An access key on its way out.

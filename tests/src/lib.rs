@@ -161,6 +161,7 @@ pub fn new_webhook(format: WebhookFormat, domain_id: &str, project_id: &str) -> 
         workspace_id: "workspace-1".into(),
         project_id: project_id.into(),
         verify_sns_signature: true,
+        sns_policy: Default::default(),
     }
 }
 

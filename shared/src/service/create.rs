@@ -50,7 +50,8 @@ pub async fn create_events(
     };
     let (mut parsed, confirmed) = match parse_body(body) {
         Ok(payload) => {
-            let confirmed = check_sns(&webhook, &payload).await?;
+            let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
+            let confirmed = check_sns(&webhook, &payload, replay_window).await?;
             match formats::parse(webhook.format, &payload) {
                 Ok(parsed) => (parsed, confirmed),
                 Err(e) => (unreadable(e.0, payload), confirmed),
@@ -185,13 +186,24 @@ async fn claim(
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
 /// turned that off) and confirms a subscription. `Some(confirmed)` for a subscription
 /// confirmation, which is stored as an event either way.
-async fn check_sns(webhook: &Webhook, payload: &Value) -> Result<Option<bool>> {
+async fn check_sns(
+    webhook: &Webhook,
+    payload: &Value,
+    replay_window: chrono::Duration,
+) -> Result<Option<bool>> {
     let sns = webhook.format == WebhookFormat::AwsSns
         || (webhook.format == WebhookFormat::Auto && formats::detect(payload) == WebhookFormat::AwsSns);
     if !sns {
         return Ok(None);
     }
     let enveloped = payload.get("Type").is_some() && payload.get("TopicArn").is_some();
+    if !enveloped && !webhook.sns_policy.topic_arns.is_empty() {
+        return Err(Error::PermissionDenied(
+            "This webhook accepts chosen SNS topics only, and a raw message delivery does not say its \
+             topic: turn raw delivery off on the subscription."
+                .into(),
+        ));
+    }
     if webhook.verify_sns_signature {
         if !enveloped {
             return Err(Error::PermissionDenied(
@@ -200,7 +212,12 @@ async fn check_sns(webhook: &Webhook, payload: &Value) -> Result<Option<bool>> {
                     .into(),
             ));
         }
+        // A genuinely signed message sent again later is a replay: refuse what is older
+        // than the redelivery window, which is what keeps a repeat from being stored twice.
+        sns::check_policy(payload, &webhook.sns_policy, Utc::now() - replay_window)?;
         sns::verify(payload).await?;
+    } else if enveloped {
+        sns::check_policy(payload, &webhook.sns_policy, DateTime::<Utc>::MIN_UTC)?;
     }
     if payload.get("Type").and_then(Value::as_str) != Some("SubscriptionConfirmation") {
         return Ok(None);

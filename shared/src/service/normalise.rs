@@ -128,6 +128,7 @@ mod tests {
             domain_id: "domain-58010aa2e451".into(),
             created_at: String::new(),
             verify_sns_signature: true,
+            sns_policy: Default::default(),
             previous_key: None,
         }
     }

@@ -5,7 +5,7 @@ use subtle::{Choice, ConstantTimeEq};
 
 use crate::digest::{hex, random_hex, sha256};
 use crate::error::{Error, Result};
-use crate::model::{format_time, new_id, RetiredKey, Webhook, WebhookFormat, WebhookState};
+use crate::model::{format_time, new_id, RetiredKey, SnsPolicy, Webhook, WebhookFormat, WebhookState};
 use crate::store::Store;
 
 /// What a caller gives to create a webhook.
@@ -17,6 +17,7 @@ pub struct NewWebhook {
     pub workspace_id: String,
     pub project_id: String,
     pub verify_sns_signature: bool,
+    pub sns_policy: SnsPolicy,
 }
 
 /// A webhook and its access key: the only moment the key is known to the service.
@@ -74,6 +75,7 @@ pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey>
         domain_id: new.domain_id,
         created_at: format_time(chrono::Utc::now()),
         verify_sns_signature: new.verify_sns_signature,
+        sns_policy: new.sns_policy,
         previous_key: None,
     };
     store.create_webhook(&webhook).await?;
@@ -122,6 +124,7 @@ mod tests {
             domain_id: "d".into(),
             created_at: String::new(),
             verify_sns_signature: true,
+            sns_policy: SnsPolicy::default(),
             previous_key: None,
         };
         let now = Utc::now();
@@ -146,6 +149,7 @@ mod tests {
             domain_id: "d".into(),
             created_at: String::new(),
             verify_sns_signature: true,
+            sns_policy: SnsPolicy::default(),
             previous_key: Some(RetiredKey { access_key_hash: hash_access_key(&old), valid_until }),
         };
         let in_grace = webhook(format_time(now + chrono::Duration::hours(1)));
