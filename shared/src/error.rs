@@ -30,8 +30,9 @@ pub enum Error {
     /// The request body is larger than the service accepts (413 `ERROR_PAYLOAD_TOO_LARGE`).
     #[error("Request body is {size} bytes; the limit is {limit} bytes.")]
     PayloadTooLarge { size: usize, limit: usize },
-    /// DynamoDB throttled us after the SDK's own retries (503 `ERROR_THROTTLED`). Never
-    /// 429: SNS drops a message on any 4xx and Alertmanager waits for its next flush.
+    /// DynamoDB throttled us after the SDK's own retries (503 `ERROR_THROTTLED`). Never a
+    /// 4xx, "too many requests" included: SNS drops a message on any 4xx and Alertmanager
+    /// waits for its next flush.
     #[error("Storage is throttling requests; retry later.")]
     Throttled,
     /// Another delivery is changing the same thing right now: the same change being
@@ -137,9 +138,10 @@ mod tests {
     }
 
     #[test]
-    fn transient_faults_are_503_with_retry_after_and_nothing_is_429() {
+    fn transient_faults_are_503_with_retry_after_and_no_other_status_asks_for_a_retry() {
         for err in every_variant() {
-            assert_ne!(err.status(), 429, "{err:?}: SNS would drop the message");
+            // The only statuses: a 4xx is final for senders, so none may mean "later".
+            assert!([400, 403, 404, 405, 409, 413, 500, 501, 503].contains(&err.status()), "{err:?}");
             assert_eq!(err.status() == 503, err.retry_after_seconds().is_some(), "{err:?}");
         }
         assert_eq!(Error::Throttled.status(), 503);
