@@ -7,7 +7,7 @@ DYNAMODB_TEST_PORT ?= 8100
 # DynamoDB Local accepts any credentials; these never leave the machine.
 LOCAL_AWS = AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 
-.PHONY: run test lint template-check bench build-lambda lambda-smoke deploy clean
+.PHONY: run test soak lint template-check bench build-lambda lambda-smoke deploy clean
 
 ## run: DynamoDB Local + every documented route on 127.0.0.1:$(PORT), same handlers as Lambda
 run:
@@ -18,6 +18,10 @@ run:
 ## test: unit tests, end-to-end tests on DynamoDB Local, template checks
 test:
 	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) scripts/test.sh
+
+## soak: ten minutes of mixed deliveries under random storage faults (SOAK_SECONDS, SOAK_SEED)
+soak:
+	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) scripts/soak.sh
 
 ## lint: formatting and clippy, warnings denied
 lint:
