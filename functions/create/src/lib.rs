@@ -3,17 +3,13 @@
 //! carries is stored. An `Idempotency-Key` header names the delivery for redelivery
 //! detection when the payload's format has no identity of its own.
 
-use event_core::api::{self, Route};
+use event_core::api::{self, CreateRoute};
 use event_core::service::{self, App};
-use event_core::Error;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    api::serve(req, "create", |req, route| async move {
-        let Route::Create { webhook_id, access_key } = route else {
-            return Err(Error::Internal(format!("create was routed {route:?}")));
-        };
+    api::serve(req, |req, CreateRoute { webhook_id, access_key }| async move {
         let body = api::body_bytes(&req, app.config.max_body_bytes)?;
         let idempotency_key = api::header(&req, "idempotency-key");
         service::create_events(app, &webhook_id, &access_key, body, idempotency_key).await?;
