@@ -26,6 +26,10 @@ test:
 contract:
 	DYNAMODB_CONTRACT_PORT=$(DYNAMODB_CONTRACT_PORT) CONTRACT_PORT=$(CONTRACT_PORT) scripts/contract.sh
 
+## fuzz: every parser's fuzz target under libFuzzer, FUZZ_RUNS (1,000,000) inputs each (nightly; not in `make test`)
+fuzz:
+	scripts/fuzz.sh
+
 ## lint: formatting and clippy, warnings denied
 lint:
 	cargo fmt --all -- --check

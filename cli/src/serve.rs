@@ -124,6 +124,7 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         "  curl -s -X POST 'http://{addr}/monitoring/v1/event/list' -d '{{\"domain_id\": \"{domain}\"}}'"
     );
     println!("  curl -s 'http://{addr}/monitoring/v1/event/<event_id>?domain_id={domain}'\n");
+    println!("Every route, body and error: http://{addr}/openapi.json\n");
     Ok(())
 }
 
