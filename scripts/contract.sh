@@ -15,6 +15,8 @@ mkdir -p "$state"
 
 if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $schemathesis_version" ]; then
   echo "Installing schemathesis $schemathesis_version into $venv…" >&2
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+    { echo "schemathesis $schemathesis_version needs Python 3.11 or later" >&2; exit 1; }
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
