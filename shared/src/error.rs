@@ -20,9 +20,10 @@ pub enum Error {
     /// No such resource in the caller's domain (404 `ERROR_NOT_FOUND`).
     #[error("Resource not found. ({key} = {value})")]
     NotFound { key: &'static str, value: String },
-    /// The route exists, the method does not (405 `ERROR_METHOD_NOT_ALLOWED`).
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// The route exists, the method does not (405 `ERROR_METHOD_NOT_ALLOWED`); `allow`
+    /// is the method it takes, for the `Allow` header RFC 9110 requires on a 405.
+    #[error("{message}")]
+    MethodNotAllowed { message: String, allow: String },
     /// The resource already exists (409 `ERROR_CONFLICT`); only administration creates
     /// resources with a caller's id, so no sender ever sees it.
     #[error("{0}")]
@@ -40,9 +41,6 @@ pub enum Error {
     /// `ERROR_IN_PROGRESS`). A retry a moment later finds it settled.
     #[error("{0}")]
     InProgress(String),
-    /// The feature exists in the API but not yet here (501 `ERROR_NOT_IMPLEMENTED`).
-    #[error("{0}")]
-    NotImplemented(String),
     /// Storage could not be reached or failed transiently (503 `ERROR_STORAGE_UNAVAILABLE`).
     #[error("Storage is unavailable: {0}")]
     StorageUnavailable(String),
@@ -74,12 +72,11 @@ impl Error {
             Error::WebhookDisabled(_) => "ERROR_WEBHOOK_STATE_DISABLED",
             Error::PermissionDenied(_) => "ERROR_PERMISSION_DENIED",
             Error::NotFound { .. } => "ERROR_NOT_FOUND",
-            Error::MethodNotAllowed(_) => "ERROR_METHOD_NOT_ALLOWED",
+            Error::MethodNotAllowed { .. } => "ERROR_METHOD_NOT_ALLOWED",
             Error::Conflict(_) => "ERROR_CONFLICT",
             Error::PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
             Error::Throttled => "ERROR_THROTTLED",
             Error::InProgress(_) => "ERROR_IN_PROGRESS",
-            Error::NotImplemented(_) => "ERROR_NOT_IMPLEMENTED",
             Error::StorageUnavailable(_) => "ERROR_STORAGE_UNAVAILABLE",
             Error::UpstreamUnavailable(_) => "ERROR_UPSTREAM_UNAVAILABLE",
             Error::Internal(_) => "ERROR_INTERNAL_API",
@@ -91,11 +88,10 @@ impl Error {
             Error::InvalidArgument(_) | Error::RequiredParameter(_) | Error::WebhookDisabled(_) => 400,
             Error::PermissionDenied(_) => 403,
             Error::NotFound { .. } => 404,
-            Error::MethodNotAllowed(_) => 405,
+            Error::MethodNotAllowed { .. } => 405,
             Error::Conflict(_) => 409,
             Error::PayloadTooLarge { .. } => 413,
             Error::Internal(_) => 500,
-            Error::NotImplemented(_) => 501,
             Error::Throttled
             | Error::InProgress(_)
             | Error::StorageUnavailable(_)
@@ -125,12 +121,11 @@ mod tests {
             Error::WebhookDisabled("x".into()),
             Error::PermissionDenied("x".into()),
             Error::not_found("x", "y"),
-            Error::MethodNotAllowed("x".into()),
+            Error::MethodNotAllowed { message: "x".into(), allow: "POST".into() },
             Error::Conflict("x".into()),
             Error::PayloadTooLarge { size: 2, limit: 1 },
             Error::Throttled,
             Error::InProgress("x".into()),
-            Error::NotImplemented("x".into()),
             Error::StorageUnavailable("x".into()),
             Error::UpstreamUnavailable("x".into()),
             Error::Internal("x".into()),

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use event_core::api::Endpoint;
 use event_core::config::{Config, Tables};
 use event_core::model::WebhookFormat;
 use event_core::service::webhooks::{create_webhook, IssuedKey, NewWebhook};
@@ -170,7 +171,7 @@ pub async fn webhook_from(app: &App, new: NewWebhook) -> IssuedKey {
 }
 
 pub fn webhook_path(key: &IssuedKey) -> String {
-    format!("/monitoring/v1/webhook/{}/{}/events", key.webhook.webhook_id, key.access_key)
+    Endpoint::WebhookEvents.path(&[&key.webhook.webhook_id, &key.access_key])
 }
 
 /// Which API Gateway payload a request arrives in.

@@ -39,7 +39,7 @@ fn text_response(status: u16, text: String) -> Response<Body> {
 }
 
 /// `{"error": {"code", "message", "status"}}`, the SpaceONE error shape, with
-/// `Retry-After` on every transient fault. Internal details stay in the logs: a 500 says
+/// `Retry-After` on every transient fault and `Allow` on a 405. Internal details stay in the logs: a 500 says
 /// only that something broke.
 pub fn error(err: &Error) -> Response<Body> {
     let message = match err {
@@ -52,6 +52,11 @@ pub fn error(err: &Error) -> Response<Body> {
     );
     if let Some(seconds) = err.retry_after_seconds() {
         response.headers_mut().insert("retry-after", seconds.into());
+    }
+    if let Error::MethodNotAllowed { allow, .. } = err {
+        if let Ok(allow) = allow.parse() {
+            response.headers_mut().insert("allow", allow);
+        }
     }
     response
 }
@@ -79,6 +84,13 @@ mod tests {
         assert_eq!(body["error"]["code"], "ERROR_THROTTLED");
         assert_eq!(error(&Error::StorageUnavailable("down".into())).headers()["retry-after"], "2");
         assert!(error(&Error::invalid("bad")).headers().get("retry-after").is_none());
+    }
+
+    #[test]
+    fn a_wrong_method_is_told_the_right_one() {
+        let err = Error::MethodNotAllowed { message: "x".into(), allow: "POST".into() };
+        assert_eq!(error(&err).headers()["allow"], "POST");
+        assert!(error(&Error::invalid("bad")).headers().get("allow").is_none());
     }
 
     #[test]
