@@ -14,7 +14,7 @@ use e2e::faults::{behind, Fault, Proxy, Rule, Target, When};
 use e2e::*;
 use event_core::model::WebhookFormat;
 use event_core::service::App;
-use event_core::store::EventRange;
+use event_core::store::{EventRange, Store};
 use serde_json::{json, Value};
 
 const SENDERS: usize = 4;
@@ -192,8 +192,15 @@ async fn every_acknowledged_change_is_stored_exactly_once_under_random_faults() 
         tally.lock().unwrap().acknowledged.extend(group);
     }
 
+    // Reading back thousands of events on a loaded machine outlasts the service's 12 s
+    // per call: the check reads with patience of its own.
+    let mut patient = direct.config.clone();
+    patient.storage_attempt_timeout_ms = 120_000;
+    patient.storage_operation_timeout_ms = 600_000;
+    let reader = Store::new(dynamodb_at(endpoint(), &patient), patient.tables.clone())
+        .with_read_budget(Duration::from_secs(600));
     let mut stored: BTreeMap<String, usize> = BTreeMap::new();
-    for event in direct.store.query_events(&EventRange::domain(&trusted(DOMAIN))).await.unwrap() {
+    for event in reader.query_events(&EventRange::domain(&trusted(DOMAIN))).await.unwrap() {
         *stored.entry(event.additional_info["fingerprint"].clone()).or_default() += 1;
     }
     let tally = tally.lock().unwrap();
