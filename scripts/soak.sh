@@ -3,9 +3,5 @@
 # the figures (deliveries, faults, acknowledged, stored, lost, duplicated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-port="${DYNAMODB_TEST_PORT:-8100}"
-DYNAMODB_PORT="$port" scripts/dynamodb-local.sh start
-trap 'DYNAMODB_PORT="$port" scripts/dynamodb-local.sh stop' EXIT
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
-export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-SOAK_SECONDS="${SOAK_SECONDS:-600}" cargo test -p e2e --test soak -- --nocapture
+SOAK_SECONDS="${SOAK_SECONDS:-600}" exec scripts/with-dynamodb-local.sh \
+  cargo test -p e2e --test soak -- --nocapture

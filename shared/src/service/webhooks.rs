@@ -109,24 +109,29 @@ pub async fn set_state(store: &Store, webhook_id: &str, state: WebhookState) -> 
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_the_issued_key_matches_its_hash() {
-        let key = new_access_key();
-        assert_eq!(key.len(), 48);
-        let webhook = Webhook {
+    /// A webhook whose key is `key`, with a retired key or none.
+    fn keyed(key: &str, previous_key: Option<RetiredKey>) -> Webhook {
+        Webhook {
             webhook_id: "webhook-1".into(),
             name: "n".into(),
             state: WebhookState::Enabled,
             format: WebhookFormat::Standard,
-            access_key_hash: hash_access_key(&key),
+            access_key_hash: hash_access_key(key),
             project_id: "p".into(),
             workspace_id: "w".into(),
             domain_id: "d".into(),
             created_at: String::new(),
             verify_sns_signature: true,
             sns_policy: SnsPolicy::default(),
-            previous_key: None,
-        };
+            previous_key,
+        }
+    }
+
+    #[test]
+    fn only_the_issued_key_matches_its_hash() {
+        let key = new_access_key();
+        assert_eq!(key.len(), 48);
+        let webhook = keyed(&key, None);
         let now = Utc::now();
         assert!(access_key_matches(&webhook, &key, now));
         assert!(!access_key_matches(&webhook, &key[1..], now));
@@ -138,19 +143,8 @@ mod tests {
     fn a_retired_key_works_until_its_grace_period_ends() {
         let (old, new) = (new_access_key(), new_access_key());
         let now = Utc::now();
-        let webhook = |valid_until| Webhook {
-            webhook_id: "webhook-1".into(),
-            name: "n".into(),
-            state: WebhookState::Enabled,
-            format: WebhookFormat::Standard,
-            access_key_hash: hash_access_key(&new),
-            project_id: "p".into(),
-            workspace_id: "w".into(),
-            domain_id: "d".into(),
-            created_at: String::new(),
-            verify_sns_signature: true,
-            sns_policy: SnsPolicy::default(),
-            previous_key: Some(RetiredKey { access_key_hash: hash_access_key(&old), valid_until }),
+        let webhook = |valid_until| {
+            keyed(&new, Some(RetiredKey { access_key_hash: hash_access_key(&old), valid_until }))
         };
         let in_grace = webhook(format_time(now + chrono::Duration::hours(1)));
         assert!(access_key_matches(&in_grace, &new, now));
