@@ -28,11 +28,10 @@ pub const MINIMAL_FIELDS: [&str; 10] = [
 ];
 
 /// The furthest a page may end (`page.start - 1 + page.limit`), and the most matches a
-/// list without `page.limit` may have: the rows one list call must keep. An event takes
-/// 5 to 9 KB as JSON in memory, so a call holds at most about 180 MB (twice this many
-/// rows, between compactions); and as events average about 1 KB of JSON text, an answer
-/// this long would not fit a Lambda response (6 MB) anyway. Elasticsearch's
-/// `max_result_window` draws the same line.
+/// list without `page.limit` may have: the rows one list call must keep (twice this many
+/// between compactions), sized to the list function's memory (docs/benchmarks.md,
+/// "Memory and time bounds"); an answer this long would not fit a Lambda response (6 MB)
+/// anyway. Elasticsearch's `max_result_window` draws the same line.
 pub const MAX_HELD_ROWS: usize = 10_000;
 
 /// Kept rows are sorted and cut back to the page's end once they exceed it by as many

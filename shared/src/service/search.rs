@@ -20,14 +20,12 @@ use crate::tenant::AuthorizedDomain;
 const CURSOR_PAGE: usize = 100;
 const CURSOR_PAGE_MAX: usize = 1000;
 
-/// The most events one stat call aggregates. Its stages need every matched event in
-/// memory, 5 to 6 KB each as JSON without raw_data (8 to 9 KB with it), so this many
-/// stay under 450 MB of the stat function's 1024 MB; at the query benchmark's pace
-/// (a stat over 5,000 events in 0.4 to 0.8 s on DynamoDB Local) that is 4 to 8 s, well
-/// inside API Gateway's 29 s.
+/// The most events one stat call aggregates: its stages need every matched event in
+/// memory, and this many stay well inside the stat function's 1024 MB and API Gateway's
+/// 29 s (the measurements behind it: docs/benchmarks.md, "Memory and time bounds").
 const MAX_STAT_EVENTS: usize = 50_000;
-/// The same bound for a stat that reads summaries (about 1.1 KB each as JSON): about
-/// 280 MB, and some 50 MB of the count index to read.
+/// The same bound for a stat that reads summaries, which take about a fifth of the
+/// memory of whole events.
 const MAX_STAT_SUMMARIES: usize = 250_000;
 
 /// A planned read: the index slice, and whether DynamoDB's answer is the whole answer.
