@@ -229,7 +229,7 @@ proptest! {
     fn list_answers_what_the_in_memory_evaluator_answers(raw in list_query(), domain in 0..2usize) {
         let w = world();
         let query = Query::from_json(&raw).unwrap();
-        let got = w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap();
+        let got = serde_json::to_value(w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
         prop_assert_eq!(got, oracle_list(domain, &query), "query {}", raw);
     }
 
@@ -243,7 +243,7 @@ proptest! {
         let mut walked = Vec::new();
         let mut token = String::new();
         loop {
-            let page = w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, Some(&token))).unwrap();
+            let page = serde_json::to_value(w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, Some(&token))).unwrap()).unwrap();
             let results = page["results"].as_array().unwrap();
             prop_assert!(results.len() <= limit);
             walked.extend(results.iter().cloned());
@@ -282,7 +282,10 @@ proptest! {
 /// The list answer of `query` in domain `domain`, from the store.
 fn listed(domain: usize, query: &Query) -> Value {
     let w = world();
-    w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), query, None)).unwrap()
+    serde_json::to_value(
+        w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), query, None)).unwrap(),
+    )
+    .unwrap()
 }
 
 fn ids(answer: &Value) -> Vec<&str> {
@@ -374,7 +377,7 @@ fn match_is_an_element_match_on_lists_as_in_the_reference() {
     ] {
         let query = StatQuery::from_json(&json!({"filter": filter, "distinct": "severity"})).unwrap();
         let got = w.runtime.block_on(stat_events(&w.app.store, &e2e::trusted(DOMAINS[0]), &query)).unwrap();
-        assert_eq!(got["results"], want, "{filter}");
+        assert_eq!(Value::Array(got.results), want, "{filter}");
     }
 }
 

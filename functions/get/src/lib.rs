@@ -1,6 +1,6 @@
 //! get: `GET /monitoring/v1/event/{event_id}` and `POST /monitoring/v1/event/get`.
 
-use event_core::api::{self, decode, tenant, GetRoute};
+use event_core::api::{self, decode, response, tenant, GetRoute};
 use event_core::service::{self, App};
 use lambda_http::{Body, Request, Response};
 
@@ -8,7 +8,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     api::serve(req, |req, GetRoute { event_id }| async move {
         let request = decode::get_request(&req, event_id)?;
         let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::get_event(&app.store, &domain, &request.event_id, &request.only).await
+        let event = service::get_event(&app.store, &domain, &request.event_id).await?;
+        response::event(&event, request.only)
     })
     .await
 }

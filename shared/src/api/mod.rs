@@ -11,7 +11,6 @@ use std::future::Future;
 use std::time::Instant;
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::Value;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
@@ -21,11 +20,12 @@ pub use routes::{route, CreateRoute, Endpoint, GetRoute, ListRoute, Operation, R
 /// typed route, renders the outcome and logs one line with the request id, route,
 /// domain, status and latency. Never fails: every error becomes its SpaceONE error
 /// response.
-pub async fn serve<R, F, Fut>(req: Request, work: F) -> Response<Body>
+pub async fn serve<R, F, Fut, T>(req: Request, work: F) -> Response<Body>
 where
     R: Operation,
     F: FnOnce(Request, R) -> Fut,
-    Fut: Future<Output = Result<Value>>,
+    Fut: Future<Output = Result<T>>,
+    T: serde::Serialize,
 {
     let operation = R::NAME;
     let started = Instant::now();

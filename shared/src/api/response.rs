@@ -1,9 +1,12 @@
 //! Rendering: JSON bodies, and the one mapping of errors to HTTP.
 
 use lambda_http::{Body, Response};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::model::Event;
+use crate::query::Shape;
 
 /// Lambda returns at most 6 MB (6,291,456 bytes) from a synchronous invocation, and the
 /// body travels inside that answer as an escaped JSON string. Past this, API Gateway
@@ -13,8 +16,9 @@ pub const MAX_ESCAPED_BODY: usize = 6_000_000;
 
 /// A 200 with `body`, or a 400 that says how to ask for less when the body would not
 /// fit a Lambda response.
-pub fn ok(body: &Value) -> Result<Response<Body>> {
-    let text = body.to_string();
+pub fn ok(body: &impl Serialize) -> Result<Response<Body>> {
+    let text =
+        serde_json::to_string(body).map_err(|e| Error::Internal(format!("cannot render the answer: {e}")))?;
     let escaped = text.len() + text.bytes().filter(|b| matches!(b, b'"' | b'\\')).count();
     if escaped > MAX_ESCAPED_BODY {
         return Err(Error::invalid(format!(
@@ -24,6 +28,13 @@ pub fn ok(body: &Value) -> Result<Response<Body>> {
         )));
     }
     Ok(text_response(200, text))
+}
+
+/// An event as get answers it: whole, or only the `only` fields, projected as list
+/// projects them (a dotted name keeps that nested field, not its whole parent).
+pub fn event(event: &Event, only: Vec<String>) -> Result<Value> {
+    let value = serde_json::to_value(event).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Shape { only, minimal: false }.apply(value))
 }
 
 fn json(status: u16, body: &Value) -> Response<Body> {

@@ -2,7 +2,8 @@
 //! is counted for `total_count`, but only the rows the page can show are kept, so a
 //! first page over a million matches holds a page, not a million events.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::limits::{approximate_size, MAX_HELD_BYTES};
 use super::parse::Page;
@@ -56,6 +57,18 @@ impl Shape {
             event
         }
     }
+}
+
+/// A list answer: `{results, total_count}`, `{total_count}` for count_only, or
+/// `{results, next_token}` for a next_token page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ListPage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 pub struct ListCollector<'q> {
@@ -124,15 +137,15 @@ impl<'q> ListCollector<'q> {
         Ok(())
     }
 
-    /// `{results, total_count}`, or `{total_count}` for count_only.
-    pub fn finish(mut self) -> Value {
+    /// The page with its total_count, or only the count for count_only.
+    pub fn finish(mut self) -> ListPage {
         if self.count_only {
-            return json!({ "total_count": self.total });
+            return ListPage { total_count: Some(self.total), ..ListPage::default() };
         }
         sort_rows(&mut self.rows, &self.order);
         let rows = self.page.apply(self.rows);
         let results: Vec<Value> = rows.into_iter().map(|row| self.shape.apply(row)).collect();
-        json!({ "results": results, "total_count": self.total })
+        ListPage { results: Some(results), total_count: Some(self.total), next_token: None }
     }
 }
 
@@ -166,7 +179,7 @@ mod tests {
         for row in rows {
             list.push(row)?;
         }
-        Ok(list.finish())
+        Ok(serde_json::to_value(list.finish()).unwrap())
     }
 
     fn page(start: usize, limit: Option<usize>) -> Page {

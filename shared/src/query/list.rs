@@ -162,7 +162,7 @@ impl Query {
         for row in matched {
             list.push(row)?;
         }
-        Ok(list.finish())
+        serde_json::to_value(list.finish()).map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Applies `only` (which wins) or `minimal` to one event.

@@ -22,12 +22,12 @@ mod time_operand;
 mod times;
 mod value;
 
-pub use collect::{ListCollector, MAX_HELD_ROWS, MINIMAL_FIELDS};
+pub use collect::{ListCollector, ListPage, Shape, MAX_HELD_ROWS, MINIMAL_FIELDS};
 pub use condition::OPERATORS;
 pub use list::Query;
 pub use pushdown::{FieldTest, Pushdown};
 pub use sort::SortKey;
-pub use stat::StatQuery;
+pub use stat::{StatAnswer, StatQuery};
 
 #[cfg(test)]
 mod tests;

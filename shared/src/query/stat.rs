@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::condition::{describe, Condition};
@@ -134,7 +135,7 @@ impl StatQuery {
 
     /// Runs the pipeline over matched events: `{results, total_count}`, where
     /// total_count counts the rows before `page` takes its slice.
-    pub fn evaluate(&self, matched: Vec<Value>, now: DateTime<Utc>) -> Result<Value> {
+    pub fn evaluate(&self, matched: Vec<Value>, now: DateTime<Utc>) -> Result<StatAnswer> {
         let rows = match &self.mode {
             Mode::Aggregate(stages) => {
                 let mut rows = matched;
@@ -152,9 +153,16 @@ impl StatQuery {
             }
             Mode::Distinct(path) => distinct(&matched, path),
         };
-        let total = rows.len();
-        Ok(json!({ "results": self.page.apply(rows), "total_count": total }))
+        let total_count = rows.len();
+        Ok(StatAnswer { results: self.page.apply(rows), total_count })
     }
+}
+
+/// A stat answer: the page of result rows, and how many rows there were in all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatAnswer {
+    pub results: Vec<Value>,
+    pub total_count: usize,
 }
 
 fn parse_stages(stages: &[Value]) -> Result<Vec<Stage>> {
@@ -332,7 +340,7 @@ mod tests {
         let q = StatQuery::from_json(&query).unwrap();
         let now = Utc::now();
         let matched = rows().into_iter().filter(|e| q.filter_query().matches(e, now)).collect();
-        q.evaluate(matched, now).unwrap()
+        serde_json::to_value(q.evaluate(matched, now).unwrap()).unwrap()
     }
 
     #[test]
@@ -479,7 +487,7 @@ mod tests {
             let q = StatQuery::from_json(&query).unwrap();
             let now = Utc::now();
             let matched = rows().into_iter().filter(|e| q.filter_query().matches(e, now)).collect();
-            assert_eq!(q.evaluate(matched, now).unwrap()["results"], json!([]), "{query}");
+            assert_eq!(q.evaluate(matched, now).unwrap().results, Vec::<Value>::new(), "{query}");
         }
     }
 

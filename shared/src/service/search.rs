@@ -6,12 +6,12 @@
 //! `next_token` page reads only as far as its page; stat reads the matching range.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::get::to_json;
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
-use crate::query::{FieldTest, Pushdown, Query, StatQuery, MAX_HELD_ROWS};
+use crate::query::{FieldTest, ListPage, Pushdown, Query, StatAnswer, StatQuery, MAX_HELD_ROWS};
 use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
 use crate::tenant::AuthorizedDomain;
 
@@ -39,14 +39,15 @@ pub async fn list_events(
     domain: &AuthorizedDomain,
     query: &Query,
     next_token: Option<&str>,
-) -> Result<Value> {
+) -> Result<ListPage> {
     let now = Utc::now();
     let plan = plan(domain, query.pushdown(now));
     if let Some(token) = next_token {
         return cursor_page(store, &plan, query, token, now).await;
     }
     if plan.complete && query.count_only() {
-        return Ok(json!({ "total_count": store.count_events(&plan.range).await? }));
+        let total = store.count_events(&plan.range).await?;
+        return Ok(ListPage { total_count: Some(total as usize), ..ListPage::default() });
     }
     if let (true, true, Some((skip, end))) = (plan.complete, query.default_order(), page_bounds(query)) {
         // The page is the head of the range: read only that far, count the rest.
@@ -57,7 +58,7 @@ pub async fn list_events(
             .skip(skip)
             .map(|e| to_json(e).map(|v| query.shape(v)))
             .collect::<Result<Vec<_>>>()?;
-        return Ok(json!({ "results": results, "total_count": total }));
+        return Ok(ListPage { results: Some(results), total_count: Some(total as usize), next_token: None });
     }
     let mut list = query.collector();
     store
@@ -80,7 +81,7 @@ fn page_bounds(query: &Query) -> Option<(usize, usize)> {
     (end <= MAX_HELD_ROWS).then_some((start - 1, end))
 }
 
-pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQuery) -> Result<Value> {
+pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
     let now = Utc::now();
     let filter = query.filter_query();
     let plan = plan(domain, filter.pushdown(now));
@@ -121,7 +122,7 @@ async fn cursor_page(
     query: &Query,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Value> {
+) -> Result<ListPage> {
     if !query.default_order() {
         return Err(Error::invalid("next_token pages in created_at order, newest first; remove 'sort'."));
     }
@@ -142,11 +143,7 @@ async fn cursor_page(
     let (events, next) =
         store.query_page(&plan.range, after.as_ref(), want, keep, OutOfTime::EndPageShort).await?;
     let results = events.iter().map(|e| to_json(e).map(|v| query.shape(v))).collect::<Result<Vec<_>>>()?;
-    let mut page = json!({ "results": results });
-    if let Some(next) = next {
-        page["next_token"] = json!(next.to_token());
-    }
-    Ok(page)
+    Ok(ListPage { results: Some(results), total_count: None, next_token: next.map(|n| n.to_token()) })
 }
 
 /// Picks the index: an alert's or a webhook's events are a small partition of their
@@ -181,6 +178,8 @@ fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
