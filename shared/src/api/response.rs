@@ -87,6 +87,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn get_projects_dotted_names_as_list_does() {
+        let event: Event = serde_json::from_value(json!({
+            "event_id": "event-1", "event_key": "k", "event_type": "ALERT", "title": "t",
+            "description": "", "severity": "INFO", "rule": "", "provider": "", "account": "",
+            "image_url": "", "resource": {"resource_id": "r-1", "name": "web-01", "resource_type": "host"},
+            "raw_data": {}, "additional_info": {}, "alert_id": "", "webhook_id": "w", "project_id": "p",
+            "workspace_id": "ws", "domain_id": "d", "created_at": "2026-11-30T00:00:00.000Z",
+            "occurred_at": "2026-11-30T00:00:00.000Z"
+        }))
+        .unwrap();
+        let only =
+            |fields: &[&str]| self::event(&event, fields.iter().map(|f| f.to_string()).collect()).unwrap();
+        assert_eq!(only(&["resource.name", "title"]), json!({"resource": {"name": "web-01"}, "title": "t"}));
+        assert_eq!(only(&[])["event_id"], "event-1");
+    }
+
+    #[test]
     fn transient_faults_carry_retry_after_and_client_errors_do_not() {
         let throttled = error(&Error::Throttled);
         assert_eq!(throttled.status(), 503);
