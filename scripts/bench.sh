@@ -3,6 +3,9 @@
 #   formats   parse + map time per Alertmanager payload (pure, no I/O)
 #   capacity  DynamoDB capacity units and latency per create/get
 #   query     list/stat latency and read units over 100,000 events (BENCH_EVENTS scales it)
+#   rollups   dashboard stats from rollups and from the query path at 10k, 100k and 1M
+#             events in one domain, and the rollup consumer's writes per event
+#             (BENCH_ROLLUP_EVENTS=10000,100000 for the smaller steps only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${DYNAMODB_TEST_PORT:-8100}"
@@ -13,3 +16,4 @@ export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 cargo bench -p event-core --bench formats
 cargo bench -p e2e --bench capacity
 cargo bench -p e2e --bench query
+cargo bench -p e2e --bench rollups

@@ -17,7 +17,12 @@ class Loader(yaml.SafeLoader):
 
 Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
-RESOURCES = {"events": "EventsTable", "webhooks": "WebhooksTable", "alerts": "AlertsTable"}
+RESOURCES = {
+    "events": "EventsTable",
+    "webhooks": "WebhooksTable",
+    "alerts": "AlertsTable",
+    "rollups": "RollupsTable",
+}
 
 
 def normalise(value):

@@ -29,6 +29,11 @@ pub async fn run(app: App, addr: SocketAddr, demo: bool) -> Result<()> {
     if demo {
         setup_demo(&app, addr).await?;
     }
+    // Locally, the rollup consumer follows DynamoDB Local's stream, as the rollup
+    // function follows the table's stream in AWS.
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        tokio::spawn(event_core::service::rollups::follow_local_stream(app.clone(), endpoint));
+    }
     tracing::info!(%addr, "serving the Event API");
     serve(app, listener).await
 }

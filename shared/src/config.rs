@@ -33,6 +33,10 @@ pub struct Config {
     pub storage_operation_timeout_ms: u64,
     /// How read callers prove their domain (`READ_AUTHORIZER`).
     pub read_authorizer: ReadAuthorizer,
+    /// How long after an event is stored its stream record may still be on its way to
+    /// the rollups, in seconds: stats read the buckets of that last stretch from the
+    /// index. The rollup function's iterator-age alarm fires well before it.
+    pub rollup_settle_seconds: u32,
 }
 
 /// How read callers are identified (the template's `ReadAuthorizer`): see `api::tenant`.
@@ -63,12 +67,19 @@ pub struct Tables {
     pub events: String,
     pub webhooks: String,
     pub alerts: String,
+    /// Event counts per time bucket, kept by the rollup consumer from the events stream.
+    pub rollups: String,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            tables: Tables { events: "events".into(), webhooks: "webhooks".into(), alerts: "alerts".into() },
+            tables: Tables {
+                events: "events".into(),
+                webhooks: "webhooks".into(),
+                alerts: "alerts".into(),
+                rollups: "rollups".into(),
+            },
             retention_days: 0,
             max_body_bytes: 1024 * 1024,
             dedup_window_hours: 24,
@@ -77,14 +88,16 @@ impl Default for Config {
             storage_attempt_timeout_ms: 5_000,
             storage_operation_timeout_ms: 12_000,
             read_authorizer: ReadAuthorizer::Iam,
+            rollup_settle_seconds: 120,
         }
     }
 }
 
 impl Config {
-    /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `EVENT_RETENTION_DAYS`,
+    /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `ROLLUPS_TABLE`, `EVENT_RETENTION_DAYS`,
     /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
-    /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`;
+    /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
+    /// `ROLLUP_SETTLE_SECONDS`;
     /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -98,6 +111,7 @@ impl Config {
                 events: text("EVENTS_TABLE", defaults.tables.events),
                 webhooks: text("WEBHOOKS_TABLE", defaults.tables.webhooks),
                 alerts: text("ALERTS_TABLE", defaults.tables.alerts),
+                rollups: text("ROLLUPS_TABLE", defaults.tables.rollups),
             },
             retention_days: number(&lookup, "EVENT_RETENTION_DAYS", defaults.retention_days)?,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
@@ -122,7 +136,16 @@ impl Config {
                 Some(mode) => mode.parse()?,
                 None => defaults.read_authorizer,
             },
+            rollup_settle_seconds: number(&lookup, "ROLLUP_SETTLE_SECONDS", defaults.rollup_settle_seconds)?,
         })
+    }
+
+    /// What stats may read from rollups (see [`crate::store::RollupReads`]).
+    pub fn rollup_reads(&self) -> crate::store::RollupReads {
+        crate::store::RollupReads {
+            retention_days: self.retention_days,
+            settle: std::time::Duration::from_secs(self.rollup_settle_seconds.into()),
+        }
     }
 
     pub fn read_budget(&self) -> std::time::Duration {

@@ -10,6 +10,9 @@
 //!   cache) and subscription confirmation, for [`service::create_events`].
 //! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS).
 //! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
+//! - [`rollup`]: event counts per time bucket kept from the events stream, pure: what a
+//!   batch of stream records adds, and how a stat's range splits between rollups and
+//!   the index.
 //! - [`tenant`]: [`tenant::AuthorizedDomain`], the only way into a domain's events, and
 //!   the check that makes one.
 //! - [`model`], [`error`], [`config`], [`logging`], [`digest`]: the types, the one error
@@ -30,6 +33,7 @@ pub mod formats;
 pub mod logging;
 pub mod model;
 pub mod query;
+pub mod rollup;
 pub mod service;
 pub mod sns;
 pub mod store;

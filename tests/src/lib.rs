@@ -133,6 +133,7 @@ pub fn test_config() -> Config {
             events: format!("events-{suffix}"),
             webhooks: format!("webhooks-{suffix}"),
             alerts: format!("alerts-{suffix}"),
+            rollups: format!("rollups-{suffix}"),
         },
         ..Config::default()
     }
@@ -141,7 +142,9 @@ pub fn test_config() -> Config {
 pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
     let mut config = test_config();
     adjust(&mut config);
-    let store = Store::new(dynamodb(), config.tables.clone()).with_read_budget(config.read_budget());
+    let store = Store::new(dynamodb(), config.tables.clone())
+        .with_read_budget(config.read_budget())
+        .with_rollup_reads(Some(config.rollup_reads()));
     store.create_tables().await.expect("tables are created");
     App { store, config }
 }
@@ -299,3 +302,4 @@ pub fn error_code(status: u16, body: &Value) -> String {
     assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "error has a message: {body}");
     error["code"].as_str().expect("error has a code").to_string()
 }
+pub mod rollups;

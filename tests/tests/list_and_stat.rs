@@ -337,7 +337,13 @@ async fn tables_kept_from_before_the_count_index_gain_it() {
     let tables = &app.config.tables;
     assert_eq!(
         created,
-        [format!("{} index {COUNT_INDEX}", tables.events), tables.webhooks.clone(), tables.alerts.clone()]
+        [
+            format!("{} index {COUNT_INDEX}", tables.events),
+            format!("{} stream", tables.events),
+            tables.webhooks.clone(),
+            tables.alerts.clone(),
+            tables.rollups.clone()
+        ]
     );
     assert!(app.store.create_tables().await.unwrap().is_empty(), "nothing more to add");
     big_events(&app, 3, 10).await;

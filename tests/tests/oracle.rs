@@ -4,15 +4,22 @@
 //! bounds, filter pushdown, Select COUNT, and next_token paging. Beside it, the answers
 //! python-core gives to a few queries where an evaluator could go wrong in both places
 //! at once (case, times, `match`, paging), checked against plain predicates.
+//!
+//! The rollup consumer runs over the events stream before any query, so stats and counts
+//! on rollup fields answer from rollups; the rollup path is checked against the query
+//! path (the same store with rollup reads off) and the in-memory evaluator.
 
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Timelike, Utc};
 use e2e::app;
+use e2e::rollups::count_everything;
 use event_core::model::{format_time, Event, EventType, Resource, Severity};
 use event_core::query::{Query, StatQuery};
-use event_core::service::{list_events, stat_events, App};
+use event_core::service::{list_events, stat_events, App, RollupConsumer};
+use event_core::store::Store;
 use proptest::prelude::*;
+use proptest::strategy::BoxedStrategy;
 use serde_json::{json, Value};
 
 const DOMAINS: [&str; 2] = ["domain-a", "domain-b"];
@@ -47,6 +54,7 @@ fn world() -> &'static World {
                 assert!(app.store.put_event(&event, None).await.unwrap());
                 per_domain[i % 2].push(serde_json::to_value(&event).unwrap());
             }
+            count_everything(&app, &RollupConsumer::new(app.store.clone(), 0)).await;
             for list in &mut per_domain {
                 list.reverse(); // created_at rises with i
             }
@@ -76,18 +84,18 @@ fn synthetic_event(i: usize, start: chrono::DateTime<Utc>) -> Event {
         rule: String::new(),
         resource: Resource {
             resource_id: format!("server-{}", i % 6),
-            resource_type: "inventory.Server".into(),
+            resource_type: ["inventory.Server", "", "aws.EC2"][i % 3].into(),
             name: NAMES[i % 3].to_string(),
         },
-        provider: "prometheus".into(),
+        provider: ["prometheus", "grafana"][i / 3 % 2].into(),
         account: String::new(),
         image_url: String::new(),
         raw_data: json!({"n": i, "additional_info": {"tags": TAGS[i % 5]}}),
         additional_info: [("user".to_string(), USERS[i % 3].to_string())].into(),
         alert_id: ALERTS[i % 4].to_string(),
         webhook_id: WEBHOOKS[i % 3].to_string(),
-        project_id: "project-1".into(),
-        workspace_id: "workspace-1".into(),
+        project_id: format!("project-{}", i % 5 % 3),
+        workspace_id: format!("workspace-{}", i / 7 % 2),
         domain_id: DOMAINS[i % 2].to_string(),
         created_at: format_time(created),
         // Some minutes and milliseconds before creation, so it orders differently.
@@ -222,6 +230,105 @@ fn oracle_list(domain: usize, query: &Query) -> Value {
     query.render_list(matched).unwrap()
 }
 
+/// The fields rollups count by, each with values stored and values not (other case).
+const ROLLUP_FIELDS: [(&str, &[&str]); 7] = [
+    ("severity", &["CRITICAL", "ERROR", "warning", "INFO", "NONE"]),
+    ("event_type", &["ALERT", "RECOVERY", "ERROR"]),
+    ("project_id", &["project-0", "project-1", "project-2"]),
+    ("workspace_id", &["workspace-0", "workspace-1"]),
+    ("webhook_id", &WEBHOOKS),
+    ("provider", &["prometheus", "grafana", "Grafana"]),
+    ("resource.resource_type", &["inventory.Server", "", "aws.EC2"]),
+];
+
+/// Any operator on one rollup field.
+fn field_condition(field: usize) -> BoxedStrategy<Value> {
+    let (key, values) = ROLLUP_FIELDS[field];
+    let ops = vec!["eq", "not", "in", "not_in", "contain", "not_contain", "regex", "exists"];
+    (
+        prop::sample::select(values.to_vec()),
+        prop::sample::subsequence(values.to_vec(), 1..3),
+        prop::sample::select(ops),
+    )
+        .prop_map(move |(v, vs, o)| match o {
+            "in" | "not_in" => json!({"k": key, "v": vs, "o": o}),
+            "exists" => json!({"k": key, "v": true, "o": o}),
+            _ => json!({"k": key, "v": v, "o": o}),
+        })
+        .boxed()
+}
+
+/// A created_at bound inside or around the events' ten days: to the millisecond, on an
+/// hour, or on a day.
+fn created_bound() -> impl Strategy<Value = Value> {
+    let ops = vec!["datetime_gte", "datetime_gt", "datetime_lt", "datetime_lte", "gte", "lt"];
+    (-86_400_000i64..(EVENTS as i64 * 3_600_000 + 86_400_000), 0..3usize, prop::sample::select(ops)).prop_map(
+        |(ms, align, o)| {
+            let t = world().start + Duration::milliseconds(ms);
+            let t = match align {
+                0 => t,
+                1 => t.with_minute(0).unwrap().with_second(0).unwrap().with_nanosecond(0).unwrap(),
+                _ => t.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc(),
+            };
+            json!({"k": "created_at", "v": format_time(t), "o": o})
+        },
+    )
+}
+
+/// A stat that reads at most two rollup fields (filters, filter_or, group keys and
+/// count conditions together), created_at as a range or a day/hour/month key.
+fn rollup_stat() -> impl Strategy<Value = Value> {
+    prop::sample::subsequence((0..ROLLUP_FIELDS.len()).collect::<Vec<_>>(), 0..=2).prop_flat_map(|fields| {
+        let on_fields = |n: std::ops::Range<usize>| -> BoxedStrategy<Vec<Value>> {
+            if fields.is_empty() {
+                return Just(Vec::new()).boxed();
+            }
+            let one = prop::sample::select(fields.clone()).prop_flat_map(field_condition);
+            prop::collection::vec(one, n).boxed()
+        };
+        let keys = prop::sample::subsequence(fields.clone(), 0..=fields.len());
+        let day = prop::option::of(prop::sample::select(vec!["%Y-%m-%d", "%Y-%m-%d %H", "month", "%j"]));
+        (
+            on_fields(0..3),
+            on_fields(0..2),
+            prop::collection::vec(created_bound(), 0..3),
+            keys,
+            day,
+            on_fields(0..2),
+            any::<bool>(),
+            prop::option::of((1usize..4, 1usize..6)),
+        )
+            .prop_map(|(filter, filter_or, bounds, keys, day, conditions, sorted, page)| {
+                let mut group_keys: Vec<Value> = keys
+                    .iter()
+                    .map(|&f| json!({"key": ROLLUP_FIELDS[f].0, "name": format!("k{f}")}))
+                    .collect();
+                if let Some(format) = day {
+                    group_keys.push(json!({"key": "created_at", "name": "when", "date_format": format}));
+                }
+                let mut fields = vec![json!({"name": "count", "operator": "count"})];
+                if !conditions.is_empty() {
+                    fields.push(json!({"name": "some", "operator": "count", "conditions": conditions}));
+                }
+                let mut stages = vec![json!({"group": {"keys": group_keys, "fields": fields}})];
+                if sorted {
+                    stages.push(json!({"sort": {"key": "count", "desc": true}}));
+                }
+                let filter = [filter, bounds].concat();
+                let mut query = json!({"filter": filter, "filter_or": filter_or, "aggregate": stages});
+                if let Some((start, limit)) = page {
+                    query["page"] = json!({"start": start, "limit": limit});
+                }
+                query
+            })
+    })
+}
+
+/// The same store, reading no rollups: today's query path.
+fn query_path() -> Store {
+    world().app.store.clone().with_rollup_reads(None)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -276,6 +383,31 @@ proptest! {
         let now = Utc::now();
         let matched = w.events[domain].iter().filter(|e| query.filter_query().matches(e, now)).cloned().collect();
         prop_assert_eq!(got, query.evaluate(matched, now).unwrap(), "query {}", raw);
+    }
+
+    #[test]
+    fn stat_from_rollups_answers_what_the_query_path_answers(raw in rollup_stat(), domain in 0..2usize) {
+        let w = world();
+        let query = StatQuery::from_json(&raw).unwrap();
+        let now = Utc::now();
+        prop_assert!(query.rollup_ask(now).is_some(), "rollups answer {}", raw);
+        let from_rollups = w.runtime.block_on(stat_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query)).unwrap();
+        let from_index = w.runtime.block_on(stat_events(&query_path(), &e2e::trusted(DOMAINS[domain]), &query)).unwrap();
+        prop_assert_eq!(&from_rollups, &from_index, "query {}", raw);
+        let matched = w.events[domain].iter().filter(|e| query.filter_query().matches(e, now)).cloned().collect();
+        prop_assert_eq!(from_rollups, query.evaluate(matched, now).unwrap(), "query {}", raw);
+    }
+
+    #[test]
+    fn counts_from_rollups_answer_what_the_query_path_answers(raw in rollup_stat(), domain in 0..2usize, page in any::<bool>()) {
+        let w = world();
+        let mut list = json!({"filter": raw["filter"], "filter_or": raw["filter_or"]});
+        if page { list["page"] = json!({"limit": 3}) } else { list["count_only"] = json!(true) }
+        let query = Query::from_json(&list).unwrap();
+        let from_rollups = serde_json::to_value(w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
+        let from_index = serde_json::to_value(w.runtime.block_on(list_events(&query_path(), &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
+        prop_assert_eq!(&from_rollups, &from_index, "query {}", list);
+        prop_assert_eq!(from_rollups, oracle_list(domain, &query), "query {}", list);
     }
 }
 

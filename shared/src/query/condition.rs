@@ -135,6 +135,11 @@ pub fn describe(value: &Value) -> String {
 }
 
 impl Condition {
+    /// The path the condition looks at, as written (after aliases).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// The top-level event field the condition looks at.
     pub fn field(&self) -> &str {
         self.path.field()

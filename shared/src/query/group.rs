@@ -105,39 +105,96 @@ impl Group {
         self.keys.iter().map(|k| k.name.as_str())
     }
 
-    /// Buckets in the order their first row came, so the output is deterministic.
+    /// One output row per bucket, buckets in the order of their keys (MongoDB's
+    /// `$group` promises no order; this one does not depend on the order rows are read
+    /// in, so rows read from the index and counts read from rollups group alike).
     pub fn run(&self, rows: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut buckets: Vec<(Vec<Option<Value>>, Vec<Value>)> = Vec::new();
-        for row in rows {
-            let id: Vec<Option<Value>> = self.keys.iter().map(|k| k.value(&row)).collect();
-            let mut token = String::new();
-            for value in &id {
-                identity(value.as_ref(), &mut token);
-                token.push('\u{0}');
-            }
-            let slot = *index.entry(token).or_insert_with(|| {
-                buckets.push((id, Vec::new()));
-                buckets.len() - 1
-            });
-            buckets[slot].1.push(row);
-        }
-        buckets
+        self.bucketed(rows, |row| row)
             .into_iter()
             .map(|(id, members)| {
-                let mut out = Map::new();
-                // A missing key is left out of the row, as MongoDB leaves it out of _id.
-                for (key, value) in self.keys.iter().zip(id) {
-                    if let Some(value) = value {
-                        out.insert(key.name.clone(), value);
-                    }
-                }
+                let mut out = self.key_row(id);
                 for field in &self.fields {
                     out.insert(field.name.clone(), field.aggregate(&members, now));
                 }
                 Value::Object(out)
             })
             .collect()
+    }
+
+    /// [`Group::run`] over rows that each stand for `n` alike rows, for a group whose
+    /// fields are all counts ([`Group::counted_fields`]).
+    pub(super) fn run_counted(&self, rows: Vec<(Value, u64)>, now: DateTime<Utc>) -> Vec<Value> {
+        self.bucketed(rows, |(row, _)| row)
+            .into_iter()
+            .map(|(id, members)| {
+                let mut out = self.key_row(id);
+                for field in &self.fields {
+                    let holds = |row: &Value| field.conditions.iter().all(|c| c.matches(row, now));
+                    let count: u64 = members.iter().filter(|(row, _)| holds(row)).map(|(_, n)| n).sum();
+                    out.insert(field.name.clone(), Value::from(count));
+                }
+                Value::Object(out)
+            })
+            .collect()
+    }
+
+    /// Whether every field counts rows (conditions aside), and the fields the counts'
+    /// conditions read.
+    pub(super) fn counted_fields(&self) -> Option<Vec<&str>> {
+        let mut read = Vec::new();
+        for field in &self.fields {
+            if field.operator != Operator::Count {
+                return None;
+            }
+            read.extend(field.conditions.iter().map(|c| c.key()));
+        }
+        Some(read)
+    }
+
+    /// Each key's path and date_format.
+    pub(super) fn keys(&self) -> impl Iterator<Item = (&Path, Option<&DateFormat>)> {
+        self.keys.iter().map(|k| (&k.path, k.date_format.as_ref()))
+    }
+
+    /// The rows in buckets of equal keys, members in the order they came, buckets in the
+    /// order of their keys.
+    fn bucketed<T>(&self, rows: Vec<T>, row_of: impl Fn(&T) -> &Value) -> Vec<(Vec<Option<Value>>, Vec<T>)> {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut buckets: Vec<(String, Vec<Option<Value>>, Vec<T>)> = Vec::new();
+        for item in rows {
+            let id: Vec<Option<Value>> = self.keys.iter().map(|k| k.value(row_of(&item))).collect();
+            let mut token = String::new();
+            for value in &id {
+                identity(value.as_ref(), &mut token);
+                token.push('\u{0}');
+            }
+            let slot = *index.entry(token.clone()).or_insert_with(|| {
+                buckets.push((token, id, Vec::new()));
+                buckets.len() - 1
+            });
+            buckets[slot].2.push(item);
+        }
+        // Keys that compare equal (a missing key and null) still sort one way.
+        buckets.sort_by(|(a_token, a, _), (b_token, b, _)| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| total_cmp(x.as_ref(), y.as_ref()))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a_token.cmp(b_token))
+        });
+        buckets.into_iter().map(|(_, id, members)| (id, members)).collect()
+    }
+
+    fn key_row(&self, id: Vec<Option<Value>>) -> Map<String, Value> {
+        let mut out = Map::new();
+        // A missing key is left out of the row, as MongoDB leaves it out of _id.
+        for (key, value) in self.keys.iter().zip(id) {
+            if let Some(value) = value {
+                out.insert(key.name.clone(), value);
+            }
+        }
+        out
     }
 }
 
@@ -404,9 +461,17 @@ mod tests {
     }
 
     #[test]
-    fn rows_are_flat_and_buckets_keep_first_seen_order() {
+    fn rows_are_flat_and_buckets_come_in_key_order_whatever_the_row_order() {
         let out = by_sev(json!({"name": "n", "operator": "count"}));
         assert_eq!(out, [json!({"severity": "CRITICAL", "n": 3}), json!({"severity": "INFO", "n": 1})]);
+        let g = Group::parse(
+            &json!({"keys": [{"key": "sev", "name": "severity"}], "fields": [{"name": "n", "operator": "count"}]}),
+            "g",
+        )
+        .unwrap();
+        let mut reversed = rows();
+        reversed.reverse();
+        assert_eq!(g.run(reversed, Utc::now()), out, "INFO comes first in the rows, after CRITICAL out");
     }
 
     #[test]
@@ -499,19 +564,20 @@ mod tests {
         assert_eq!(
             day,
             [
-                json!({"day": "2022-06-22", "n": 1}),
+                json!({"day": "2022-05-01", "n": 1}),
                 json!({"day": "2022-06-21", "n": 2}),
-                json!({"day": "2022-05-01", "n": 1})
+                json!({"day": "2022-06-22", "n": 1})
             ]
         );
         let month = counted_by(json!({"key": "at", "name": "m", "date_format": "month"}));
-        assert_eq!(month, [json!({"m": 6, "n": 3}), json!({"m": 5, "n": 1})]);
+        assert_eq!(month, [json!({"m": 5, "n": 1}), json!({"m": 6, "n": 3})]);
     }
 
     #[test]
     fn missing_keys_are_left_out_and_no_keys_is_one_bucket() {
         let out = counted_by(json!({"key": "user", "name": "user"}));
-        assert_eq!(out, [json!({"user": "glee", "n": 2}), json!({"user": "ops", "n": 1}), json!({"n": 1})]);
+        // A missing key sorts as null does, first.
+        assert_eq!(out, [json!({"n": 1}), json!({"user": "glee", "n": 2}), json!({"user": "ops", "n": 1})]);
         let total = group(json!({"fields": [{"name": "n", "operator": "count"}]}));
         assert_eq!(total, [json!({"n": 4})]);
         let g = Group::parse(&json!({"fields": [{"name": "n", "operator": "count"}]}), "g").unwrap();

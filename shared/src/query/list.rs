@@ -21,9 +21,9 @@ const QUERY_KEYS: [&str; 9] =
 
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    filter: Vec<Condition>,
-    filter_or: Vec<Condition>,
-    keyword: Option<Keyword>,
+    pub(super) filter: Vec<Condition>,
+    pub(super) filter_or: Vec<Condition>,
+    pub(super) keyword: Option<Keyword>,
     /// Empty means the default order, created_at descending.
     sort: Vec<SortKey>,
     page: Page,

@@ -16,6 +16,7 @@ mod parse;
 mod path;
 mod project;
 mod pushdown;
+mod rollup;
 mod sort;
 mod stat;
 mod time_operand;
@@ -26,6 +27,7 @@ pub use collect::{ListCollector, ListPage, Shape, MAX_HELD_ROWS, MINIMAL_FIELDS}
 pub use condition::OPERATORS;
 pub use list::Query;
 pub use pushdown::{FieldTest, Pushdown};
+pub use rollup::{cell_row, RollupAsk};
 pub use sort::SortKey;
 pub use stat::{StatAnswer, StatQuery};
 

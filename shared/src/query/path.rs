@@ -30,6 +30,11 @@ impl Path {
         Path { steps }
     }
 
+    /// The path as written, steps joined by dots.
+    pub fn key(&self) -> String {
+        self.steps.join(".")
+    }
+
     /// The top-level field the path starts in ("" for the value itself).
     pub fn field(&self) -> &str {
         self.steps.first().map_or("", String::as_str)

@@ -140,11 +140,11 @@ fn pinned(filter: &[Condition], key: &str) -> Option<String> {
 }
 
 /// Inclusive created_at bounds.
-type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+pub(super) type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The created_at range a condition confines events to at `now`, and whether that is
 /// all it asks (for several instants, the range is only their span).
-fn created_range(condition: &Condition, now: DateTime<Utc>) -> Option<(Range, bool)> {
+pub(super) fn created_range(condition: &Condition, now: DateTime<Utc>) -> Option<(Range, bool)> {
     if condition.key != "created_at" || condition.negated {
         return None;
     }

@@ -42,23 +42,23 @@ const STAGE_NUMBER_MAX: u64 = i32::MAX as u64;
 
 #[derive(Debug, Clone)]
 pub struct StatQuery {
-    filter: Query,
-    mode: Mode,
-    page: Page,
+    pub(super) filter: Query,
+    pub(super) mode: Mode,
+    pub(super) page: Page,
     /// Whether a stage or `distinct` may look into raw_data; if none does, the reader
     /// can drop each event's raw_data, the bulk of its memory.
     reads_raw_data: bool,
 }
 
 #[derive(Debug, Clone)]
-enum Mode {
+pub(super) enum Mode {
     Aggregate(Vec<Stage>),
     /// The distinct values of one field, sorted; list elements count one by one.
     Distinct(Path),
 }
 
 #[derive(Debug, Clone)]
-enum Stage {
+pub(super) enum Stage {
     Group(Group),
     Project(Project),
     Count(String),
@@ -245,7 +245,7 @@ fn parse_stage(raw: &Value, at: &str, group_keys: &[String]) -> Result<Stage> {
 }
 
 impl Stage {
-    fn run(&self, rows: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
+    pub(super) fn run(&self, rows: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
         match self {
             Stage::Group(group) => group.run(rows, now),
             Stage::Project(project) => rows.iter().map(|r| project.run(r)).collect(),
@@ -304,7 +304,7 @@ fn unwind(row: Value, path: &str) -> Vec<Value> {
         .collect()
 }
 
-fn distinct(events: &[Value], path: &Path) -> Vec<Value> {
+pub(super) fn distinct(events: &[Value], path: &Path) -> Vec<Value> {
     let mut seen = HashSet::new();
     let mut values = Vec::new();
     for event in events {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeDelta, Timelike, Utc};
 use serde_json::Value;
 
 use crate::model::parse_time;
+use crate::rollup::Granularity;
 
 /// Where a relative time starts: python-core's `now`, `now/d`, `now/w`, `now/m`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,6 +172,21 @@ impl DateFormat {
         Some(DateFormat::Pattern(pieces))
     }
 
+    /// The widest bucket within which every time renders alike: a day for dates, an
+    /// hour for a pattern with hours; None for minutes or finer.
+    pub fn constant_within(&self) -> Option<Granularity> {
+        let DateFormat::Pattern(pieces) = self else { return Some(Granularity::Day) };
+        let fields = pieces.iter().filter_map(|p| match p {
+            Piece::Field(spec) => Some(*spec),
+            Piece::Text(_) => None,
+        });
+        fields.into_iter().try_fold(Granularity::Day, |widest, spec| match spec {
+            'M' | 'S' | 'L' => None,
+            'H' => Some(Granularity::Hour),
+            _ => Some(widest),
+        })
+    }
+
     /// The key a time groups under; null for a value that is not a time, where
     /// MongoDB would fail the whole query.
     pub fn render(&self, value: Option<&Value>) -> Value {
@@ -278,6 +294,17 @@ mod tests {
         assert_eq!(render("day"), json!(2));
         assert_eq!(DateFormat::parse("%Y").unwrap().render(Some(&json!("soon"))), Value::Null);
         assert_eq!(DateFormat::parse("%Y").unwrap().render(None), Value::Null);
+    }
+
+    #[test]
+    fn date_formats_know_the_widest_bucket_they_render_alike() {
+        let within = |f: &str| DateFormat::parse(f).unwrap().constant_within();
+        assert_eq!(within("%Y-%m-%d"), Some(Granularity::Day));
+        assert_eq!(within("day"), Some(Granularity::Day));
+        assert_eq!(within("%G-W%V %u %z"), Some(Granularity::Day));
+        assert_eq!(within("%Y-%m-%dT%H"), Some(Granularity::Hour));
+        assert_eq!(within("%H:%M"), None);
+        assert_eq!(within("%L"), None);
     }
 
     #[test]

@@ -5,11 +5,14 @@
 mod create;
 mod get;
 mod normalise;
+mod rollup_reads;
+pub mod rollups;
 mod search;
 pub mod webhooks;
 
 pub use create::{create_events, Created};
 pub use get::get_event;
+pub use rollups::RollupConsumer;
 pub use search::{list_events, stat_events};
 
 use crate::config::Config;

@@ -1,14 +1,17 @@
 //! list and stat: plan the index read, push down what DynamoDB can evaluate, and let
 //! the query engine match and shape the rest.
 //!
-//! Costs (see docs/data-model.md): `total_count` needs the whole matching range read
-//! (as a `Select: COUNT` when DynamoDB can evaluate the whole query, else in full); a
-//! `next_token` page reads only as far as its page; stat reads the matching range.
+//! Costs (see docs/data-model.md): a stat, or a `total_count`, whose filters and group
+//! keys are rollup fields reads rollups and the edges of its range
+//! (`rollup_reads`); otherwise `total_count` needs the whole matching range read (as a
+//! `Select: COUNT` when DynamoDB can evaluate the whole query, else in full), and stat
+//! reads the matching range. A `next_token` page reads only as far as its page.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::get::to_json;
+use super::rollup_reads;
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
 use crate::query::{FieldTest, ListPage, Pushdown, Query, StatAnswer, StatQuery, MAX_HELD_ROWS};
@@ -45,13 +48,21 @@ pub async fn list_events(
     if let Some(token) = next_token {
         return cursor_page(store, &plan, query, token, now).await;
     }
+    if query.count_only() {
+        if let Some(total) = rollup_reads::count(store, domain, query, now).await? {
+            return Ok(ListPage { total_count: Some(total as usize), ..ListPage::default() });
+        }
+    }
     if plan.complete && query.count_only() {
         let total = store.count_events(&plan.range).await?;
         return Ok(ListPage { total_count: Some(total as usize), ..ListPage::default() });
     }
     if let (true, true, Some((skip, end))) = (plan.complete, query.default_order(), page_bounds(query)) {
         // The page is the head of the range: read only that far, count the rest.
-        let total = store.count_events(&plan.range).await?;
+        let total = match rollup_reads::count(store, domain, query, now).await? {
+            Some(total) => total,
+            None => store.count_events(&plan.range).await?,
+        };
         let (events, _) = store.query_page(&plan.range, None, end, |_| true, OutOfTime::Refuse).await?;
         let results = events
             .iter()
@@ -83,6 +94,9 @@ fn page_bounds(query: &Query) -> Option<(usize, usize)> {
 
 pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
     let now = Utc::now();
+    if let Some(answer) = rollup_reads::stat(store, domain, query, now).await? {
+        return Ok(answer);
+    }
     let filter = query.filter_query();
     let plan = plan(domain, filter.pushdown(now));
     // A stat that groups and filters on summary fields alone reads the count index.

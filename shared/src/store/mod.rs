@@ -4,7 +4,9 @@
 mod alerts;
 mod deliveries;
 mod events;
+mod rollups;
 pub mod schema;
+pub mod stream;
 mod webhooks;
 
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use alerts::{AlertScope, OpenAlert};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
+pub use rollups::RollupReads;
 
 use crate::config::{Config, Tables};
 use crate::error::Error;
@@ -35,11 +38,30 @@ pub struct Store {
     /// How long one read of an index range may go on fetching pages (see
     /// `Config::read_budget_seconds`).
     read_budget: Duration,
+    /// Whether, and within what bounds, stats and counts read rollups.
+    rollup_reads: Option<RollupReads>,
 }
 
 impl Store {
     pub fn new(client: Client, tables: Tables) -> Self {
-        Store { client, tables, meter: Arc::default(), read_budget: Config::default().read_budget() }
+        let defaults = Config::default();
+        Store {
+            client,
+            tables,
+            meter: Arc::default(),
+            read_budget: defaults.read_budget(),
+            rollup_reads: Some(defaults.rollup_reads()),
+        }
+    }
+
+    /// Stats and counts read rollups within `reads`, or (None) never.
+    pub fn with_rollup_reads(mut self, reads: Option<RollupReads>) -> Self {
+        self.rollup_reads = reads;
+        self
+    }
+
+    pub fn rollup_reads(&self) -> Option<RollupReads> {
+        self.rollup_reads
     }
 
     pub fn with_read_budget(mut self, budget: Duration) -> Self {
@@ -54,7 +76,9 @@ impl Store {
             .timeout_config(config.storage_timeouts())
             .load()
             .await;
-        Store::new(Client::new(&sdk), config.tables.clone()).with_read_budget(config.read_budget())
+        Store::new(Client::new(&sdk), config.tables.clone())
+            .with_read_budget(config.read_budget())
+            .with_rollup_reads(Some(config.rollup_reads()))
     }
 
     pub fn tables(&self) -> &Tables {

@@ -1,12 +1,12 @@
 //! The tables, keys and indexes: one definition that creates the tables locally
 //! (`eventctl tables create`) and that `eventctl tables schema` prints for the check
-//! against template.yaml (`scripts/check-template.py`). Stat is computed by queries, so
-//! no table needs a stream.
+//! against template.yaml (`scripts/check-template.py`). The events table streams its new
+//! items to the rollup consumer, which keeps the rollups table (see `store::rollups`).
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
     GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde_json::{json, Value};
 
@@ -28,6 +28,9 @@ pub const COUNT_ATTRIBUTES: [&str; 4] = ["severity", "event_type", "project_id",
 pub const ALERT_INDEX: &str = "alert_id-created_key-index";
 pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-index";
 pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
+/// Keys of the rollups table: one rollup view of one domain, and one time bucket of it.
+pub const ROLLUP_KEY: &str = "rollup_key";
+pub const ROLLUP_BUCKET: &str = "bucket";
 
 /// A table as both DynamoDB and CloudFormation see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +38,11 @@ pub struct TableDef {
     /// The logical name (`events`, `webhooks`, `alerts`); the physical name comes from config.
     pub logical: &'static str,
     pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
     pub indexes: Vec<IndexDef>,
     pub ttl: bool,
+    /// Whether the table streams each new item (NEW_IMAGE) to a consumer.
+    pub stream: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +61,7 @@ pub fn tables() -> Vec<TableDef> {
         TableDef {
             logical: "events",
             partition_key: "event_id",
+            sort_key: None,
             indexes: vec![
                 by_created(DOMAIN_INDEX, "domain_id"),
                 IndexDef { includes: Some(&COUNT_ATTRIBUTES), ..by_created(COUNT_INDEX, "domain_id") },
@@ -62,10 +69,12 @@ pub fn tables() -> Vec<TableDef> {
                 by_created(WEBHOOK_INDEX, "webhook_id"),
             ],
             ttl: true,
+            stream: true,
         },
         TableDef {
             logical: "webhooks",
             partition_key: "webhook_id",
+            sort_key: None,
             indexes: vec![IndexDef {
                 name: WEBHOOK_DOMAIN_INDEX,
                 partition_key: "domain_id",
@@ -73,14 +82,31 @@ pub fn tables() -> Vec<TableDef> {
                 includes: None,
             }],
             ttl: false,
+            stream: false,
         },
-        TableDef { logical: "alerts", partition_key: "alert_id", indexes: vec![], ttl: true },
+        TableDef {
+            logical: "alerts",
+            partition_key: "alert_id",
+            sort_key: None,
+            indexes: vec![],
+            ttl: true,
+            stream: false,
+        },
+        TableDef {
+            logical: "rollups",
+            partition_key: ROLLUP_KEY,
+            sort_key: Some(ROLLUP_BUCKET),
+            indexes: vec![],
+            ttl: true,
+            stream: false,
+        },
     ]
 }
 
 impl TableDef {
     fn attributes(&self) -> Vec<&'static str> {
         let mut names = vec![self.partition_key];
+        names.extend(self.sort_key);
         for index in &self.indexes {
             names.push(index.partition_key);
             names.extend(index.sort_key);
@@ -94,12 +120,17 @@ impl TableDef {
     /// (the subset template.yaml must agree with).
     pub fn cloudformation(&self) -> Value {
         let key = |name: &str, kind: &str| json!({"AttributeName": name, "KeyType": kind});
+        let mut key_schema = vec![key(self.partition_key, "HASH")];
+        key_schema.extend(self.sort_key.map(|sort| key(sort, "RANGE")));
         let mut props = json!({
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": self.attributes().iter()
                 .map(|a| json!({"AttributeName": a, "AttributeType": "S"})).collect::<Vec<_>>(),
-            "KeySchema": [key(self.partition_key, "HASH")],
+            "KeySchema": key_schema,
         });
+        if self.stream {
+            props["StreamSpecification"] = json!({"StreamViewType": "NEW_IMAGE"});
+        }
         if !self.indexes.is_empty() {
             props["GlobalSecondaryIndexes"] = self
                 .indexes
@@ -139,6 +170,9 @@ impl Store {
             if existing.contains(&name) {
                 for index in self.add_missing_indexes(&name, &def).await? {
                     created.push(format!("{name} index {index}"));
+                }
+                if def.stream && self.enable_stream(&name).await? {
+                    created.push(format!("{name} stream"));
                 }
                 continue;
             }
@@ -201,10 +235,30 @@ impl Store {
         Ok(added)
     }
 
+    /// Streams a table's new items if it does not yet (a table kept from before the
+    /// rollups); answers whether it had to.
+    async fn enable_stream(&self, name: &str) -> Result<bool> {
+        let table = self.client.describe_table().table_name(name).send().await.map_err(storage_error)?;
+        let streaming =
+            table.table().and_then(|t| t.stream_specification()).is_some_and(|s| s.stream_enabled());
+        if streaming {
+            return Ok(false);
+        }
+        self.client
+            .update_table()
+            .table_name(name)
+            .stream_specification(new_images())
+            .send()
+            .await
+            .map_err(storage_error)?;
+        Ok(true)
+    }
+
     fn physical_name(&self, logical: &str) -> &str {
         match logical {
             "events" => &self.tables.events,
             "webhooks" => &self.tables.webhooks,
+            "rollups" => &self.tables.rollups,
             _ => &self.tables.alerts,
         }
     }
@@ -217,6 +271,12 @@ impl Store {
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key_element(def.partition_key, KeyType::Hash))
             .set_attribute_definitions(Some(attribute_definitions(def)));
+        if let Some(sort) = def.sort_key {
+            request = request.key_schema(key_element(sort, KeyType::Range));
+        }
+        if def.stream {
+            request = request.stream_specification(new_images());
+        }
         for index in &def.indexes {
             let gsi = GlobalSecondaryIndex::builder()
                 .index_name(index.name)
@@ -242,6 +302,14 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn new_images() -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewImage)
+        .build()
+        .expect("stream specification is complete")
 }
 
 fn key_element(attr: &str, kind: KeyType) -> KeySchemaElement {
@@ -324,5 +392,20 @@ mod tests {
     fn cloudformation_defines_each_key_attribute_once() {
         let events = cloudformation()["events"]["AttributeDefinitions"].as_array().unwrap().len();
         assert_eq!(events, 5, "event_id, domain_id, alert_id, webhook_id, created_key");
+        let rollups = &cloudformation()["rollups"];
+        assert_eq!(rollups["AttributeDefinitions"].as_array().unwrap().len(), 2);
+        assert_eq!(rollups["KeySchema"][1], json!({"AttributeName": ROLLUP_BUCKET, "KeyType": "RANGE"}));
+    }
+
+    #[test]
+    fn only_the_events_table_streams_its_new_items() {
+        let streams: Vec<_> = cloudformation()
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, props)| props.get("StreamSpecification").is_some())
+            .map(|(name, props)| (name.clone(), props["StreamSpecification"]["StreamViewType"].clone()))
+            .collect();
+        assert_eq!(streams, [("events".to_string(), json!("NEW_IMAGE"))]);
     }
 }

@@ -3,6 +3,7 @@
 //! in `page`.
 
 mod item;
+mod load;
 mod page;
 mod range;
 

@@ -1,0 +1,15 @@
+//! The rollup Lambda: builds the consumer once per instance, then counts each batch.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    event_core::logging::init();
+    let app = event_core::service::App::from_env().await?;
+    let consumer = event_core::service::RollupConsumer::new(app.store, app.config.retention_days);
+    let consumer = &consumer;
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        event_rollup::handle(consumer, event.payload).await.map_err(Error::from)
+    }))
+    .await
+}
