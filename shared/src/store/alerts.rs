@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
 
-use super::{built, from_item, storage_error, to_item, Store};
+use super::{built, from_item, to_item, Store};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
 use crate::model::{Alert, AlertState};
@@ -112,15 +112,9 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(out) => {
-                self.record(out.consumed_capacity());
-                Ok(())
-            }
-            // The alert item is gone (deleted by an operator): the event still stands.
-            Err(err) if super::is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(storage_error(err)),
-        }
+        // A failed condition means the alert item is gone (deleted by an operator): the
+        // event still stands.
+        self.conditional(out).map(|_| ())
     }
 
     /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve

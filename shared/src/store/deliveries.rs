@@ -170,14 +170,7 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.record(out.consumed_capacity());
-                Ok(())
-            }
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(storage_error(err)),
-        }
+        self.conditional(result).map(|_| ())
     }
 
     /// Gives a claim back after a failure, keeping its event id (the event may have

@@ -97,6 +97,25 @@ impl Store {
         }
     }
 
+    /// The outcome of a conditional write: `Ok(true)` when it was applied (its capacity
+    /// recorded), `Ok(false)` when its condition did not hold; any other failure is the
+    /// service's error.
+    fn conditional<O, E, R>(&self, result: Result<O, SdkError<E, R>>) -> Result<bool, Error>
+    where
+        O: Consumes,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match result {
+            Ok(out) => {
+                self.record(out.consumed());
+                Ok(true)
+            }
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage_error(err)),
+        }
+    }
+
     /// One item by key; `consistent` for reads that must see the latest write.
     async fn get_item(
         &self,
@@ -194,6 +213,26 @@ fn cancelled_error(codes: &[String], context: String) -> Error {
         Error::StorageUnavailable(context)
     }
 }
+
+/// A write's answer, which reports the capacity it consumed.
+trait Consumes {
+    fn consumed(&self) -> Option<&ConsumedCapacity>;
+}
+
+macro_rules! consumes {
+    ($($output:ty),*) => {$(
+        impl Consumes for $output {
+            fn consumed(&self) -> Option<&ConsumedCapacity> {
+                self.consumed_capacity()
+            }
+        }
+    )*};
+}
+consumes!(
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput
+);
 
 /// A request the SDK could not build is our bug, never the caller's.
 pub(crate) fn built<T>(result: Result<T, BuildError>) -> Result<T, Error> {

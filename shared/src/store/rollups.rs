@@ -220,14 +220,8 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.record(out.consumed_capacity());
-                Ok(())
-            }
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(storage_error(err)),
-        }
+        // An earlier mark stands: the condition keeps the oldest.
+        self.conditional(result).map(|_| ())
     }
 }
 

@@ -15,7 +15,7 @@ use range::RangePages;
 pub use range::{EventIndex, EventRange, OutOfTime};
 
 use super::schema::COUNT_INDEX;
-use super::{from_item, is_condition_failure, storage_error, to_item, Store};
+use super::{from_item, to_item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary};
 use crate::tenant::AuthorizedDomain;
@@ -35,14 +35,7 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(out) => {
-                self.record(out.consumed_capacity());
-                Ok(true)
-            }
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(storage_error(err)),
-        }
+        self.conditional(out)
     }
 
     /// One event of `domain` by id; an event of another domain is none of its business,
