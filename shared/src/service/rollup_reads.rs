@@ -57,6 +57,9 @@ async fn counted_rows(
     let Some(since) = store.rollups_since().await? else { return Ok(None) };
     let expiring = (reads.retention_days > 0).then(|| now - Duration::days(reads.retention_days.into()));
     let settle = Duration::from_std(reads.settle).unwrap_or(Duration::MAX);
+    // An event reaches the stream within `settle` of its created_at, so one created
+    // before `since` may still have been written after the stream began: start after it.
+    let since = since + settle;
     let counted = Counted { since: expiring.map_or(since, |e| e.max(since)), until: now - settle };
     let split = plan::split(ask.from, ask.to, counted, ask.finest);
     if split.buckets.is_empty() {

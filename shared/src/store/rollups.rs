@@ -92,8 +92,12 @@ impl Store {
                     return Ok(());
                 }
                 Err(err) if is_condition_failure(&err) => {
-                    let applied = self.rollup_mark(&key, &mark).await?;
-                    match applied.and_then(|applied| pending.after(&applied)) {
+                    let Some(applied) = self.rollup_mark(&key, &mark).await? else {
+                        return Err(Error::Internal(format!(
+                            "rollup {key:?}: the mark failed its condition and is gone"
+                        )));
+                    };
+                    match pending.after(&applied) {
                         Some(rest) => pending = rest,
                         None => return Ok(()),
                     }
