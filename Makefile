@@ -4,20 +4,35 @@
 PORT ?= 3000
 DYNAMODB_PORT ?= 8000
 DYNAMODB_TEST_PORT ?= 8100
+DYNAMODB_CONTRACT_PORT ?= 8101
+CONTRACT_PORT ?= 3100
 # DynamoDB Local accepts any credentials; these never leave the machine.
 LOCAL_AWS = AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 
-.PHONY: run test lint template-check bench build-lambda lambda-smoke deploy clean
+.PHONY: run test contract fuzz soak lint template-check bench build-lambda lambda-smoke deploy clean
 
-## run: DynamoDB Local + every documented route on 127.0.0.1:$(PORT), same handlers as Lambda
+## run: DynamoDB Local + every documented route on 127.0.0.1:$(PORT) (and GET /openapi.json), same handlers as Lambda
 run:
 	DYNAMODB_PORT=$(DYNAMODB_PORT) scripts/dynamodb-local.sh start
 	$(LOCAL_AWS) AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT) \
 	  cargo run -p eventctl -- serve --addr 127.0.0.1:$(PORT) --demo
 
-## test: unit tests, end-to-end tests on DynamoDB Local, template checks
+## test: unit tests, end-to-end tests on DynamoDB Local, the contract run, template checks
 test:
-	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) scripts/test.sh
+	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) DYNAMODB_CONTRACT_PORT=$(DYNAMODB_CONTRACT_PORT) \
+	  CONTRACT_PORT=$(CONTRACT_PORT) scripts/test.sh
+
+## contract: schemathesis against the local stack and docs/openapi.json (part of `make test`)
+contract:
+	DYNAMODB_CONTRACT_PORT=$(DYNAMODB_CONTRACT_PORT) CONTRACT_PORT=$(CONTRACT_PORT) scripts/contract.sh
+
+## fuzz: every parser's fuzz target under libFuzzer, FUZZ_RUNS (1,000,000) inputs each (nightly; not in `make test`)
+fuzz:
+	scripts/fuzz.sh
+
+## soak: ten minutes of mixed deliveries under random storage faults (SOAK_SECONDS, SOAK_SEED)
+soak:
+	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) scripts/soak.sh
 
 ## lint: formatting and clippy, warnings denied
 lint:

@@ -8,11 +8,8 @@
 #             (BENCH_ROLLUP_EVENTS=10000,100000 for the smaller steps only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-port="${DYNAMODB_TEST_PORT:-8100}"
-DYNAMODB_PORT="$port" scripts/dynamodb-local.sh start
-trap 'DYNAMODB_PORT="$port" scripts/dynamodb-local.sh stop' EXIT
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
-export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+# With DynamoDB Local up for the whole run (scripts/with-dynamodb-local.sh).
+if [ -z "${BENCH_ON_LOCAL:-}" ]; then BENCH_ON_LOCAL=1 exec scripts/with-dynamodb-local.sh "$0" "$@"; fi
 cargo bench -p event-core --bench formats
 cargo bench -p e2e --bench capacity
 cargo bench -p e2e --bench query

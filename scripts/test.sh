@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: starts DynamoDB Local for the run, runs every test, checks the template.
+# `make test`: starts DynamoDB Local for the run, runs every test and the contract run
+# (scripts/contract.sh), checks the template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${DYNAMODB_TEST_PORT:-8100}"
@@ -13,4 +14,5 @@ trap 'DYNAMODB_PORT="$port" scripts/dynamodb-local.sh stop' EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 cargo test --workspace
+scripts/contract.sh
 scripts/check-template.sh

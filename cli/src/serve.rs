@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use event_core::api::{self, response};
+use event_core::api::{self, openapi, response, Endpoint, Route};
 use event_core::model::WebhookFormat;
 use event_core::service::webhooks::{create_webhook, NewWebhook};
 use event_core::service::App;
@@ -15,6 +15,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
+use lambda_http::http::Method;
 use lambda_http::{Body, RequestExt};
 use tokio::net::TcpListener;
 
@@ -73,19 +74,31 @@ pub async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Respon
         }
     };
     let path = parts.uri.path().to_string();
+    if parts.method == Method::GET && path == "/openapi.json" {
+        return document();
+    }
     let query = parts.uri.query().and_then(|q| QueryMap::from_str(q).ok()).unwrap_or_default();
-    let operation = api::route(&parts.method, &path).map(|r| r.operation()).unwrap_or("get");
+    let route = api::route(&parts.method, &path);
     let request = lambda_http::Request::from_parts(parts, Body::from(body.to_vec()))
         .with_query_string_parameters(query)
         .with_raw_http_path(path);
-    // Unknown paths go to get's handler, which answers them (404/405) like API Gateway would route them nowhere.
-    let response = match operation {
-        "create" => event_create::handle(app, request).await,
-        "list" => event_list::handle(app, request).await,
-        "stat" => event_stat::handle(app, request).await,
-        _ => event_get::handle(app, request).await,
+    let response = match route {
+        Ok(Route::Create(_)) => event_create::handle(app, request).await,
+        Ok(Route::List(_)) => event_list::handle(app, request).await,
+        Ok(Route::Stat(_)) => event_stat::handle(app, request).await,
+        // Where API Gateway would route nowhere, get's handler answers as API Gateway
+        // would (404, 405).
+        Ok(Route::Get(_)) | Err(_) => event_get::handle(app, request).await,
     };
     to_hyper(response)
+}
+
+/// `GET /openapi.json`: the contract of every route, for people and for schemathesis.
+fn document() -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(openapi::DOCUMENT.as_bytes())))
+        .expect("the header is valid")
 }
 
 fn to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
@@ -103,6 +116,7 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         workspace_id: "workspace-demo".into(),
         project_id: "project-18655561c535".into(),
         verify_sns_signature: true,
+        sns_policy: Default::default(),
     };
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);
@@ -116,10 +130,11 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         "  curl -s -X POST 'http://{addr}/monitoring/v1/event/list' -d '{{\"domain_id\": \"{domain}\"}}'"
     );
     println!("  curl -s 'http://{addr}/monitoring/v1/event/<event_id>?domain_id={domain}'\n");
+    println!("Every route, body and error: http://{addr}/openapi.json\n");
     Ok(())
 }
 
 /// `{base_url}/monitoring/v1/webhook/{webhook_id}/{access_key}/events`
 pub fn webhook_url(base_url: &str, webhook_id: &str, access_key: &str) -> String {
-    format!("{}/monitoring/v1/webhook/{webhook_id}/{access_key}/events", base_url.trim_end_matches('/'))
+    format!("{}{}", base_url.trim_end_matches('/'), Endpoint::WebhookEvents.path(&[webhook_id, access_key]))
 }

@@ -1,7 +1,7 @@
 //! `eventctl webhook …`
 
 use clap::Subcommand;
-use event_core::model::{WebhookFormat, WebhookState};
+use event_core::model::{SnsPolicy, WebhookFormat, WebhookState};
 use event_core::service::webhooks::{self, NewWebhook};
 use event_core::service::App;
 
@@ -31,6 +31,12 @@ pub enum WebhookCommand {
         /// Accept SNS messages without checking their signature (for testing only).
         #[arg(long)]
         no_verify_sns_signature: bool,
+        /// Accept SNS messages of this topic only (repeat for several; none: any topic).
+        #[arg(long = "sns-topic-arn")]
+        sns_topic_arns: Vec<String>,
+        /// Refuse SNS messages signed with SignatureVersion 1 (SHA1withRSA).
+        #[arg(long)]
+        require_sns_signature_v2: bool,
     },
     Get {
         webhook_id: String,
@@ -90,9 +96,21 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
             format,
             base_url,
             no_verify_sns_signature,
+            sns_topic_arns,
+            require_sns_signature_v2,
         } => {
             let verify_sns_signature = !no_verify_sns_signature;
-            let new = NewWebhook { name, format, domain_id, workspace_id, project_id, verify_sns_signature };
+            let sns_policy =
+                SnsPolicy { topic_arns: sns_topic_arns, require_signature_v2: require_sns_signature_v2 };
+            let new = NewWebhook {
+                name,
+                format,
+                domain_id,
+                workspace_id,
+                project_id,
+                verify_sns_signature,
+                sns_policy,
+            };
             let issued = webhooks::create_webhook(store, new).await?;
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
             print_issued(&issued.webhook, &issued.access_key, &url, output);

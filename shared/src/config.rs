@@ -21,6 +21,10 @@ pub struct Config {
     /// Gateway answers within 29 s; a range that takes longer is answered with a 400 that
     /// says how to narrow it (a next_token page ends early instead), not with a timeout.
     pub read_budget_seconds: u32,
+    /// How long one webhook delivery may go on storing events, in seconds. A payload
+    /// with more events than fit is answered 503 after storing some, before API Gateway's
+    /// 29 s would cut it off mid-write; the sender's retry stores the rest.
+    pub delivery_budget_seconds: u32,
     /// Longest wait for one DynamoDB attempt, in milliseconds. A hung connection then
     /// fails over to the SDK's retry instead of holding the request until Lambda's timeout.
     pub storage_attempt_timeout_ms: u64,
@@ -80,6 +84,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             dedup_window_hours: 24,
             read_budget_seconds: 20,
+            delivery_budget_seconds: 20,
             storage_attempt_timeout_ms: 5_000,
             storage_operation_timeout_ms: 12_000,
             read_authorizer: ReadAuthorizer::Iam,
@@ -90,7 +95,7 @@ impl Default for Config {
 
 impl Config {
     /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `ROLLUPS_TABLE`, `EVENT_RETENTION_DAYS`,
-    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`,
+    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
     /// `ROLLUP_SETTLE_SECONDS`;
     /// each falls back to its default.
@@ -112,6 +117,11 @@ impl Config {
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
             dedup_window_hours: number(&lookup, "DEDUP_WINDOW_HOURS", defaults.dedup_window_hours)?,
             read_budget_seconds: number(&lookup, "READ_BUDGET_SECONDS", defaults.read_budget_seconds)?,
+            delivery_budget_seconds: number(
+                &lookup,
+                "DELIVERY_BUDGET_SECONDS",
+                defaults.delivery_budget_seconds,
+            )?,
             storage_attempt_timeout_ms: number(
                 &lookup,
                 "STORAGE_ATTEMPT_TIMEOUT_MS",
@@ -140,6 +150,10 @@ impl Config {
 
     pub fn read_budget(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.read_budget_seconds.into())
+    }
+
+    pub fn delivery_budget(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.delivery_budget_seconds.into())
     }
 
     /// The SDK's timeouts for DynamoDB calls: connecting, one attempt, one call.
@@ -178,12 +192,14 @@ mod tests {
             "EVENTS_TABLE" => Some("prod-events".into()),
             "EVENT_RETENTION_DAYS" => Some("30".into()),
             "READ_BUDGET_SECONDS" => Some("12".into()),
+            "DELIVERY_BUDGET_SECONDS" => Some("7".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(config.tables.events, "prod-events");
         assert_eq!(config.retention_days, 30);
         assert_eq!(config.read_budget(), std::time::Duration::from_secs(12));
+        assert_eq!(config.delivery_budget(), std::time::Duration::from_secs(7));
         let err = Config::from_lookup(|n| (n == "MAX_BODY_BYTES").then(|| "lots".into())).unwrap_err();
         assert!(err.to_string().contains("MAX_BODY_BYTES"), "{err}");
         let jwt = Config::from_lookup(|n| (n == "READ_AUTHORIZER").then(|| "JwtAuthorizer".into())).unwrap();

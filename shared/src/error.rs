@@ -20,9 +20,10 @@ pub enum Error {
     /// No such resource in the caller's domain (404 `ERROR_NOT_FOUND`).
     #[error("Resource not found. ({key} = {value})")]
     NotFound { key: &'static str, value: String },
-    /// The route exists, the method does not (405 `ERROR_METHOD_NOT_ALLOWED`).
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// The route exists, the method does not (405 `ERROR_METHOD_NOT_ALLOWED`); `allow`
+    /// is the method it takes, for the `Allow` header RFC 9110 requires on a 405.
+    #[error("{message}")]
+    MethodNotAllowed { message: String, allow: String },
     /// The resource already exists (409 `ERROR_CONFLICT`); only administration creates
     /// resources with a caller's id, so no sender ever sees it.
     #[error("{0}")]
@@ -30,8 +31,9 @@ pub enum Error {
     /// The request body is larger than the service accepts (413 `ERROR_PAYLOAD_TOO_LARGE`).
     #[error("Request body is {size} bytes; the limit is {limit} bytes.")]
     PayloadTooLarge { size: usize, limit: usize },
-    /// DynamoDB throttled us after the SDK's own retries (503 `ERROR_THROTTLED`). Never
-    /// 429: SNS drops a message on any 4xx and Alertmanager waits for its next flush.
+    /// DynamoDB throttled us after the SDK's own retries (503 `ERROR_THROTTLED`). Never a
+    /// 4xx, "too many requests" included: SNS drops a message on any 4xx and Alertmanager
+    /// waits for its next flush.
     #[error("Storage is throttling requests; retry later.")]
     Throttled,
     /// Another delivery is changing the same thing right now: the same change being
@@ -39,9 +41,6 @@ pub enum Error {
     /// `ERROR_IN_PROGRESS`). A retry a moment later finds it settled.
     #[error("{0}")]
     InProgress(String),
-    /// The feature exists in the API but not yet here (501 `ERROR_NOT_IMPLEMENTED`).
-    #[error("{0}")]
-    NotImplemented(String),
     /// Storage could not be reached or failed transiently (503 `ERROR_STORAGE_UNAVAILABLE`).
     #[error("Storage is unavailable: {0}")]
     StorageUnavailable(String),
@@ -73,12 +72,11 @@ impl Error {
             Error::WebhookDisabled(_) => "ERROR_WEBHOOK_STATE_DISABLED",
             Error::PermissionDenied(_) => "ERROR_PERMISSION_DENIED",
             Error::NotFound { .. } => "ERROR_NOT_FOUND",
-            Error::MethodNotAllowed(_) => "ERROR_METHOD_NOT_ALLOWED",
+            Error::MethodNotAllowed { .. } => "ERROR_METHOD_NOT_ALLOWED",
             Error::Conflict(_) => "ERROR_CONFLICT",
             Error::PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
             Error::Throttled => "ERROR_THROTTLED",
             Error::InProgress(_) => "ERROR_IN_PROGRESS",
-            Error::NotImplemented(_) => "ERROR_NOT_IMPLEMENTED",
             Error::StorageUnavailable(_) => "ERROR_STORAGE_UNAVAILABLE",
             Error::UpstreamUnavailable(_) => "ERROR_UPSTREAM_UNAVAILABLE",
             Error::Internal(_) => "ERROR_INTERNAL_API",
@@ -90,11 +88,10 @@ impl Error {
             Error::InvalidArgument(_) | Error::RequiredParameter(_) | Error::WebhookDisabled(_) => 400,
             Error::PermissionDenied(_) => 403,
             Error::NotFound { .. } => 404,
-            Error::MethodNotAllowed(_) => 405,
+            Error::MethodNotAllowed { .. } => 405,
             Error::Conflict(_) => 409,
             Error::PayloadTooLarge { .. } => 413,
             Error::Internal(_) => 500,
-            Error::NotImplemented(_) => 501,
             Error::Throttled
             | Error::InProgress(_)
             | Error::StorageUnavailable(_)
@@ -124,12 +121,11 @@ mod tests {
             Error::WebhookDisabled("x".into()),
             Error::PermissionDenied("x".into()),
             Error::not_found("x", "y"),
-            Error::MethodNotAllowed("x".into()),
+            Error::MethodNotAllowed { message: "x".into(), allow: "POST".into() },
             Error::Conflict("x".into()),
             Error::PayloadTooLarge { size: 2, limit: 1 },
             Error::Throttled,
             Error::InProgress("x".into()),
-            Error::NotImplemented("x".into()),
             Error::StorageUnavailable("x".into()),
             Error::UpstreamUnavailable("x".into()),
             Error::Internal("x".into()),
@@ -137,9 +133,10 @@ mod tests {
     }
 
     #[test]
-    fn transient_faults_are_503_with_retry_after_and_nothing_is_429() {
+    fn transient_faults_are_503_with_retry_after_and_no_other_status_asks_for_a_retry() {
         for err in every_variant() {
-            assert_ne!(err.status(), 429, "{err:?}: SNS would drop the message");
+            // The only statuses: a 4xx is final for senders, so none may mean "later".
+            assert!([400, 403, 404, 405, 409, 413, 500, 501, 503].contains(&err.status()), "{err:?}");
             assert_eq!(err.status() == 503, err.retry_after_seconds().is_some(), "{err:?}");
         }
         assert_eq!(Error::Throttled.status(), 503);

@@ -13,8 +13,10 @@
 //! - [`rollup`]: event counts per time bucket kept from the events stream, pure: what a
 //!   batch of stream records adds, and how a stat's range splits between rollups and
 //!   the index.
-//! - [`model`], [`error`], [`config`], [`logging`]: the types, the one error type and its
-//!   HTTP mapping, the one configuration loader, log setup.
+//! - [`tenant`]: [`tenant::AuthorizedDomain`], the only way into a domain's events, and
+//!   the check that makes one.
+//! - [`model`], [`error`], [`config`], [`logging`], [`digest`]: the types, the one error
+//!   type and its HTTP mapping, the one configuration loader, log setup, hex and hashes.
 //!
 //! # Reading order
 //! A request flows one way: a function's `handle` (`functions/*/src/lib.rs`) →
@@ -25,6 +27,7 @@
 
 pub mod api;
 pub mod config;
+pub mod digest;
 pub mod error;
 pub mod formats;
 pub mod logging;
@@ -34,5 +37,6 @@ pub mod rollup;
 pub mod service;
 pub mod sns;
 pub mod store;
+pub mod tenant;
 
 pub use error::{Error, Result};

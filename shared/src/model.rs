@@ -178,10 +178,26 @@ pub struct Webhook {
     /// SNS signing certificate. On unless an operator turns it off.
     #[serde(default = "enabled")]
     pub verify_sns_signature: bool,
+    /// What an SNS webhook accepts beyond a valid signature.
+    #[serde(default)]
+    pub sns_policy: SnsPolicy,
     /// The key a rotation replaced, still accepted until its grace period ends, so
     /// senders can be reconfigured without dropping alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_key: Option<RetiredKey>,
+}
+
+/// Narrowing what an SNS webhook accepts, for operators who want more than "signed by
+/// SNS": any AWS account can sign a message to any HTTPS endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnsPolicy {
+    /// Topics whose messages are accepted; empty accepts any topic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topic_arns: Vec<String>,
+    /// Refuse `SignatureVersion` 1 (SHA1withRSA); topics publish version 2 once their
+    /// `SignatureVersion` attribute says so.
+    #[serde(default)]
+    pub require_signature_v2: bool,
 }
 
 /// An access key on its way out.
@@ -219,20 +235,16 @@ pub struct Alert {
 
 /// A new id: `prefix-` and 12 lowercase hex characters from the OS's random source.
 pub fn new_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    let mut id = String::with_capacity(prefix.len() + 13);
-    id.push_str(prefix);
-    id.push('-');
-    for b in bytes {
-        id.push_str(&format!("{b:02x}"));
-    }
-    id
+    format!("{prefix}-{}", crate::digest::random_hex(6))
 }
 
 /// Timestamps as the API writes them: ISO 8601 UTC with milliseconds.
 pub fn format_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    // Years past 9999 (or before 0) print as `+10000-…`, which sorts wrongly against
+    // stored times and breaks key ranges; no event is stored outside these years.
+    let first = DateTime::<Utc>::from_timestamp(-62_167_219_200, 0).expect("0000-01-01 is in range");
+    let last = DateTime::<Utc>::from_timestamp(253_402_300_799, 999_000_000).expect("9999-12-31 is in range");
+    time.clamp(first, last).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Parses any RFC 3339 time (or a naive `YYYY-MM-DD[THH:MM:SS]`, read as UTC).
@@ -255,6 +267,14 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_past_year_9999_are_clamped_so_key_ranges_still_sort() {
+        assert_eq!(format_time(DateTime::<Utc>::MAX_UTC), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_time(DateTime::<Utc>::MIN_UTC), "0000-01-01T00:00:00.000Z");
+        let now = Utc::now();
+        assert_eq!(parse_time(&format_time(now)).map(format_time), Some(format_time(now)));
+    }
 
     #[test]
     fn ids_have_the_reference_shape() {

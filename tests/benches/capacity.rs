@@ -50,7 +50,8 @@ async fn main() {
     let raw = json!({"title": "big", "blob": "x".repeat(300 * 1024)});
     measure(&app, "create: 1 event with 300 KB raw_data (chunked)", post(raw.to_string())).await;
 
-    let events = app.store.query_events(&event_core::store::EventRange::domain(DOMAIN)).await.unwrap();
+    let events =
+        app.store.query_events(&event_core::store::EventRange::domain(&trusted(DOMAIN))).await.unwrap();
     let small = events.iter().find(|e| e.title.starts_with('t')).unwrap().event_id.clone();
     let get = |event_id: String| {
         let req = ApiEvent::new(Gateway::Http, "get")

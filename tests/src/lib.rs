@@ -2,9 +2,13 @@
 //! API Gateway events (REST v1 and HTTP API v2) built from the console samples in
 //! `events/`, fed to the very handlers the Lambdas run.
 //!
+//! `faults` puts a fault-injecting proxy between a service and that DynamoDB Local.
+//!
 //! Set `AWS_ENDPOINT_URL_DYNAMODB` to use a running DynamoDB Local (as `make test`
 //! does); otherwise the harness starts one on a free port and stops it when the test
 //! process ends.
+
+pub mod faults;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -13,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use event_core::api::Endpoint;
 use event_core::config::{Config, Tables};
 use event_core::model::WebhookFormat;
 use event_core::service::webhooks::{create_webhook, IssuedKey, NewWebhook};
@@ -30,6 +35,13 @@ pub fn repo_root() -> PathBuf {
 
 pub fn fixture(path: &str) -> String {
     std::fs::read_to_string(repo_root().join("tests/fixtures").join(path)).expect("fixture exists")
+}
+
+/// The functions' timeout in template.yaml, in seconds: no invocation runs longer.
+pub fn function_timeout_secs() -> i64 {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    let line = template.lines().find(|l| l.trim_start().starts_with("Timeout:")).expect("a Timeout");
+    line.trim_start().trim_start_matches("Timeout:").trim().parse().expect("Timeout is a number")
 }
 
 /// The endpoint of the DynamoDB Local this test process uses.
@@ -77,25 +89,36 @@ fn start_dynamodb_local(port: u16) -> Child {
 }
 
 fn random_suffix() -> String {
-    let mut bytes = [0u8; 5];
-    getrandom::fill(&mut bytes).expect("random");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    event_core::digest::random_hex(5)
 }
 
-/// A service instance over fresh, empty tables of its own.
 /// A client of the DynamoDB Local the tests use, for what the store does not offer
 /// (changing a table as an older version left it).
 pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    dynamodb_at(endpoint(), &Config::default())
+}
+
+/// A client of the DynamoDB at `url`, with `config`'s timeouts.
+pub fn dynamodb_at(url: &str, config: &Config) -> aws_sdk_dynamodb::Client {
     let sdk = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .timeout_config(Config::default().storage_timeouts())
+        .endpoint_url(url)
+        .timeout_config(config.storage_timeouts())
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
         ))
         .build();
     aws_sdk_dynamodb::Client::from_conf(sdk)
+}
+
+/// A service instance over fresh, empty tables of its own.
+/// A domain as a trusted backend names it (IAM mode): tests read through the same tenant
+/// check as the functions.
+pub fn trusted(domain_id: &str) -> event_core::tenant::AuthorizedDomain {
+    use event_core::config::ReadAuthorizer;
+    use event_core::tenant::{authorize, Identity};
+    authorize(Identity::Absent, Some(domain_id), ReadAuthorizer::Iam).expect("IAM mode trusts a named domain")
 }
 
 pub async fn app() -> App {
@@ -142,6 +165,7 @@ pub fn new_webhook(format: WebhookFormat, domain_id: &str, project_id: &str) -> 
         workspace_id: "workspace-1".into(),
         project_id: project_id.into(),
         verify_sns_signature: true,
+        sns_policy: Default::default(),
     }
 }
 
@@ -150,7 +174,7 @@ pub async fn webhook_from(app: &App, new: NewWebhook) -> IssuedKey {
 }
 
 pub fn webhook_path(key: &IssuedKey) -> String {
-    format!("/monitoring/v1/webhook/{}/{}/events", key.webhook.webhook_id, key.access_key)
+    Endpoint::WebhookEvents.path(&[&key.webhook.webhook_id, &key.access_key])
 }
 
 /// Which API Gateway payload a request arrives in.
@@ -204,6 +228,15 @@ impl ApiEvent {
     pub fn body(mut self, body: &str) -> Self {
         self.event["body"] = json!(body);
         self.event["isBase64Encoded"] = json!(false);
+        self
+    }
+
+    /// A request header, as the gateway passes it on.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.event["headers"][name] = json!(value);
+        if self.gateway == Gateway::Rest {
+            self.event["multiValueHeaders"][name] = json!([value]);
+        }
         self
     }
 

@@ -134,7 +134,7 @@ async fn post_alerts(am: &Alertmanager, alerts: Value) {
 }
 
 async fn events(app: &App) -> Vec<Event> {
-    let range = EventRange::domain(DOMAIN);
+    let range = EventRange::domain(&trusted(DOMAIN));
     app.store.query_events(&range).await.unwrap()
 }
 

@@ -398,3 +398,24 @@ async fn a_jwt_function_refuses_a_request_without_a_token() {
     let (status, body) = parts(event_list::handle(&app, req).await);
     assert_eq!((status, body["total_count"].clone()), (200, json!(2)), "{body}");
 }
+
+#[tokio::test]
+async fn what_a_read_may_make_a_function_hold_is_bounded_with_a_clear_400() {
+    let app = seeded().await;
+    let path = "/monitoring/v1/event/list";
+    let patterns: Vec<String> = (0..17).map(|i| format!("host-{i}.*")).collect();
+    let regexes =
+        json!({"domain_id": DOMAIN, "query": {"filter": [{"k": "title", "v": patterns, "o": "regex_in"}]}});
+    let (status, body) = list_post(&app, Gateway::Http, path, regexes).await;
+    assert_eq!((status, error_code(status, &body).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("at most 16"), "{body}");
+
+    let huge = json!({"domain_id": DOMAIN, "query": {"keyword": "x".repeat(70 * 1024)}});
+    let (status, body) = list_post(&app, Gateway::Rest, path, huge).await;
+    assert_eq!((status, error_code(status, &body).as_str()), (413, "ERROR_PAYLOAD_TOO_LARGE"));
+
+    // A bound past year 9999 used to print as "+10239-…" and empty the key range.
+    let far = json!({"domain_id": DOMAIN, "query": {"filter": [{"k": "created_at", "v": "now+3000000d", "o": "timediff_lte"}]}});
+    let (status, body) = list_post(&app, Gateway::Http, path, far).await;
+    assert_eq!((status, body["total_count"].clone()), (200, json!(2)), "{body}");
+}

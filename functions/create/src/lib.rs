@@ -5,17 +5,13 @@
 //! the access key, the key comes from the Authorization header (Bearer, or a Basic
 //! password).
 
-use event_core::api::{self, Route};
+use event_core::api::{self, CreateRoute};
 use event_core::service::{self, App};
-use event_core::Error;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    api::serve(req, "create", |req, route| async move {
-        let Route::Create { webhook_id, access_key } = route else {
-            return Err(Error::Internal(format!("create was routed {route:?}")));
-        };
+    api::serve(req, |req, CreateRoute { webhook_id, access_key }| async move {
         let access_key = api::access_key(&req, &access_key)?;
         let body = api::body_bytes(&req, app.config.max_body_bytes)?;
         let idempotency_key = api::header(&req, "idempotency-key");

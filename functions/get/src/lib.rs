@@ -1,19 +1,15 @@
 //! get: `GET /monitoring/v1/event/{event_id}` and `POST /monitoring/v1/event/get`.
 
-use event_core::api::{self, decode, tenant, Route};
+use event_core::api::{self, decode, response, tenant, GetRoute};
 use event_core::service::{self, App};
-use event_core::Error;
 use lambda_http::{Body, Request, Response};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    api::serve(req, "get", |req, route| async move {
-        let Route::Get { event_id } = route else {
-            return Err(Error::Internal(format!("get was routed {route:?}")));
-        };
+    api::serve(req, |req, GetRoute { event_id }| async move {
         let request = decode::get_request(&req, event_id)?;
-        let domain_id =
-            tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::get_event(&app.store, &domain_id, &request.event_id, &request.only).await
+        let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
+        let event = service::get_event(&app.store, &domain, &request.event_id).await?;
+        response::event(&event, request.only)
     })
     .await
 }

@@ -1,19 +1,14 @@
 //! stat: `POST /monitoring/v1/events/stat` and `POST /monitoring/v1/event/stat`.
 
-use event_core::api::{self, decode, tenant, Route};
+use event_core::api::{self, decode, tenant, StatRoute};
 use event_core::service::{self, App};
-use event_core::Error;
 use lambda_http::{Body, Request, Response};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    api::serve(req, "stat", |req, route| async move {
-        let Route::Stat = route else {
-            return Err(Error::Internal(format!("stat was routed {route:?}")));
-        };
+    api::serve(req, |req, StatRoute| async move {
         let request = decode::stat_request(&req)?;
-        let domain_id =
-            tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::stat_events(&app.store, &domain_id, &request.query).await
+        let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
+        service::stat_events(&app.store, &domain, &request.query).await
     })
     .await
 }

@@ -45,8 +45,12 @@ pub struct ListRequest {
 }
 
 /// The body as a JSON object; an empty body is `{}`.
+/// The largest body a read route takes. A query is a few KB; past this it is a
+/// mistake or an attempt to make the function parse and hold something large.
+pub const MAX_READ_BODY_BYTES: usize = 64 * 1024;
+
 pub fn body_object(req: &Request) -> Result<Map<String, Value>> {
-    let bytes: &[u8] = req.body().as_ref();
+    let bytes = super::body_bytes(req, MAX_READ_BODY_BYTES)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }

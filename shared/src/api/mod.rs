@@ -2,6 +2,7 @@
 //! wrapper every handler runs in (one log line per request).
 
 pub mod decode;
+pub mod openapi;
 pub mod response;
 pub mod routes;
 pub mod tenant;
@@ -10,30 +11,33 @@ use std::future::Future;
 use std::time::Instant;
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::Value;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-pub use routes::{route, Route};
+pub use routes::{route, CreateRoute, Endpoint, GetRoute, ListRoute, Operation, Route, StatRoute};
 
-/// Runs one operation for one request: routes it, runs `work`, renders the outcome and
-/// logs one line with the request id, route, domain, status and latency. Never fails:
-/// every error becomes its SpaceONE error response.
-pub async fn serve<F, Fut>(req: Request, operation: &'static str, work: F) -> Response<Body>
+/// Runs one operation for one request: routes it, runs `work` with the operation's own
+/// typed route, renders the outcome and logs one line with the request id, route,
+/// domain, status and latency. Never fails: every error becomes its SpaceONE error
+/// response.
+pub async fn serve<R, F, Fut, T>(req: Request, work: F) -> Response<Body>
 where
-    F: FnOnce(Request, Route) -> Fut,
-    Fut: Future<Output = Result<Value>>,
+    R: Operation,
+    F: FnOnce(Request, R) -> Fut,
+    Fut: Future<Output = Result<T>>,
+    T: serde::Serialize,
 {
+    let operation = R::NAME;
     let started = Instant::now();
     let path = req.raw_http_path().to_string();
     let path = if path.is_empty() { req.uri().path().to_string() } else { path };
     let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
     let span = tracing::info_span!("request", request_id, operation, domain_id = tracing::field::Empty);
     async move {
-        let outcome = match route(req.method(), &path) {
-            Ok(route) if route.operation() == operation => work(req, route).await,
+        let outcome = match route(req.method(), &path).map(R::of) {
+            Ok(Some(route)) => work(req, route).await,
             // API Gateway sent this function a path another function serves.
-            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::not_found("path", routes::redacted(&path))),
+            Ok(None) => Err(Error::not_found("path", routes::redacted(&path))),
             Err(e) => Err(e),
         };
         let (response, failure) = match outcome.and_then(|body| response::ok(&body)) {

@@ -1,9 +1,12 @@
 //! Rendering: JSON bodies, and the one mapping of errors to HTTP.
 
 use lambda_http::{Body, Response};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::model::Event;
+use crate::query::Shape;
 
 /// Lambda returns at most 6 MB (6,291,456 bytes) from a synchronous invocation, and the
 /// body travels inside that answer as an escaped JSON string. Past this, API Gateway
@@ -13,8 +16,9 @@ pub const MAX_ESCAPED_BODY: usize = 6_000_000;
 
 /// A 200 with `body`, or a 400 that says how to ask for less when the body would not
 /// fit a Lambda response.
-pub fn ok(body: &Value) -> Result<Response<Body>> {
-    let text = body.to_string();
+pub fn ok(body: &impl Serialize) -> Result<Response<Body>> {
+    let text =
+        serde_json::to_string(body).map_err(|e| Error::Internal(format!("cannot render the answer: {e}")))?;
     let escaped = text.len() + text.bytes().filter(|b| matches!(b, b'"' | b'\\')).count();
     if escaped > MAX_ESCAPED_BODY {
         return Err(Error::invalid(format!(
@@ -24,6 +28,13 @@ pub fn ok(body: &Value) -> Result<Response<Body>> {
         )));
     }
     Ok(text_response(200, text))
+}
+
+/// An event as get answers it: whole, or only the `only` fields, projected as list
+/// projects them (a dotted name keeps that nested field, not its whole parent).
+pub fn event(event: &Event, only: Vec<String>) -> Result<Value> {
+    let value = serde_json::to_value(event).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Shape { only, minimal: false }.apply(value))
 }
 
 fn json(status: u16, body: &Value) -> Response<Body> {
@@ -39,7 +50,7 @@ fn text_response(status: u16, text: String) -> Response<Body> {
 }
 
 /// `{"error": {"code", "message", "status"}}`, the SpaceONE error shape, with
-/// `Retry-After` on every transient fault. Internal details stay in the logs: a 500 says
+/// `Retry-After` on every transient fault and `Allow` on a 405. Internal details stay in the logs: a 500 says
 /// only that something broke.
 pub fn error(err: &Error) -> Response<Body> {
     let message = match err {
@@ -52,6 +63,11 @@ pub fn error(err: &Error) -> Response<Body> {
     );
     if let Some(seconds) = err.retry_after_seconds() {
         response.headers_mut().insert("retry-after", seconds.into());
+    }
+    if let Error::MethodNotAllowed { allow, .. } = err {
+        if let Ok(allow) = allow.parse() {
+            response.headers_mut().insert("allow", allow);
+        }
     }
     response
 }
@@ -71,6 +87,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn get_projects_dotted_names_as_list_does() {
+        let event: Event = serde_json::from_value(json!({
+            "event_id": "event-1", "event_key": "k", "event_type": "ALERT", "title": "t",
+            "description": "", "severity": "INFO", "rule": "", "provider": "", "account": "",
+            "image_url": "", "resource": {"resource_id": "r-1", "name": "web-01", "resource_type": "host"},
+            "raw_data": {}, "additional_info": {}, "alert_id": "", "webhook_id": "w", "project_id": "p",
+            "workspace_id": "ws", "domain_id": "d", "created_at": "2026-11-30T00:00:00.000Z",
+            "occurred_at": "2026-11-30T00:00:00.000Z"
+        }))
+        .unwrap();
+        let only =
+            |fields: &[&str]| self::event(&event, fields.iter().map(|f| f.to_string()).collect()).unwrap();
+        assert_eq!(only(&["resource.name", "title"]), json!({"resource": {"name": "web-01"}, "title": "t"}));
+        assert_eq!(only(&[])["event_id"], "event-1");
+    }
+
+    #[test]
     fn transient_faults_carry_retry_after_and_client_errors_do_not() {
         let throttled = error(&Error::Throttled);
         assert_eq!(throttled.status(), 503);
@@ -79,6 +112,13 @@ mod tests {
         assert_eq!(body["error"]["code"], "ERROR_THROTTLED");
         assert_eq!(error(&Error::StorageUnavailable("down".into())).headers()["retry-after"], "2");
         assert!(error(&Error::invalid("bad")).headers().get("retry-after").is_none());
+    }
+
+    #[test]
+    fn a_wrong_method_is_told_the_right_one() {
+        let err = Error::MethodNotAllowed { message: "x".into(), allow: "POST".into() };
+        assert_eq!(error(&err).headers()["allow"], "POST");
+        assert!(error(&Error::invalid("bad")).headers().get("allow").is_none());
     }
 
     #[test]

@@ -1,59 +1,188 @@
-//! The documented paths of both API generations, and which operation serves each.
+//! The documented paths of both API generations: one table that matches requests to
+//! typed routes and builds paths, and that docs/openapi.json must list exactly (a test
+//! in `api::openapi` holds the two equal).
 
 use lambda_http::http::Method;
 
 use crate::error::{Error, Result};
 
-/// One of the four operations, with what its path carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// `POST /monitoring/v1/webhook/{webhook_id}/{access_key}/events`
-    Create { webhook_id: String, access_key: String },
-    /// `GET /monitoring/v1/event/{event_id}` (id in the path) or `POST /monitoring/v1/event/get`.
-    Get { event_id: Option<String> },
-    /// `GET /monitoring/v1/events` (query in the query string), `POST /monitoring/v1/events/search`,
-    /// `POST /monitoring/v1/event/list`.
-    List { from_query_string: bool },
-    /// `POST /monitoring/v1/events/stat`, `POST /monitoring/v1/event/stat`.
-    Stat,
+/// Every documented route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// create.
+    WebhookEvents,
+    /// get, current: everything in the body.
+    EventGet,
+    /// list, current.
+    EventList,
+    /// stat, current.
+    EventStat,
+    /// get, legacy: the id in the path, `domain_id` and `only` in the query string.
+    EventById,
+    /// list, legacy: EventQuery in the query string.
+    Events,
+    /// list, legacy: EventQuery in the body.
+    EventsSearch,
+    /// stat, legacy.
+    EventsStat,
 }
 
-impl Route {
-    /// The Lambda function that serves the route.
-    pub fn operation(&self) -> &'static str {
+impl Endpoint {
+    /// Every endpoint, in matching order: the first template whose segments match a path
+    /// decides, whatever the method, so a literal path comes before the parameter that
+    /// would also match it (`GET /event/list` is a 405, not event "list").
+    pub const ALL: [Endpoint; 8] = [
+        Endpoint::WebhookEvents,
+        Endpoint::EventGet,
+        Endpoint::EventList,
+        Endpoint::EventStat,
+        Endpoint::EventById,
+        Endpoint::Events,
+        Endpoint::EventsSearch,
+        Endpoint::EventsStat,
+    ];
+
+    /// The method and path template.
+    pub fn spec(self) -> (Method, &'static str) {
         match self {
-            Route::Create { .. } => "create",
-            Route::Get { .. } => "get",
-            Route::List { .. } => "list",
-            Route::Stat => "stat",
+            Endpoint::WebhookEvents => {
+                (Method::POST, "/monitoring/v1/webhook/{webhook_id}/{access_key}/events")
+            }
+            Endpoint::EventGet => (Method::POST, "/monitoring/v1/event/get"),
+            Endpoint::EventList => (Method::POST, "/monitoring/v1/event/list"),
+            Endpoint::EventStat => (Method::POST, "/monitoring/v1/event/stat"),
+            Endpoint::EventById => (Method::GET, "/monitoring/v1/event/{event_id}"),
+            Endpoint::Events => (Method::GET, "/monitoring/v1/events"),
+            Endpoint::EventsSearch => (Method::POST, "/monitoring/v1/events/search"),
+            Endpoint::EventsStat => (Method::POST, "/monitoring/v1/events/stat"),
+        }
+    }
+
+    /// The concrete path, with `values` percent-encoded into the template's parameters
+    /// in order.
+    pub fn path(self, values: &[&str]) -> String {
+        let mut values = values.iter();
+        let segments = self.spec().1.split('/').map(|segment| match is_parameter(segment) {
+            true => encode(values.next().copied().unwrap_or_default()),
+            false => segment.to_string(),
+        });
+        segments.collect::<Vec<_>>().join("/")
+    }
+
+    /// The typed route, from the path's values in template order (the tests below pin
+    /// which value goes where).
+    fn route(self, values: Vec<String>) -> Route {
+        let mut values = values.into_iter();
+        let mut next = || values.next().unwrap_or_default();
+        match self {
+            Endpoint::WebhookEvents => Route::Create(CreateRoute { webhook_id: next(), access_key: next() }),
+            Endpoint::EventById => Route::Get(GetRoute { event_id: Some(next()) }),
+            Endpoint::EventGet => Route::Get(GetRoute { event_id: None }),
+            Endpoint::Events => Route::List(ListRoute { from_query_string: true }),
+            Endpoint::EventsSearch | Endpoint::EventList => {
+                Route::List(ListRoute { from_query_string: false })
+            }
+            Endpoint::EventsStat | Endpoint::EventStat => Route::Stat(StatRoute),
         }
     }
 }
+
+/// create: the webhook the monitor posts to, and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRoute {
+    pub webhook_id: String,
+    pub access_key: String,
+}
+
+/// get: the id when the path carries it (legacy), else the body names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetRoute {
+    pub event_id: Option<String>,
+}
+
+/// list: whether EventQuery comes in the query string (legacy `GET /events`) or the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRoute {
+    pub from_query_string: bool,
+}
+
+/// stat: both generations take the same body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRoute;
+
+/// A matched route: which function serves it, with what its path carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Create(CreateRoute),
+    Get(GetRoute),
+    List(ListRoute),
+    Stat(StatRoute),
+}
+
+/// The routes one Lambda function serves: `api::serve` hands each function its own.
+pub trait Operation: Sized {
+    /// The function, as logs name it.
+    const NAME: &'static str;
+    /// This function's route, or `None` when the route is another function's.
+    fn of(route: Route) -> Option<Self>;
+}
+
+macro_rules! operation {
+    ($route:ident, $variant:ident, $name:literal) => {
+        impl Operation for $route {
+            const NAME: &'static str = $name;
+            fn of(route: Route) -> Option<Self> {
+                match route {
+                    Route::$variant(route) => Some(route),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+operation!(CreateRoute, Create, "create");
+operation!(GetRoute, Get, "get");
+operation!(ListRoute, List, "list");
+operation!(StatRoute, Stat, "stat");
 
 /// Matches a request path (with or without an API Gateway stage prefix) to its route.
 pub fn route(method: &Method, path: &str) -> Result<Route> {
     let Some(start) = path.find("/monitoring/v1/") else {
         return Err(unknown(path));
     };
-    let segments: Vec<&str> = path[start..].trim_end_matches('/').split('/').skip(3).collect();
-    let (route, allowed) = match segments.as_slice() {
-        ["webhook", webhook_id, access_key, "events"] if !webhook_id.is_empty() && !access_key.is_empty() => {
-            (Route::Create { webhook_id: decode(webhook_id), access_key: decode(access_key) }, Method::POST)
-        }
-        ["event", "get"] => (Route::Get { event_id: None }, Method::POST),
-        ["event", "list"] => (Route::List { from_query_string: false }, Method::POST),
-        ["event", "stat"] | ["events", "stat"] => (Route::Stat, Method::POST),
-        ["event", event_id] if !event_id.is_empty() => {
-            (Route::Get { event_id: Some(decode(event_id)) }, Method::GET)
-        }
-        ["events"] => (Route::List { from_query_string: true }, Method::GET),
-        ["events", "search"] => (Route::List { from_query_string: false }, Method::POST),
-        _ => return Err(unknown(path)),
+    let relative = path[start..].trim_end_matches('/');
+    let Some((endpoint, values)) =
+        Endpoint::ALL.into_iter().find_map(|e| Some((e, captures(e.spec().1, relative)?)))
+    else {
+        return Err(unknown(path));
     };
+    let allowed = endpoint.spec().0;
     if *method != allowed {
-        return Err(Error::MethodNotAllowed(format!("{} takes {allowed}, not {method}.", redacted(path))));
+        let message = format!("{} takes {allowed}, not {method}.", redacted(path));
+        return Err(Error::MethodNotAllowed { message, allow: allowed.to_string() });
     }
-    Ok(route)
+    Ok(endpoint.route(values))
+}
+
+/// The template's parameter values in `path`, decoded, if the path fits the template.
+fn captures(template: &str, path: &str) -> Option<Vec<String>> {
+    let (mut expected, mut actual) = (template.split('/'), path.split('/'));
+    let mut values = Vec::new();
+    loop {
+        match (expected.next(), actual.next()) {
+            (None, None) => return Some(values),
+            (Some(parameter), Some(value)) if is_parameter(parameter) && !value.is_empty() => {
+                values.push(decode(value))
+            }
+            (Some(literal), Some(segment)) if literal == segment => {}
+            _ => return None,
+        }
+    }
+}
+
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
 }
 
 /// The path as logs may show it: a webhook's access key is a credential, so it is masked.
@@ -71,6 +200,17 @@ pub fn redacted(path: &str) -> String {
 
 fn unknown(path: &str) -> Error {
     Error::not_found("path", redacted(path))
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters, so a value is one segment.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            true => (b as char).to_string(),
+            false => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Percent-decodes a path segment (API Gateway passes the raw path through).
@@ -98,30 +238,63 @@ fn decode(segment: &str) -> String {
 mod tests {
     use super::*;
 
+    fn served_by(method: Method, path: &str) -> &'static str {
+        match route(&method, path).unwrap() {
+            Route::Create(_) => CreateRoute::NAME,
+            Route::Get(_) => GetRoute::NAME,
+            Route::List(_) => ListRoute::NAME,
+            Route::Stat(_) => StatRoute::NAME,
+        }
+    }
+
     #[test]
     fn both_generations_route_to_the_same_operations() {
-        let post = |p| route(&Method::POST, p).unwrap().operation();
-        let get = |p| route(&Method::GET, p).unwrap().operation();
-        assert_eq!(post("/monitoring/v1/webhook/webhook-1/key/events"), "create");
-        assert_eq!(get("/monitoring/v1/event/event-1"), "get");
-        assert_eq!(post("/monitoring/v1/event/get"), "get");
-        assert_eq!(get("/monitoring/v1/events"), "list");
-        assert_eq!(post("/monitoring/v1/events/search"), "list");
-        assert_eq!(post("/monitoring/v1/event/list"), "list");
-        assert_eq!(post("/monitoring/v1/events/stat"), "stat");
-        assert_eq!(post("/monitoring/v1/event/stat"), "stat");
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/webhook/webhook-1/key/events"), "create");
+        assert_eq!(served_by(Method::GET, "/monitoring/v1/event/event-1"), "get");
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/event/get"), "get");
+        assert_eq!(served_by(Method::GET, "/monitoring/v1/events"), "list");
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/events/search"), "list");
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/event/list"), "list");
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/events/stat"), "stat");
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/event/stat"), "stat");
+    }
+
+    #[test]
+    fn every_built_path_routes_back_to_its_endpoint_with_its_values() {
+        let values = ["id/with a+slash", "ké%y"];
+        for endpoint in Endpoint::ALL {
+            let (method, template) = endpoint.spec();
+            let taken = &values[..template.matches('{').count()];
+            let path = endpoint.path(taken);
+            assert_eq!(
+                route(&method, &path).unwrap(),
+                endpoint.route(taken.iter().map(|v| v.to_string()).collect())
+            );
+            assert_eq!(captures(template, &path).unwrap(), taken, "{path}");
+        }
+        assert_eq!(
+            Endpoint::WebhookEvents.path(&["webhook-1", "k"]),
+            "/monitoring/v1/webhook/webhook-1/k/events"
+        );
     }
 
     #[test]
     fn path_values_are_extracted_and_decoded_behind_a_stage() {
         assert_eq!(
             route(&Method::POST, "/prod/monitoring/v1/webhook/webhook-1/a%2Bb/events/").unwrap(),
-            Route::Create { webhook_id: "webhook-1".into(), access_key: "a+b".into() }
+            Route::Create(CreateRoute { webhook_id: "webhook-1".into(), access_key: "a+b".into() })
         );
         assert_eq!(
             route(&Method::GET, "/monitoring/v1/event/event-4e16ba3bd384").unwrap(),
-            Route::Get { event_id: Some("event-4e16ba3bd384".into()) }
+            Route::Get(GetRoute { event_id: Some("event-4e16ba3bd384".into()) })
         );
+    }
+
+    #[test]
+    fn a_function_takes_only_its_own_routes() {
+        let list = route(&Method::POST, "/monitoring/v1/event/list").unwrap();
+        assert_eq!(GetRoute::of(list.clone()), None);
+        assert_eq!(ListRoute::of(list), Some(ListRoute { from_query_string: false }));
     }
 
     #[test]
@@ -144,5 +317,6 @@ mod tests {
         assert_eq!(route(&Method::POST, "/monitoring/v1/nothing").unwrap_err().status(), 404);
         assert_eq!(route(&Method::POST, "/elsewhere").unwrap_err().status(), 404);
         assert_eq!(route(&Method::POST, "/monitoring/v1/webhook//k/events").unwrap_err().status(), 404);
+        assert_eq!(route(&Method::GET, "/monitoring/v1/{event_id}").unwrap_err().status(), 404);
     }
 }

@@ -1,9 +1,9 @@
 //! What the parsers share to read a sender's JSON: members of an expected type, with
 //! errors that name them; identifiers and times as text; stable keys made from them.
 
+use crate::digest::{hex, sha256_of_parts};
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::ParseError;
 use crate::model::{format_time, parse_time};
@@ -23,20 +23,8 @@ pub(crate) fn text_field(object: &Value, key: &str) -> Option<String> {
 /// lowercase hex characters. The same parts always give the same key, so a parser can
 /// derive an event_key that a later event of the same problem will share.
 pub(crate) fn stable_key(parts: &[&str]) -> String {
-    let mut hash = Sha256::new();
-    for part in parts {
-        hash.update(part.as_bytes());
-        hash.update([0u8]);
-    }
-    let mut key = String::with_capacity(32);
-    for b in &hash.finalize()[..16] {
-        key.push(char::from(HEX[usize::from(b >> 4)]));
-        key.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    key
+    hex(&sha256_of_parts(parts)[..16])
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// A sender's time as RFC 3339 with milliseconds, or `None` when absent or Go's zero
 /// time (`0001-01-01T00:00:00Z`, which Alertmanager writes for "not ended"). Accepts

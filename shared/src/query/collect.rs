@@ -2,8 +2,10 @@
 //! is counted for `total_count`, but only the rows the page can show are kept, so a
 //! first page over a million matches holds a page, not a million events.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::limits::{approximate_size, MAX_HELD_BYTES};
 use super::parse::Page;
 use super::path::project;
 use super::sort::{sort_rows, SortKey};
@@ -27,11 +29,10 @@ pub const MINIMAL_FIELDS: [&str; 10] = [
 ];
 
 /// The furthest a page may end (`page.start - 1 + page.limit`), and the most matches a
-/// list without `page.limit` may have: the rows one list call must keep. An event takes
-/// 5 to 9 KB as JSON in memory, so a call holds at most about 180 MB (twice this many
-/// rows, between compactions); and as events average about 1 KB of JSON text, an answer
-/// this long would not fit a Lambda response (6 MB) anyway. Elasticsearch's
-/// `max_result_window` draws the same line.
+/// list without `page.limit` may have: the rows one list call must keep (twice this many
+/// between compactions), sized to the list function's memory (docs/benchmarks.md,
+/// "Memory and time bounds"); an answer this long would not fit a Lambda response (6 MB)
+/// anyway. Elasticsearch's `max_result_window` draws the same line.
 pub const MAX_HELD_ROWS: usize = 10_000;
 
 /// Kept rows are sorted and cut back to the page's end once they exceed it by as many
@@ -58,6 +59,18 @@ impl Shape {
     }
 }
 
+/// A list answer: `{results, total_count}`, `{total_count}` for count_only, or
+/// `{results, next_token}` for a next_token page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ListPage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
 pub struct ListCollector<'q> {
     shape: &'q Shape,
     page: Page,
@@ -66,6 +79,8 @@ pub struct ListCollector<'q> {
     /// How many of the first rows, in `order`, the page needs; None keeps them all.
     keep: Option<usize>,
     rows: Vec<Value>,
+    /// About how many bytes of JSON text `rows` hold.
+    held_bytes: usize,
     total: usize,
 }
 
@@ -77,7 +92,7 @@ impl<'q> ListCollector<'q> {
             (false, Some(limit)) => Some((page.start - 1).saturating_add(limit)),
             (false, None) => None,
         };
-        ListCollector { shape, page, count_only, order, keep, rows: Vec::new(), total: 0 }
+        ListCollector { shape, page, count_only, order, keep, rows: Vec::new(), held_bytes: 0, total: 0 }
     }
 
     /// Counts one matched event and keeps it if the page may show it.
@@ -97,27 +112,40 @@ impl<'q> ListCollector<'q> {
                  created_at range, say)."
             )));
         }
+        self.held_bytes += approximate_size(&row);
         self.rows.push(row);
         if let Some(keep) = compacted {
-            if self.rows.len() >= keep + keep.max(COMPACT_AT) {
+            // Rows beyond the page's end go when there are as many again, or sooner when
+            // they hold too many bytes.
+            let over_bytes = self.held_bytes > MAX_HELD_BYTES && self.rows.len() > keep;
+            if over_bytes || self.rows.len() >= keep + keep.max(COMPACT_AT) {
                 // Stable: among equal rows the earlier stays first, as in one sort of
                 // everything.
                 sort_rows(&mut self.rows, &self.order);
                 self.rows.truncate(keep);
+                self.held_bytes = self.rows.iter().map(approximate_size).sum();
             }
+        }
+        if self.held_bytes > MAX_HELD_BYTES {
+            return Err(Error::invalid(format!(
+                "The events this page needs hold more than {} MB (raw_data, mostly); ask for a \
+                 smaller page.limit or an earlier page, or leave raw_data out with 'only' or \
+                 'minimal'.",
+                MAX_HELD_BYTES >> 20
+            )));
         }
         Ok(())
     }
 
-    /// `{results, total_count}`, or `{total_count}` for count_only.
-    pub fn finish(mut self) -> Value {
+    /// The page with its total_count, or only the count for count_only.
+    pub fn finish(mut self) -> ListPage {
         if self.count_only {
-            return json!({ "total_count": self.total });
+            return ListPage { total_count: Some(self.total), ..ListPage::default() };
         }
         sort_rows(&mut self.rows, &self.order);
         let rows = self.page.apply(self.rows);
         let results: Vec<Value> = rows.into_iter().map(|row| self.shape.apply(row)).collect();
-        json!({ "results": results, "total_count": self.total })
+        ListPage { results: Some(results), total_count: Some(self.total), next_token: None }
     }
 }
 
@@ -151,7 +179,7 @@ mod tests {
         for row in rows {
             list.push(row)?;
         }
-        Ok(list.finish())
+        Ok(serde_json::to_value(list.finish()).unwrap())
     }
 
     fn page(start: usize, limit: Option<usize>) -> Page {
@@ -216,5 +244,19 @@ mod tests {
         assert_eq!(ids(&deep).len(), 10);
         let deepest = collect("", page(MAX_HELD_ROWS - 9, Some(10)), false, rows(2 * MAX_HELD_ROWS)).unwrap();
         assert_eq!(ids(&deepest).len(), 10, "ends at the bound");
+    }
+
+    #[test]
+    fn a_page_of_huge_events_is_refused_by_its_bytes_not_held() {
+        let big = |i: usize| {
+            json!({"event_id": format!("event-{i:05}"), "created_at": "2026-11-01T00:00:00.000Z",
+                   "raw_data": {"blob": "x".repeat(1 << 20)}})
+        };
+        let err = collect("", page(1, Some(100)), false, (0..40).map(big).collect()).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("only"), "{err}");
+        // Compaction frees what the page no longer needs: a small page streams on.
+        let answer = collect("", page(1, Some(5)), false, (0..300).map(big).collect()).unwrap();
+        assert_eq!((ids(&answer).len(), answer["total_count"].clone()), (5, json!(300)));
     }
 }

@@ -8,7 +8,9 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
+
+use super::limits::compile_regex;
 use serde_json::Value;
 
 use super::elem_match::{self, MATCH_HELP};
@@ -50,9 +52,6 @@ const CONDITION_KEYS: [&str; 6] = ["k", "key", "v", "value", "o", "operator"];
 
 /// Keys the reference's Event model renames before querying (`change_query_keys`).
 const KEY_ALIASES: [(&str, &str); 1] = [("resource_id", "resource.resource_id")];
-
-/// A regex may not compile to more than this: queries come from callers.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Bound {
@@ -247,7 +246,8 @@ fn parse_test(key: &str, op: &str, v: &Value, at: &str) -> Result<Test> {
         let pattern = item.as_str().ok_or_else(|| {
             wrong(if op == "regex_in" { "a list of regular expressions" } else { "a regular expression" })
         })?;
-        compile(pattern).map_err(|e| bad(at, format!("'{pattern}' is not a valid regular expression: {e}")))
+        compile_regex(pattern)
+            .map_err(|e| bad(at, format!("'{pattern}' is not a valid regular expression: {e}")))
     };
     let on = if time_field { format!(" (as {key} holds times)") } else { String::new() };
     let time = || time_operand::parse(v).ok_or_else(|| wrong(&format!("a time{on} in {TIME_FORMS}")));
@@ -275,7 +275,8 @@ fn parse_test(key: &str, op: &str, v: &Value, at: &str) -> Result<Test> {
             }
         }
         "contain" | "not_contain" => Test::Contain(
-            compile(&needle(v)?).map_err(|e| bad(at, format!("'v' is too large to search for: {e}")))?,
+            compile_regex(&needle(v)?)
+                .map_err(|e| bad(at, format!("'v' is too large to search for: {e}")))?,
         ),
         "contain_in" | "not_contain_in" => {
             let needles = list()?.iter().map(needle).collect::<Result<Vec<_>>>()?;
@@ -284,7 +285,8 @@ fn parse_test(key: &str, op: &str, v: &Value, at: &str) -> Result<Test> {
             }
             let pattern = needles.join("|");
             Test::Contain(
-                compile(&pattern).map_err(|e| bad(at, format!("'v' is too large to search for: {e}")))?,
+                compile_regex(&pattern)
+                    .map_err(|e| bad(at, format!("'v' is too large to search for: {e}")))?,
             )
         }
         "exists" => Test::Exists(v.as_bool().ok_or_else(|| wrong("true or false"))?),
@@ -316,10 +318,6 @@ fn parse_test(key: &str, op: &str, v: &Value, at: &str) -> Result<Test> {
             }
         }
     })
-}
-
-fn compile(pattern: &str) -> std::result::Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern).case_insensitive(true).size_limit(REGEX_SIZE_LIMIT).build()
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! minimal, count_only; and what of it a store can evaluate itself.
 
 use chrono::{DateTime, Utc};
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use serde_json::Value;
 
 use super::collect::{ListCollector, Shape};
 use super::condition::{describe, Condition};
+use super::limits::{check_patterns, compile_regex};
 use super::parse::{self, Page};
 use super::pushdown::{pushdown, Pushdown};
 use super::sort::{parse_sort, SortKey};
@@ -48,10 +49,7 @@ impl Keyword {
         if words.is_empty() {
             return Ok(None);
         }
-        RegexBuilder::new(&words.join("|"))
-            .case_insensitive(true)
-            .size_limit(1 << 20)
-            .build()
+        compile_regex(&words.join("|"))
             .map(|re| Some(Keyword(re)))
             .map_err(|e| Error::invalid(format!("{at}: too long to search for ({e})")))
     }
@@ -77,8 +75,9 @@ impl Query {
             }
         };
         parse::reject_unknown(object, &QUERY_KEYS, "query")?;
+        check_patterns(value)?;
         if object.get("unwind").is_some_and(|u| !u.is_null()) {
-            return Err(Error::NotImplemented("query.unwind is not supported for events.".into()));
+            return Err(Error::invalid("query.unwind is not supported for events."));
         }
         Ok(Query {
             filter: parse::conditions(object.get("filter"), "filter")?,
@@ -163,7 +162,7 @@ impl Query {
         for row in matched {
             list.push(row)?;
         }
-        Ok(list.finish())
+        serde_json::to_value(list.finish()).map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Applies `only` (which wins) or `minimal` to one event.
@@ -344,7 +343,8 @@ mod tests {
         assert!(err(json!({"count_only": 1})).contains("true or false"));
         assert!(err(json!("severity")).contains("must be an object"));
         let unwind = Query::from_json(&json!({"unwind": {"path": "tags"}})).unwrap_err();
-        assert_eq!(unwind.code(), "ERROR_NOT_IMPLEMENTED");
+        // A request this service will never serve, so a 4xx: a 5xx would page the operator.
+        assert_eq!((unwind.status(), unwind.code()), (400, "ERROR_INVALID_ARGUMENT"));
         assert_eq!(Query::from_json(&json!({"filter": [{}]})).unwrap_err().code(), "ERROR_INVALID_ARGUMENT");
     }
 }

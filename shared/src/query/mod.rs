@@ -10,6 +10,7 @@ mod collect;
 mod condition;
 mod elem_match;
 mod group;
+mod limits;
 mod list;
 mod parse;
 mod path;
@@ -22,13 +23,13 @@ mod time_operand;
 mod times;
 mod value;
 
-pub use collect::{ListCollector, MAX_HELD_ROWS, MINIMAL_FIELDS};
+pub use collect::{ListCollector, ListPage, Shape, MAX_HELD_ROWS, MINIMAL_FIELDS};
 pub use condition::OPERATORS;
 pub use list::Query;
 pub use pushdown::{FieldTest, Pushdown};
 pub use rollup::{cell_row, RollupAsk};
 pub use sort::SortKey;
-pub use stat::StatQuery;
+pub use stat::{StatAnswer, StatQuery};
 
 #[cfg(test)]
 mod tests;

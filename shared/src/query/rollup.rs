@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use super::condition::Condition;
 use super::path::insert;
 use super::pushdown::created_range;
-use super::stat::{distinct, Mode, Stage};
+use super::stat::{distinct, Mode, Stage, StatAnswer};
 use super::{Query, StatQuery};
 use crate::error::Result;
 use crate::model::format_time;
@@ -108,7 +108,7 @@ impl StatQuery {
     }
 
     /// The stat's answer from cell rows, each with how many events it stands for.
-    pub fn evaluate_counts(&self, rows: Vec<(Value, u64)>, now: DateTime<Utc>) -> Result<Value> {
+    pub fn evaluate_counts(&self, rows: Vec<(Value, u64)>, now: DateTime<Utc>) -> Result<StatAnswer> {
         let matched: Vec<(Value, u64)> =
             rows.into_iter().filter(|(row, n)| *n > 0 && self.filter.matches_cell(row, now)).collect();
         let rows = match &self.mode {
@@ -124,8 +124,8 @@ impl StatQuery {
                 }
             },
         };
-        let total = rows.len();
-        Ok(json!({ "results": self.page.apply(rows), "total_count": total }))
+        let total_count = rows.len();
+        Ok(StatAnswer { results: self.page.apply(rows), total_count })
     }
 }
 

@@ -5,10 +5,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::condition::{describe, Condition};
 use super::group::Group;
+use super::limits::{check_patterns, MAX_STAGE_ROWS};
 use super::list::Keyword;
 use super::parse::{self, object, reject_unknown, text, Page};
 use super::path::{insert, Leaves, Path};
@@ -78,6 +80,7 @@ impl StatQuery {
     pub fn from_json(value: &Value) -> Result<StatQuery> {
         let query = object(value, "query", "(a SpaceONE StatisticsQuery)")?;
         reject_unknown(query, &STAT_KEYS, "query")?;
+        check_patterns(value)?;
         let filter = Query::matching(
             parse::conditions(query.get("filter"), "filter")?,
             parse::conditions(query.get("filter_or"), "filter_or")?,
@@ -132,14 +135,34 @@ impl StatQuery {
 
     /// Runs the pipeline over matched events: `{results, total_count}`, where
     /// total_count counts the rows before `page` takes its slice.
-    pub fn evaluate(&self, matched: Vec<Value>, now: DateTime<Utc>) -> Result<Value> {
+    pub fn evaluate(&self, matched: Vec<Value>, now: DateTime<Utc>) -> Result<StatAnswer> {
         let rows = match &self.mode {
-            Mode::Aggregate(stages) => stages.iter().fold(matched, |rows, stage| stage.run(rows, now)),
+            Mode::Aggregate(stages) => {
+                let mut rows = matched;
+                for (n, stage) in stages.iter().enumerate() {
+                    rows = stage.run(rows, now);
+                    if rows.len() > MAX_STAGE_ROWS {
+                        return Err(Error::invalid(format!(
+                            "query.aggregate[{n}] makes {} rows; a stage may make at most {MAX_STAGE_ROWS}. \
+                             Narrow the filter, or group before unwinding.",
+                            rows.len()
+                        )));
+                    }
+                }
+                rows
+            }
             Mode::Distinct(path) => distinct(&matched, path),
         };
-        let total = rows.len();
-        Ok(json!({ "results": self.page.apply(rows), "total_count": total }))
+        let total_count = rows.len();
+        Ok(StatAnswer { results: self.page.apply(rows), total_count })
     }
+}
+
+/// A stat answer: the page of result rows, and how many rows there were in all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatAnswer {
+    pub results: Vec<Value>,
+    pub total_count: usize,
 }
 
 fn parse_stages(stages: &[Value]) -> Result<Vec<Stage>> {
@@ -236,10 +259,13 @@ impl Stage {
             }
             Stage::Limit(n) => rows.into_iter().take(*n).collect(),
             Stage::Skip(n) => rows.into_iter().skip(*n).collect(),
+            // The only stage that makes more rows than it takes: it stops one past the
+            // bound, which `evaluate` then refuses, rather than fill memory first.
             Stage::Unwind { path, filter } => rows
                 .into_iter()
                 .flat_map(|r| unwind(r, path))
                 .filter(|r| filter.iter().all(|c| c.matches(r, now)))
+                .take(MAX_STAGE_ROWS + 1)
                 .collect(),
             Stage::Match { filter, filter_or } => rows
                 .into_iter()
@@ -260,10 +286,16 @@ fn unwind(row: Value, path: &str) -> Vec<Value> {
         None | Some(Value::Null) => return Vec::new(),
         Some(_) => return vec![row],
     };
+    // Each copy is of the row without its list, so unwinding n elements copies the rest
+    // of the row n times, not the list n times too.
+    let mut rest = row;
+    if let Value::Object(map) = &mut rest {
+        insert(map, path, Value::Null);
+    }
     items
         .into_iter()
         .map(|item| {
-            let mut copy = row.clone();
+            let mut copy = rest.clone();
             if let Value::Object(map) = &mut copy {
                 insert(map, path, item);
             }
@@ -308,7 +340,7 @@ mod tests {
         let q = StatQuery::from_json(&query).unwrap();
         let now = Utc::now();
         let matched = rows().into_iter().filter(|e| q.filter_query().matches(e, now)).collect();
-        q.evaluate(matched, now).unwrap()
+        serde_json::to_value(q.evaluate(matched, now).unwrap()).unwrap()
     }
 
     #[test]
@@ -455,7 +487,7 @@ mod tests {
             let q = StatQuery::from_json(&query).unwrap();
             let now = Utc::now();
             let matched = rows().into_iter().filter(|e| q.filter_query().matches(e, now)).collect();
-            assert_eq!(q.evaluate(matched, now).unwrap()["results"], json!([]), "{query}");
+            assert_eq!(q.evaluate(matched, now).unwrap().results, Vec::<Value>::new(), "{query}");
         }
     }
 
@@ -493,5 +525,22 @@ mod tests {
         assert!(err(json!({"distinct": 3})).contains("query.distinct"));
         assert!(err(json!({"aggregate": [count("n")], "sort": {}})).contains("unknown key 'sort'"));
         assert!(err(json!(null)).contains("must be an object"));
+    }
+
+    #[test]
+    fn a_stage_that_makes_too_many_rows_is_refused_by_name() {
+        let tags: Vec<usize> = (0..=super::MAX_STAGE_ROWS).collect();
+        let query = StatQuery::from_json(
+            &json!({"aggregate": [{"count": {"name": "n"}}, {"unwind": {"path": "tags"}}]}),
+        )
+        .unwrap();
+        assert!(query.evaluate(vec![json!({"tags": [1, 2]})], Utc::now()).is_ok());
+        let query = StatQuery::from_json(
+            &json!({"aggregate": [{"unwind": {"path": "tags"}}, {"count": {"name": "n"}}]}),
+        )
+        .unwrap();
+        let err = query.evaluate(vec![json!({"tags": tags})], Utc::now()).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("aggregate[0]"), "{err}");
     }
 }

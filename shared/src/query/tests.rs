@@ -32,7 +32,7 @@ fn stat(query: Value) -> Value {
     let q = StatQuery::from_json(&query).unwrap();
     let now = Utc::now();
     let matched = events().into_iter().filter(|e| q.filter_query().matches(e, now)).collect();
-    q.evaluate(matched, now).unwrap()
+    serde_json::to_value(q.evaluate(matched, now).unwrap()).unwrap()
 }
 
 #[test]

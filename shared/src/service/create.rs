@@ -4,16 +4,16 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::normalise::{normalise, parse_error_event};
 use super::webhooks::access_key_matches;
+use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
 use crate::model::{new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
 use crate::sns;
-use crate::store::{AlertScope, Claim, DeliveryClaim, OpenAlert};
+use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, OpenAlert};
 
 /// The events one delivery stored, in payload order.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +28,9 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
 /// a redelivered change (same webhook, same identity, within the window) is not stored
-/// again, and its delivery is answered like the original.
+/// again, and its delivery is answered like the original. A payload that takes longer
+/// than the delivery budget is answered 503 between two events, so the answer comes
+/// before API Gateway gives up and the sender's retry goes on from there.
 pub async fn create_events(
     app: &App,
     webhook_id: &str,
@@ -36,6 +38,7 @@ pub async fn create_events(
     body: &[u8],
     idempotency_key: Option<&str>,
 ) -> Result<Created> {
+    let started = Instant::now();
     let webhook = authorize(app, webhook_id, access_key).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
@@ -47,7 +50,8 @@ pub async fn create_events(
     };
     let (mut parsed, confirmed) = match parse_body(body) {
         Ok(payload) => {
-            let confirmed = check_sns(&webhook, &payload).await?;
+            let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
+            let confirmed = check_sns(&webhook, &payload, replay_window).await?;
             match formats::parse(webhook.format, &payload) {
                 Ok(parsed) => (parsed, confirmed),
                 Err(e) => (unreadable(e.0, payload), confirmed),
@@ -62,50 +66,115 @@ pub async fn create_events(
     }
     let body_identity =
         idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
-    let mut events = Vec::with_capacity(parsed.len());
+    let total = parsed.len();
+    let mut events = Vec::with_capacity(total);
     for (index, item) in parsed.into_iter().enumerate() {
+        if started.elapsed() > app.config.delivery_budget() {
+            return Err(Error::InProgress(format!(
+                "Handled {index} of the {total} events before this request's time ran out; \
+                 retry to store the rest."
+            )));
+        }
         let identity = match &item.dedup_key {
             Some(key) => format!("change:{key}"),
             None => format!("{body_identity}#{index}"),
         };
-        let Some(claim) = claim(app, webhook_id, &identity, now).await? else {
-            continue; // already stored by an earlier delivery
-        };
-        let mut event = normalise(&webhook, item, now);
-        event.event_id = claim.event_id();
-        let stored = async {
-            link_alert(app, &mut event).await?;
-            app.store.put_event(&event, expires_at(app.config.retention_days, now)).await
-        };
-        match stored.await {
-            Ok(_) => app.store.complete_delivery(&claim).await,
-            Err(err) => {
-                app.store.release_delivery(&claim).await;
-                return Err(err);
-            }
+        let event = normalise(&webhook, item, now);
+        if let Some(event) = store_change(app, &identity, event, now).await? {
+            events.push(event);
         }
-        events.push(event);
     }
     Ok(Created { events })
 }
 
+/// How one claimed change ended.
+enum Written {
+    /// This delivery stored the event.
+    Now,
+    /// An earlier delivery of the change had stored it.
+    Before,
+    /// The claim's event id holds another event.
+    Taken,
+}
+
+/// Stores one change's event under its claim; `None` when an earlier delivery stored
+/// it. Any failure gives the claim back (keeping its event id, since the event may
+/// have landed before the failure) and is answered 503, so the sender's retry
+/// finishes the change; a failure to mark it done is answered 503 too, and the retry
+/// finds the event and marks it.
+async fn store_change(
+    app: &App,
+    identity: &str,
+    mut event: Event,
+    now: DateTime<Utc>,
+) -> Result<Option<Event>> {
+    let Some(claim) = claim(app, identity, &event, now).await? else {
+        return Ok(None); // already stored by an earlier delivery
+    };
+    event.event_id = claim.event_id().to_string();
+    let written = async {
+        if claim.resumed() {
+            match app.store.event_slot(&claim, &event).await? {
+                EventSlot::This => return Ok(Written::Before),
+                EventSlot::Other => return Ok(Written::Taken),
+                EventSlot::Free => {}
+            }
+        }
+        link_alert(app, &mut event).await?;
+        if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
+            return Ok(Written::Now);
+        }
+        // The id is taken: by this event when an earlier attempt's answer was lost.
+        Ok(match app.store.event_slot(&claim, &event).await? {
+            EventSlot::This => Written::Now,
+            EventSlot::Free | EventSlot::Other => Written::Taken,
+        })
+    };
+    match written.await {
+        Ok(Written::Now) => {
+            app.store.complete_delivery(&claim).await?;
+            Ok(Some(event))
+        }
+        Ok(Written::Before) => {
+            app.store.complete_delivery(&claim).await?;
+            Ok(None)
+        }
+        Ok(Written::Taken) => {
+            app.store.forget_delivery(&claim).await;
+            Err(Error::Internal(format!(
+                "event id {} already holds another event; the claim is dropped so a retry mints a new id",
+                event.event_id
+            )))
+        }
+        Err(err) => {
+            app.store.release_delivery(&claim).await;
+            Err(err)
+        }
+    }
+}
+
 /// The claim on one change, `None` when it is already stored. Waits briefly for a
-/// concurrent delivery of the same change, so both are answered alike.
+/// concurrent delivery of the same change, so both are answered alike; one whose event
+/// is already stored (its owner is about to mark it done, or failed to) counts as done.
 async fn claim(
     app: &App,
-    webhook_id: &str,
     identity: &str,
+    event: &Event,
     now: DateTime<Utc>,
 ) -> Result<Option<DeliveryClaim>> {
     let window = i64::from(app.config.dedup_window_hours) * 3600;
     let deadline = Instant::now() + IN_FLIGHT_WAIT;
     loop {
         let now_secs = now.timestamp().max(Utc::now().timestamp());
-        match app.store.claim_delivery(webhook_id, identity, now_secs, window).await? {
+        match app.store.claim_delivery(&event.webhook_id, identity, now_secs, window).await? {
             Claim::New(claim) => return Ok(Some(claim)),
             Claim::Duplicate => return Ok(None),
-            Claim::InFlight if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
-            Claim::InFlight => {
+            Claim::InFlight(theirs) if app.store.event_slot(&theirs, event).await? == EventSlot::This => {
+                app.store.complete_delivery(&theirs).await?;
+                return Ok(None);
+            }
+            Claim::InFlight(_) if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
+            Claim::InFlight(_) => {
                 return Err(Error::InProgress(
                     "Another delivery of this event is still being stored; retry in a moment.".into(),
                 ))
@@ -117,13 +186,24 @@ async fn claim(
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
 /// turned that off) and confirms a subscription. `Some(confirmed)` for a subscription
 /// confirmation, which is stored as an event either way.
-async fn check_sns(webhook: &Webhook, payload: &Value) -> Result<Option<bool>> {
+async fn check_sns(
+    webhook: &Webhook,
+    payload: &Value,
+    replay_window: chrono::Duration,
+) -> Result<Option<bool>> {
     let sns = webhook.format == WebhookFormat::AwsSns
         || (webhook.format == WebhookFormat::Auto && formats::detect(payload) == WebhookFormat::AwsSns);
     if !sns {
         return Ok(None);
     }
     let enveloped = payload.get("Type").is_some() && payload.get("TopicArn").is_some();
+    if !enveloped && !webhook.sns_policy.topic_arns.is_empty() {
+        return Err(Error::PermissionDenied(
+            "This webhook accepts chosen SNS topics only, and a raw message delivery does not say its \
+             topic: turn raw delivery off on the subscription."
+                .into(),
+        ));
+    }
     if webhook.verify_sns_signature {
         if !enveloped {
             return Err(Error::PermissionDenied(
@@ -132,7 +212,12 @@ async fn check_sns(webhook: &Webhook, payload: &Value) -> Result<Option<bool>> {
                     .into(),
             ));
         }
+        // A genuinely signed message sent again later is a replay: refuse what is older
+        // than the redelivery window, which is what keeps a repeat from being stored twice.
+        sns::check_policy(payload, &webhook.sns_policy, Utc::now() - replay_window)?;
         sns::verify(payload).await?;
+    } else if enveloped {
+        sns::check_policy(payload, &webhook.sns_policy, DateTime::<Utc>::MIN_UTC)?;
     }
     if payload.get("Type").and_then(Value::as_str) != Some("SubscriptionConfirmation") {
         return Ok(None);
@@ -143,7 +228,7 @@ async fn check_sns(webhook: &Webhook, payload: &Value) -> Result<Option<bool>> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&sha256(bytes))
 }
 
 /// Missing webhook → 404; wrong key → 403; disabled → 400. The key is checked before

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+use crate::digest::{hex, sha256_of_parts};
 use crate::formats::{info_text, ParsedEvent};
 use crate::model::{format_time, new_id, parse_time, Event, EventType, Severity, Webhook};
 
@@ -91,12 +91,7 @@ pub(super) fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>
 /// A stable key for senders that give none: the same problem reported again maps to
 /// the same key, so it joins the same alert.
 fn derived_key(webhook_id: &str, title: &str, resource_id: &str, rule: &str) -> String {
-    let mut hash = Sha256::new();
-    for part in [webhook_id, title, resource_id, rule] {
-        hash.update(part.as_bytes());
-        hash.update([0u8]);
-    }
-    hash.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&sha256_of_parts(&[webhook_id, title, resource_id, rule])[..16])
 }
 
 /// Cuts text to at most `limit` bytes on a character boundary, saying it was cut.
@@ -133,6 +128,7 @@ mod tests {
             domain_id: "domain-58010aa2e451".into(),
             created_at: String::new(),
             verify_sns_signature: true,
+            sns_policy: Default::default(),
             previous_key: None,
         }
     }

@@ -11,20 +11,21 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::{format_time, parse_time};
-use crate::query::{cell_row, Query, RollupAsk, StatQuery};
+use crate::query::{cell_row, Query, RollupAsk, StatAnswer, StatQuery};
 use crate::rollup::plan::{self, Counted, TimeRange};
 use crate::rollup::{Dims, Granularity, View, DIMENSIONS};
 use crate::store::{EventIndex, EventRange, Store};
+use crate::tenant::AuthorizedDomain;
 
 /// The stat from rollups, when they can answer it.
 pub(super) async fn stat(
     store: &Store,
-    domain_id: &str,
+    domain: &AuthorizedDomain,
     query: &StatQuery,
     now: DateTime<Utc>,
-) -> Result<Option<Value>> {
+) -> Result<Option<StatAnswer>> {
     let Some(ask) = query.rollup_ask(now) else { return Ok(None) };
-    match counted_rows(store, domain_id, &ask, query.filter_query(), now).await? {
+    match counted_rows(store, domain, &ask, query.filter_query(), now).await? {
         Some(rows) => query.evaluate_counts(rows, now).map(Some),
         None => Ok(None),
     }
@@ -33,12 +34,12 @@ pub(super) async fn stat(
 /// How many events match, from rollups, when they can count them.
 pub(super) async fn count(
     store: &Store,
-    domain_id: &str,
+    domain: &AuthorizedDomain,
     query: &Query,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>> {
     let Some(ask) = query.rollup_ask(now) else { return Ok(None) };
-    let rows = counted_rows(store, domain_id, &ask, query, now).await?;
+    let rows = counted_rows(store, domain, &ask, query, now).await?;
     Ok(rows.map(|rows| rows.iter().filter(|(row, _)| query.matches_cell(row, now)).map(|(_, n)| n).sum()))
 }
 
@@ -46,7 +47,7 @@ pub(super) async fn count(
 /// when rollups cover no whole hour of the range (the query path reads no more then).
 async fn counted_rows(
     store: &Store,
-    domain_id: &str,
+    domain: &AuthorizedDomain,
     ask: &RollupAsk,
     filter: &Query,
     now: DateTime<Utc>,
@@ -68,14 +69,14 @@ async fn counted_rows(
     let mut rows = Vec::new();
     for run in &split.buckets {
         store
-            .each_rollup_cell(domain_id, view, run, |at, cell, n| {
+            .each_rollup_cell(domain, view, run, |at, cell, n| {
                 rows.push((cell_row(dims, &cell.0, at), n));
                 Ok(())
             })
             .await?;
     }
     for range in split.index {
-        rows.extend(index_rows(store, domain_id, dims, filter, range, now).await?);
+        rows.extend(index_rows(store, domain, dims, filter, range, now).await?);
     }
     Ok(Some(rows))
 }
@@ -85,7 +86,7 @@ async fn counted_rows(
 /// hour), so an edge holds as few rows as an hour of rollups.
 async fn index_rows(
     store: &Store,
-    domain_id: &str,
+    domain: &AuthorizedDomain,
     dims: Dims,
     filter: &Query,
     (from, to): TimeRange,
@@ -93,7 +94,7 @@ async fn index_rows(
 ) -> Result<Vec<(Value, u64)>> {
     let range = EventRange {
         index: EventIndex::Domain,
-        domain_id: domain_id.to_string(),
+        domain: domain.clone(),
         created_from: from.map(format_time),
         created_to: to.map(format_time),
         filters: filter.pushdown(now).filters,

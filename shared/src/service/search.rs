@@ -8,28 +8,27 @@
 //! reads the matching range. A `next_token` page reads only as far as its page.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::get::to_json;
 use super::rollup_reads;
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
-use crate::query::{FieldTest, Pushdown, Query, StatQuery, MAX_HELD_ROWS};
+use crate::query::{FieldTest, ListPage, Pushdown, Query, StatAnswer, StatQuery, MAX_HELD_ROWS};
 use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
+use crate::tenant::AuthorizedDomain;
 
 /// Page size of a `next_token` page when the query gives no `page.limit`, and the most
 /// one page may hold.
 const CURSOR_PAGE: usize = 100;
 const CURSOR_PAGE_MAX: usize = 1000;
 
-/// The most events one stat call aggregates. Its stages need every matched event in
-/// memory, 5 to 6 KB each as JSON without raw_data (8 to 9 KB with it), so this many
-/// stay under 450 MB of the stat function's 1024 MB; at the query benchmark's pace
-/// (a stat over 5,000 events in 0.4 to 0.8 s on DynamoDB Local) that is 4 to 8 s, well
-/// inside API Gateway's 29 s.
+/// The most events one stat call aggregates: its stages need every matched event in
+/// memory, and this many stay well inside the stat function's 1024 MB and API Gateway's
+/// 29 s (the measurements behind it: docs/benchmarks.md, "Memory and time bounds").
 const MAX_STAT_EVENTS: usize = 50_000;
-/// The same bound for a stat that reads summaries (about 1.1 KB each as JSON): about
-/// 280 MB, and some 50 MB of the count index to read.
+/// The same bound for a stat that reads summaries, which take about a fifth of the
+/// memory of whole events.
 const MAX_STAT_SUMMARIES: usize = 250_000;
 
 /// A planned read: the index slice, and whether DynamoDB's answer is the whole answer.
@@ -40,26 +39,27 @@ struct Plan {
 
 pub async fn list_events(
     store: &Store,
-    domain_id: &str,
+    domain: &AuthorizedDomain,
     query: &Query,
     next_token: Option<&str>,
-) -> Result<Value> {
+) -> Result<ListPage> {
     let now = Utc::now();
-    let plan = plan(domain_id, query.pushdown(now));
+    let plan = plan(domain, query.pushdown(now));
     if let Some(token) = next_token {
         return cursor_page(store, &plan, query, token, now).await;
     }
     if query.count_only() {
-        if let Some(total) = rollup_reads::count(store, domain_id, query, now).await? {
-            return Ok(json!({ "total_count": total }));
+        if let Some(total) = rollup_reads::count(store, domain, query, now).await? {
+            return Ok(ListPage { total_count: Some(total as usize), ..ListPage::default() });
         }
     }
     if plan.complete && query.count_only() {
-        return Ok(json!({ "total_count": store.count_events(&plan.range).await? }));
+        let total = store.count_events(&plan.range).await?;
+        return Ok(ListPage { total_count: Some(total as usize), ..ListPage::default() });
     }
     if let (true, true, Some((skip, end))) = (plan.complete, query.default_order(), page_bounds(query)) {
         // The page is the head of the range: read only that far, count the rest.
-        let total = match rollup_reads::count(store, domain_id, query, now).await? {
+        let total = match rollup_reads::count(store, domain, query, now).await? {
             Some(total) => total,
             None => store.count_events(&plan.range).await?,
         };
@@ -69,7 +69,7 @@ pub async fn list_events(
             .skip(skip)
             .map(|e| to_json(e).map(|v| query.shape(v)))
             .collect::<Result<Vec<_>>>()?;
-        return Ok(json!({ "results": results, "total_count": total }));
+        return Ok(ListPage { results: Some(results), total_count: Some(total as usize), next_token: None });
     }
     let mut list = query.collector();
     store
@@ -92,13 +92,13 @@ fn page_bounds(query: &Query) -> Option<(usize, usize)> {
     (end <= MAX_HELD_ROWS).then_some((start - 1, end))
 }
 
-pub async fn stat_events(store: &Store, domain_id: &str, query: &StatQuery) -> Result<Value> {
+pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
     let now = Utc::now();
-    if let Some(answer) = rollup_reads::stat(store, domain_id, query, now).await? {
+    if let Some(answer) = rollup_reads::stat(store, domain, query, now).await? {
         return Ok(answer);
     }
     let filter = query.filter_query();
-    let plan = plan(domain_id, filter.pushdown(now));
+    let plan = plan(domain, filter.pushdown(now));
     // A stat that groups and filters on summary fields alone reads the count index.
     let summaries = plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS);
     let most = if summaries { MAX_STAT_SUMMARIES } else { MAX_STAT_EVENTS };
@@ -136,7 +136,7 @@ async fn cursor_page(
     query: &Query,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Value> {
+) -> Result<ListPage> {
     if !query.default_order() {
         return Err(Error::invalid("next_token pages in created_at order, newest first; remove 'sort'."));
     }
@@ -157,22 +157,18 @@ async fn cursor_page(
     let (events, next) =
         store.query_page(&plan.range, after.as_ref(), want, keep, OutOfTime::EndPageShort).await?;
     let results = events.iter().map(|e| to_json(e).map(|v| query.shape(v))).collect::<Result<Vec<_>>>()?;
-    let mut page = json!({ "results": results });
-    if let Some(next) = next {
-        page["next_token"] = json!(next.to_token());
-    }
-    Ok(page)
+    Ok(ListPage { results: Some(results), total_count: None, next_token: next.map(|n| n.to_token()) })
 }
 
 /// Picks the index: an alert's or a webhook's events are a small partition of their
 /// own; otherwise the domain's. A created_at range bounds the sort key; field tests
 /// become DynamoDB filters, except on the partition key (DynamoDB refuses those), where
 /// a test the key already satisfies is dropped and any other is left to the engine.
-fn plan(domain_id: &str, push: Pushdown) -> Plan {
+fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
     let (index, partition_attr, partition) = match (push.alert_id, push.webhook_id) {
         (Some(alert_id), _) => (EventIndex::Alert(alert_id.clone()), "alert_id", alert_id),
         (None, Some(webhook_id)) => (EventIndex::Webhook(webhook_id.clone()), "webhook_id", webhook_id),
-        (None, None) => (EventIndex::Domain, "domain_id", domain_id.to_string()),
+        (None, None) => (EventIndex::Domain, "domain_id", domain.to_string()),
     };
     let mut complete = push.complete;
     let mut filters = Vec::with_capacity(push.filters.len());
@@ -186,7 +182,7 @@ fn plan(domain_id: &str, push: Pushdown) -> Plan {
     }
     let range = EventRange {
         index,
-        domain_id: domain_id.to_string(),
+        domain: domain.clone(),
         created_from: push.created_from.map(format_time),
         created_to: push.created_to.map(format_time),
         filters,
@@ -196,6 +192,8 @@ fn plan(domain_id: &str, push: Pushdown) -> Plan {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

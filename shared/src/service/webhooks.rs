@@ -1,11 +1,11 @@
 //! Webhook administration (the operator CLI) and the access-key check of create.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
+use crate::digest::{hex, random_hex, sha256};
 use crate::error::{Error, Result};
-use crate::model::{format_time, new_id, RetiredKey, Webhook, WebhookFormat, WebhookState};
+use crate::model::{format_time, new_id, RetiredKey, SnsPolicy, Webhook, WebhookFormat, WebhookState};
 use crate::store::Store;
 
 /// What a caller gives to create a webhook.
@@ -17,6 +17,7 @@ pub struct NewWebhook {
     pub workspace_id: String,
     pub project_id: String,
     pub verify_sns_signature: bool,
+    pub sns_policy: SnsPolicy,
 }
 
 /// A webhook and its access key: the only moment the key is known to the service.
@@ -27,7 +28,7 @@ pub struct IssuedKey {
 }
 
 pub fn hash_access_key(access_key: &str) -> String {
-    hex(&Sha256::digest(access_key.as_bytes()))
+    hex(&sha256(access_key.as_bytes()))
 }
 
 /// Whether `access_key` is the webhook's key, or the key a rotation retired and whose
@@ -48,13 +49,7 @@ pub fn access_key_matches(webhook: &Webhook, access_key: &str, now: DateTime<Utc
 }
 
 fn new_access_key() -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    random_hex(24)
 }
 
 fn require(value: &str, name: &str) -> Result<()> {
@@ -80,6 +75,7 @@ pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey>
         domain_id: new.domain_id,
         created_at: format_time(chrono::Utc::now()),
         verify_sns_signature: new.verify_sns_signature,
+        sns_policy: new.sns_policy,
         previous_key: None,
     };
     store.create_webhook(&webhook).await?;
@@ -113,23 +109,29 @@ pub async fn set_state(store: &Store, webhook_id: &str, state: WebhookState) -> 
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_the_issued_key_matches_its_hash() {
-        let key = new_access_key();
-        assert_eq!(key.len(), 48);
-        let webhook = Webhook {
+    /// A webhook whose key is `key`, with a retired key or none.
+    fn keyed(key: &str, previous_key: Option<RetiredKey>) -> Webhook {
+        Webhook {
             webhook_id: "webhook-1".into(),
             name: "n".into(),
             state: WebhookState::Enabled,
             format: WebhookFormat::Standard,
-            access_key_hash: hash_access_key(&key),
+            access_key_hash: hash_access_key(key),
             project_id: "p".into(),
             workspace_id: "w".into(),
             domain_id: "d".into(),
             created_at: String::new(),
             verify_sns_signature: true,
-            previous_key: None,
-        };
+            sns_policy: SnsPolicy::default(),
+            previous_key,
+        }
+    }
+
+    #[test]
+    fn only_the_issued_key_matches_its_hash() {
+        let key = new_access_key();
+        assert_eq!(key.len(), 48);
+        let webhook = keyed(&key, None);
         let now = Utc::now();
         assert!(access_key_matches(&webhook, &key, now));
         assert!(!access_key_matches(&webhook, &key[1..], now));
@@ -141,18 +143,8 @@ mod tests {
     fn a_retired_key_works_until_its_grace_period_ends() {
         let (old, new) = (new_access_key(), new_access_key());
         let now = Utc::now();
-        let webhook = |valid_until| Webhook {
-            webhook_id: "webhook-1".into(),
-            name: "n".into(),
-            state: WebhookState::Enabled,
-            format: WebhookFormat::Standard,
-            access_key_hash: hash_access_key(&new),
-            project_id: "p".into(),
-            workspace_id: "w".into(),
-            domain_id: "d".into(),
-            created_at: String::new(),
-            verify_sns_signature: true,
-            previous_key: Some(RetiredKey { access_key_hash: hash_access_key(&old), valid_until }),
+        let webhook = |valid_until| {
+            keyed(&new, Some(RetiredKey { access_key_hash: hash_access_key(&old), valid_until }))
         };
         let in_grace = webhook(format_time(now + chrono::Duration::hours(1)));
         assert!(access_key_matches(&in_grace, &new, now));

@@ -32,9 +32,11 @@ pub use signature::{is_sns_url, signing_cert_url_is_trusted, string_to_sign};
 
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::model::{format_time, parse_time, SnsPolicy};
 use fetch::NoClient;
 use signature::Signed;
 
@@ -57,6 +59,36 @@ pub async fn verify(body: &Value) -> Result<()> {
     }
 }
 
+/// Checks what a webhook's [`SnsPolicy`] asks beyond the signature: the topic, the
+/// signature version, and that the message was published after `not_before` (an older
+/// one is a replay: SNS stops retrying long before the redelivery window closes).
+pub fn check_policy(body: &Value, policy: &SnsPolicy, not_before: DateTime<Utc>) -> Result<()> {
+    let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default();
+    let topic = text("TopicArn");
+    if !policy.topic_arns.is_empty() && !policy.topic_arns.iter().any(|t| t == topic) {
+        return Err(Error::PermissionDenied(format!(
+            "This webhook accepts SNS messages of {} only, not of '{topic}'.",
+            policy.topic_arns.join(", ")
+        )));
+    }
+    if policy.require_signature_v2 && text("SignatureVersion") != "2" {
+        return Err(Error::PermissionDenied(
+            "This webhook accepts SignatureVersion 2 (SHA256withRSA) only: set the topic's \
+             SignatureVersion attribute to 2."
+                .into(),
+        ));
+    }
+    match parse_time(text("Timestamp")) {
+        Some(published) if published >= not_before => Ok(()),
+        Some(published) => Err(Error::PermissionDenied(format!(
+            "This SNS message was published at {}, before {}: a message that old is refused as a replay.",
+            format_time(published),
+            format_time(not_before)
+        ))),
+        None => Err(Error::PermissionDenied("The SNS message has no readable Timestamp.".into())),
+    }
+}
+
 /// [`verify`] with a given fetcher and certificate cache.
 pub async fn verify_with(fetch: &impl Fetch, cache: &CertCache, body: &Value) -> Result<()> {
     let signed = Signed::read(body)?;
@@ -69,9 +101,9 @@ pub async fn verify_with(fetch: &impl Fetch, cache: &CertCache, body: &Value) ->
 /// [`verify`] has passed.
 ///
 /// - `Ok(true)`: SNS accepted the confirmation;
-/// - `Ok(false)`: nothing was confirmed — the message is not a
-///   `SubscriptionConfirmation`, or the GET failed (logged as a warning; the subscription
-///   stays pending, and its SubscribeURL, valid for three days, is in the stored event);
+/// - `Ok(false)`: the message is not a `SubscriptionConfirmation`;
+/// - `Err(UpstreamUnavailable)`: the GET failed. The delivery answers 503, so SNS sends
+///   the confirmation again (a 200 would leave the subscription pending, silently);
 /// - `Err(PermissionDenied)`: the `SubscribeURL` is missing or not an SNS HTTPS URL, and
 ///   was not fetched.
 pub async fn confirm(body: &Value) -> Result<bool> {
@@ -98,10 +130,10 @@ pub async fn confirm_with(fetch: &impl Fetch, body: &Value) -> Result<bool> {
             tracing::info!(topic, "SNS subscription confirmed");
             Ok(true)
         }
-        Err(cause) => {
-            tracing::warn!(topic, error = %cause, "SNS subscription could not be confirmed");
-            Ok(false)
-        }
+        Err(cause) => Err(Error::UpstreamUnavailable(format!(
+            "The SNS subscription to {topic} could not be confirmed ({cause}); SNS will send the \
+             confirmation again."
+        ))),
     }
 }
 

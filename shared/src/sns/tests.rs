@@ -317,11 +317,14 @@ async fn confirm_does_nothing_for_other_messages() {
 }
 
 #[tokio::test]
-async fn failed_confirmation_is_reported_as_not_confirmed() {
+async fn a_confirmation_that_fails_is_a_503_so_sns_sends_it_again() {
     let body = fixture(SUBSCRIBE);
     let url = body["SubscribeURL"].as_str().unwrap();
     let fetch = FakeFetch::with(url, Err("HTTP 403 Forbidden".into()));
-    assert!(!confirm_with(&fetch, &body).await.unwrap());
+    let err = confirm_with(&fetch, &body).await.unwrap_err();
+    assert!(matches!(err, Error::UpstreamUnavailable(_)), "{err:?}");
+    assert_eq!(err.status(), 503);
+    assert!(err.to_string().contains("HTTP 403 Forbidden"), "{err}");
     assert_eq!(fetch.asked().len(), 1);
 }
 
@@ -375,4 +378,29 @@ fn only_sns_endpoints_are_trusted_urls() {
         assert!(!signing_cert_url_is_trusted(bad), "{bad}");
     }
     assert!(!signing_cert_url_is_trusted("https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"));
+}
+
+#[test]
+fn a_policy_narrows_topics_signature_versions_and_age() {
+    use crate::model::SnsPolicy;
+    use chrono::{Duration, TimeZone, Utc};
+    let alarm: Value = serde_json::from_str(ALARM).unwrap();
+    let topic = alarm["TopicArn"].as_str().unwrap().to_string();
+    let published = crate::model::parse_time(alarm["Timestamp"].as_str().unwrap()).unwrap();
+    let any = SnsPolicy::default();
+    let long_ago = Utc.timestamp_opt(0, 0).unwrap();
+    assert!(check_policy(&alarm, &any, long_ago).is_ok());
+    let only_other = SnsPolicy { topic_arns: vec!["arn:aws:sns:us-east-1:1:other".into()], ..any.clone() };
+    let err = check_policy(&alarm, &only_other, long_ago).unwrap_err();
+    assert!(err.to_string().contains(&topic), "{err}");
+    let only_this = SnsPolicy { topic_arns: vec![topic], ..any.clone() };
+    assert!(check_policy(&alarm, &only_this, long_ago).is_ok());
+    let mut v1 = alarm.clone();
+    v1["SignatureVersion"] = json!("1");
+    let v2_only = SnsPolicy { require_signature_v2: true, ..any.clone() };
+    assert!(check_policy(&v1, &v2_only, long_ago).unwrap_err().to_string().contains("SignatureVersion 2"));
+    let replay = check_policy(&alarm, &any, published + Duration::seconds(1)).unwrap_err();
+    assert_eq!(replay.status(), 403);
+    assert!(replay.to_string().contains("replay"), "{replay}");
+    assert!(check_policy(&alarm, &any, published).is_ok());
 }

@@ -4,14 +4,16 @@
 //! of the alert's scope (domain, workspace, project, event_key). Opening an alert writes
 //! the marker with `attribute_not_exists` in the same transaction as the alert, so two
 //! deliveries racing on one new key cannot open two alerts: the loser's transaction is
-//! cancelled and it joins the winner's alert. Resolving deletes the marker.
+//! cancelled and it joins the winner's alert. Resolving deletes the marker. Alert ids
+//! are random; the alert item is put only if its id is new, so an id that is already
+//! taken never overwrites another alert.
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
-use sha2::{Digest, Sha256};
 
-use super::{built, from_item, storage_error, to_item, Store};
+use super::{built, from_item, to_item, Store};
+use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
 use crate::model::{Alert, AlertState};
 
@@ -26,14 +28,8 @@ pub struct AlertScope<'a> {
 
 impl AlertScope<'_> {
     fn marker_id(&self) -> String {
-        let mut hash = Sha256::new();
-        for part in [self.domain_id, self.workspace_id, self.project_id, self.event_key] {
-            hash.update(part.as_bytes());
-            hash.update([0u8]);
-        }
-        let digest = hash.finalize();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("key#{hex}")
+        let parts = [self.domain_id, self.workspace_id, self.project_id, self.event_key];
+        format!("key#{}", hex(&sha256_of_parts(&parts)))
     }
 }
 
@@ -70,7 +66,11 @@ impl Store {
                     .build(),
             )?;
             let item = built(
-                Put::builder().table_name(&self.tables.alerts).set_item(Some(to_item(alert)?)).build(),
+                Put::builder()
+                    .table_name(&self.tables.alerts)
+                    .set_item(Some(to_item(alert)?))
+                    .condition_expression("attribute_not_exists(alert_id)")
+                    .build(),
             )?;
             let writes = vec![
                 TransactWriteItem::builder().put(marker).build(),
@@ -79,8 +79,17 @@ impl Store {
             if self.transact(writes).await? {
                 return Ok(OpenAlert::Opened);
             }
-            if let Some(existing) = self.find_open_alert(&scope).await? {
-                return Ok(OpenAlert::Existing(existing));
+            match self.find_open_alert(&scope).await? {
+                // Our own transaction, applied before its answer was lost.
+                Some(existing) if existing == alert.alert_id => return Ok(OpenAlert::Opened),
+                Some(existing) => return Ok(OpenAlert::Existing(existing)),
+                None => {}
+            }
+            if self.get_item(&self.tables.alerts, ("alert_id", &alert.alert_id), true).await?.is_some() {
+                return Err(Error::Internal(format!(
+                    "alert id {} already holds another alert; a retry mints a new id",
+                    alert.alert_id
+                )));
             }
         }
         Err(Error::InProgress(format!(
@@ -103,15 +112,9 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(out) => {
-                self.record(out.consumed_capacity());
-                Ok(())
-            }
-            // The alert item is gone (deleted by an operator): the event still stands.
-            Err(err) if super::is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(storage_error(err)),
-        }
+        // A failed condition means the alert item is gone (deleted by an operator): the
+        // event still stands.
+        self.conditional(out).map(|_| ())
     }
 
     /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve

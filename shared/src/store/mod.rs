@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
 pub use alerts::{AlertScope, OpenAlert};
-pub use deliveries::{Claim, DeliveryClaim};
+pub use deliveries::{Claim, DeliveryClaim, EventSlot};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 pub use rollups::RollupReads;
 
@@ -94,6 +94,25 @@ impl Store {
     fn record(&self, consumed: Option<&ConsumedCapacity>) {
         if let Some(units) = consumed.and_then(|c| c.capacity_units()) {
             *self.meter.lock().unwrap_or_else(|e| e.into_inner()) += units;
+        }
+    }
+
+    /// The outcome of a conditional write: `Ok(true)` when it was applied (its capacity
+    /// recorded), `Ok(false)` when its condition did not hold; any other failure is the
+    /// service's error.
+    fn conditional<O, E, R>(&self, result: Result<O, SdkError<E, R>>) -> Result<bool, Error>
+    where
+        O: Consumes,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match result {
+            Ok(out) => {
+                self.record(out.consumed());
+                Ok(true)
+            }
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage_error(err)),
         }
     }
 
@@ -194,6 +213,26 @@ fn cancelled_error(codes: &[String], context: String) -> Error {
         Error::StorageUnavailable(context)
     }
 }
+
+/// A write's answer, which reports the capacity it consumed.
+trait Consumes {
+    fn consumed(&self) -> Option<&ConsumedCapacity>;
+}
+
+macro_rules! consumes {
+    ($($output:ty),*) => {$(
+        impl Consumes for $output {
+            fn consumed(&self) -> Option<&ConsumedCapacity> {
+                self.consumed_capacity()
+            }
+        }
+    )*};
+}
+consumes!(
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput
+);
 
 /// A request the SDK could not build is our bug, never the caller's.
 pub(crate) fn built<T>(result: Result<T, BuildError>) -> Result<T, Error> {

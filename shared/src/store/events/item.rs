@@ -44,7 +44,7 @@ pub(super) struct EventItem {
     webhook_id: String,
     project_id: String,
     workspace_id: String,
-    domain_id: String,
+    pub(super) domain_id: String,
     created_at: String,
     occurred_at: String,
     pub(super) created_key: String,

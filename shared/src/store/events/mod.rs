@@ -15,9 +15,10 @@ use range::RangePages;
 pub use range::{EventIndex, EventRange, OutOfTime};
 
 use super::schema::COUNT_INDEX;
-use super::{from_item, is_condition_failure, storage_error, to_item, Store};
+use super::{from_item, to_item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary};
+use crate::tenant::AuthorizedDomain;
 
 impl Store {
     /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
@@ -34,24 +35,19 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(out) => {
-                self.record(out.consumed_capacity());
-                Ok(true)
-            }
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(storage_error(err)),
-        }
+        self.conditional(out)
     }
 
-    /// One event by id, whatever its domain: the caller checks tenancy.
-    pub async fn get_event(&self, event_id: &str) -> Result<Option<Event>> {
+    /// One event of `domain` by id; an event of another domain is none of its business,
+    /// and is dropped before any of its raw_data chunks is read.
+    pub async fn get_event(&self, domain: &AuthorizedDomain, event_id: &str) -> Result<Option<Event>> {
         if event_id.contains('#') {
             return Ok(None); // chunk items are not events
         }
-        match self.get_item(&self.tables.events, ("event_id", event_id), false).await? {
-            Some(item) => Ok(Some(self.to_event(from_item(item)?).await?)),
-            None => Ok(None),
+        let item = self.get_item(&self.tables.events, ("event_id", event_id), false).await?;
+        match item.map(from_item::<EventItem>).transpose()? {
+            Some(item) if item.domain_id == domain.as_str() => Ok(Some(self.to_event(item).await?)),
+            _ => Ok(None),
         }
     }
 

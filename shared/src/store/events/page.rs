@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
 use super::item::EventItem;
 use super::range::{EventRange, OutOfTime, RangePages};
+use crate::digest::hex;
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::store::schema::CREATED_KEY;
@@ -22,7 +23,7 @@ pub struct PageKey {
 
 impl PageKey {
     pub fn to_token(&self) -> String {
-        format!("{}\n{}", self.created_key, self.event_id).bytes().map(|b| format!("{b:02x}")).collect()
+        hex(format!("{}\n{}", self.created_key, self.event_id).as_bytes())
     }
 
     pub fn from_token(token: &str) -> Result<PageKey> {

@@ -15,6 +15,7 @@ use crate::store::schema::{
     ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX,
 };
 use crate::store::{storage_error, Item, Store};
+use crate::tenant::AuthorizedDomain;
 
 /// Which index a query reads: each is partitioned by one id and sorted by creation.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +30,7 @@ pub enum EventIndex {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRange {
     pub index: EventIndex,
-    pub domain_id: String,
+    pub domain: AuthorizedDomain,
     /// Inclusive bounds on `created_at` (ISO text, as stored).
     pub created_from: Option<String>,
     pub created_to: Option<String>,
@@ -39,10 +40,10 @@ pub struct EventRange {
 
 impl EventRange {
     /// Every event of a domain, newest first.
-    pub fn domain(domain_id: &str) -> EventRange {
+    pub fn domain(domain: &AuthorizedDomain) -> EventRange {
         EventRange {
             index: EventIndex::Domain,
-            domain_id: domain_id.to_string(),
+            domain: domain.clone(),
             created_from: None,
             created_to: None,
             filters: Vec::new(),
@@ -67,7 +68,7 @@ impl EventRange {
 
     pub(super) fn partition(&self) -> (&'static str, &'static str, &str) {
         match &self.index {
-            EventIndex::Domain => (DOMAIN_INDEX, "domain_id", &self.domain_id),
+            EventIndex::Domain => (DOMAIN_INDEX, "domain_id", self.domain.as_str()),
             EventIndex::Alert(id) => (ALERT_INDEX, "alert_id", id),
             EventIndex::Webhook(id) => (WEBHOOK_INDEX, "webhook_id", id),
         }
@@ -230,7 +231,7 @@ impl Store {
             filters.push("#d = :d".to_string());
             request = request
                 .expression_attribute_names("#d", "domain_id")
-                .expression_attribute_values(":d", AttributeValue::S(range.domain_id.clone()));
+                .expression_attribute_values(":d", AttributeValue::S(range.domain.to_string()));
         }
         for (n, test) in range.filters.iter().enumerate() {
             let steps: Vec<&str> = test.path().split('.').collect();
@@ -279,7 +280,11 @@ mod tests {
     #[test]
     fn counts_read_the_slim_index_only_when_it_holds_what_the_filters_test() {
         let test = |path: &str| FieldTest::OneOf { path: path.into(), values: vec!["x".into()] };
-        let range = |index, filters| EventRange { index, filters, ..EventRange::domain("domain-1") };
+        let range = |index, filters| EventRange {
+            index,
+            filters,
+            ..EventRange::domain(&crate::tenant::trusted("domain-1"))
+        };
         assert_eq!(range(EventIndex::Domain, vec![]).count_index(), COUNT_INDEX);
         let slim = vec![test("severity"), test("project_id"), test("event_id")];
         assert_eq!(range(EventIndex::Domain, slim).count_index(), COUNT_INDEX);

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make contract`: schemathesis (PyPI, into .local/venv) against the local stack, on a
+# DynamoDB Local of its own, with contract/schemathesis.toml. Fails on any 5xx and on
+# any response docs/openapi.json does not allow.
+#   DYNAMODB_CONTRACT_PORT (8101), CONTRACT_PORT (3100): the ports it starts things on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dynamodb_port="${DYNAMODB_CONTRACT_PORT:-8101}"
+port="${CONTRACT_PORT:-3100}"
+venv=.local/venv
+config=contract/schemathesis.toml
+schemathesis_version=4.32.5
+state=.local
+mkdir -p "$state"
+
+if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $schemathesis_version" ]; then
+  echo "Installing schemathesis $schemathesis_version into $venv…" >&2
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+    { echo "schemathesis $schemathesis_version needs Python 3.11 or later" >&2; exit 1; }
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
+
+cargo build --quiet -p eventctl
+eventctl="$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c \
+  'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/eventctl"
+
+server=""
+stop() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
+  DYNAMODB_PORT="$dynamodb_port" scripts/dynamodb-local.sh stop
+}
+trap stop EXIT
+DYNAMODB_PORT="$dynamodb_port" scripts/dynamodb-local.sh start
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export RUST_LOG="${RUST_LOG:-warn}"
+
+# The webhook every generated create call posts to, in the domain the config's
+# dictionary gives to reads, so that list and get find what create stored.
+"$eventctl" tables create >/dev/null
+domain="$("$venv/bin/python" -c 'import sys, tomllib
+print(tomllib.load(open(sys.argv[1], "rb"))["dictionaries"]["domain"]["values"][0])' "$config")"
+webhook="$("$eventctl" --output json webhook create --name contract --format auto \
+  --domain-id "$domain" --project-id project-contract)"
+read -r CONTRACT_WEBHOOK_ID CONTRACT_ACCESS_KEY < <(echo "$webhook" | "$venv/bin/python" -c \
+  'import json, sys; w = json.load(sys.stdin); print(w["webhook_id"], w["access_key"])')
+export CONTRACT_WEBHOOK_ID CONTRACT_ACCESS_KEY
+
+"$eventctl" serve --addr "127.0.0.1:$port" >"$state/contract-server.log" 2>&1 &
+server=$!
+
+report="$state/contract-report"
+rm -rf "$report"
+status=0
+"$venv/bin/schemathesis" --config-file "$config" run "http://127.0.0.1:$port/openapi.json" \
+  --wait-for-schema 30 --workers 1 --no-color --report json --report-dir "$report" || status=$?
+"$venv/bin/python" - "$report"/*.json <<'EOF'
+import json, sys
+run = json.load(open(sys.argv[1]))
+ops, cases = run["operations"], run["test_cases"]
+print(f"contract: {cases['generated']} cases on {ops['tested']}/{ops['total']} operations, "
+      f"{cases['with_failures']} with failures ({cases['unique_failures']} unique), "
+      f"{len(run['errors'])} errors, seed {run['seed']}")
+EOF
+exit "$status"
