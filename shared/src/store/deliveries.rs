@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::types::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{is_condition_failure, storage_error, Item, Store};
+use super::{is_condition_failure, storage_error, Item, Store, Units};
 use crate::digest::hex;
 use crate::error::Result;
 use crate::model::{new_id, Event};
@@ -121,7 +121,7 @@ impl Store {
             .await;
         match result {
             Ok(out) => {
-                self.record(out.consumed_capacity());
+                self.record(Units::Write, out.consumed_capacity());
                 let earlier = out.attributes().and_then(|old| text(old, CLAIMED_EVENT));
                 let resumed =
                     earlier.is_some() && out.attributes().and_then(|old| text(old, "token")) != Some(&token);
@@ -134,6 +134,7 @@ impl Store {
                 let UpdateItemError::ConditionalCheckFailedException(failed) = service.err() else {
                     unreachable!("matched above")
                 };
+                self.record(Units::Rejected, None);
                 let old = failed.item();
                 if old.and_then(|item| text(item, "status")).is_some_and(|s| s == DONE) {
                     return Ok(Claim::Duplicate);
@@ -228,7 +229,7 @@ impl Store {
             .send()
             .await
             .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
+        self.record(Units::Read, out.consumed_capacity());
         let Some(item) = out.item() else { return Ok(EventSlot::Free) };
         let same = |name, value: &str| text(item, name).is_some_and(|v| v == value);
         let this = same("webhook_id", &event.webhook_id)

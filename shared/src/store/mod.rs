@@ -29,12 +29,59 @@ use crate::error::Error;
 /// A DynamoDB item as the SDK holds it.
 type Item = std::collections::HashMap<String, AttributeValue>;
 
+/// Capacity units consumed, by the rule AWS bills each kind with.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Consumed {
+    /// Read units, as reported.
+    pub reads: f64,
+    /// Write units of single-item writes, as reported.
+    pub writes: f64,
+    /// Write units of transactions as DynamoDB Local reports them: AWS bills each twice.
+    pub transact_writes: f64,
+    /// Conditional writes rejected. DynamoDB reports no units for them, and AWS bills each
+    /// by the larger of the old and the new item: 1 unit for every write this service
+    /// conditions, all on items under 1 KB, but for the event put, which is rejected only
+    /// when a crashed delivery is resumed.
+    pub rejected_writes: f64,
+}
+
+impl Consumed {
+    /// Write units as AWS bills them.
+    pub fn aws_writes(&self) -> f64 {
+        self.writes + 2.0 * self.transact_writes + self.rejected_writes
+    }
+
+    /// Write units as DynamoDB Local reports them.
+    pub fn local_writes(&self) -> f64 {
+        self.writes + self.transact_writes
+    }
+
+    /// What was consumed since `before`.
+    pub fn since(&self, before: &Consumed) -> Consumed {
+        Consumed {
+            reads: self.reads - before.reads,
+            writes: self.writes - before.writes,
+            transact_writes: self.transact_writes - before.transact_writes,
+            rejected_writes: self.rejected_writes - before.rejected_writes,
+        }
+    }
+}
+
+/// The kind of call units come from.
+#[derive(Clone, Copy)]
+enum Units {
+    Read,
+    Write,
+    TransactWrite,
+    Rejected,
+}
+
 /// The storage interface of the service: one DynamoDB client and the three tables.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
     tables: Tables,
-    meter: Arc<Mutex<f64>>,
+    meter: Arc<Mutex<Consumed>>,
     /// How long one read of an index range may go on fetching pages (see
     /// `Config::read_budget_seconds`).
     read_budget: Duration,
@@ -88,17 +135,28 @@ impl Store {
     /// Capacity units consumed by this store's calls so far, as DynamoDB reported them
     /// (benchmarks read it before and after an operation).
     pub fn consumed_capacity(&self) -> f64 {
+        let consumed = self.consumed();
+        consumed.reads + consumed.writes + consumed.transact_writes
+    }
+
+    /// The same, split the way AWS bills it.
+    pub fn consumed(&self) -> Consumed {
         *self.meter.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn record(&self, consumed: Option<&ConsumedCapacity>) {
-        if let Some(units) = consumed.and_then(|c| c.capacity_units()) {
-            *self.meter.lock().unwrap_or_else(|e| e.into_inner()) += units;
+    fn record(&self, kind: Units, consumed: Option<&ConsumedCapacity>) {
+        let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
+        let mut meter = self.meter.lock().unwrap_or_else(|e| e.into_inner());
+        match kind {
+            Units::Read => meter.reads += units,
+            Units::Write => meter.writes += units,
+            Units::TransactWrite => meter.transact_writes += units,
+            Units::Rejected => meter.rejected_writes += 1.0,
         }
     }
 
     /// The outcome of a conditional write: `Ok(true)` when it was applied (its capacity
-    /// recorded), `Ok(false)` when its condition did not hold; any other failure is the
+    /// recorded), `Ok(false)` when its condition did not hold (AWS bills that too); any other failure is the
     /// service's error.
     fn conditional<O, E, R>(&self, result: Result<O, SdkError<E, R>>) -> Result<bool, Error>
     where
@@ -108,10 +166,13 @@ impl Store {
     {
         match result {
             Ok(out) => {
-                self.record(out.consumed());
+                self.record(Units::Write, out.consumed());
                 Ok(true)
             }
-            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) if is_condition_failure(&err) => {
+                self.record(Units::Rejected, None);
+                Ok(false)
+            }
             Err(err) => Err(storage_error(err)),
         }
     }
@@ -133,7 +194,7 @@ impl Store {
             .send()
             .await
             .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
+        self.record(Units::Read, out.consumed_capacity());
         Ok(out.item)
     }
 
@@ -148,7 +209,7 @@ impl Store {
             .send()
             .await
             .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
+        self.record(Units::Write, out.consumed_capacity());
         Ok(())
     }
 
@@ -165,11 +226,14 @@ impl Store {
             .await;
         match result {
             Ok(out) => {
-                out.consumed_capacity().iter().for_each(|c| self.record(Some(c)));
+                out.consumed_capacity().iter().for_each(|c| self.record(Units::TransactWrite, Some(c)));
                 Ok(true)
             }
             Err(err) => match cancellation_codes(&err) {
-                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
+                    self.record(Units::Rejected, None);
+                    Ok(false)
+                }
                 Some(codes) => Err(cancelled_error(&codes, DisplayErrorContext(&err).to_string())),
                 None => Err(storage_error(err)),
             },

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::schema::{ROLLUP_BUCKET, ROLLUP_KEY};
-use super::{is_condition_failure, storage_error, Item, Store};
+use super::{is_condition_failure, storage_error, Item, Store, Units};
 use crate::error::{Error, Result};
 use crate::model::{format_time, parse_time};
 use crate::rollup::plan::Buckets;
@@ -88,10 +88,11 @@ impl Store {
                 request.update_expression(format!("ADD {} SET {set}", update.join(", "))).send().await;
             match result {
                 Ok(out) => {
-                    self.record(out.consumed_capacity());
+                    self.record(Units::Write, out.consumed_capacity());
                     return Ok(());
                 }
                 Err(err) if is_condition_failure(&err) => {
+                    self.record(Units::Rejected, None);
                     let Some(applied) = self.rollup_mark(&key, &mark).await? else {
                         return Err(Error::Internal(format!(
                             "rollup {key:?}: the mark failed its condition and is gone"
@@ -122,7 +123,7 @@ impl Store {
             .send()
             .await
             .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
+        self.record(Units::Read, out.consumed_capacity());
         Ok(match out.item.as_ref().and_then(|item| item.get(mark)) {
             Some(AttributeValue::S(text)) => Some(Seq::from_stored(text)),
             _ => None,
@@ -160,7 +161,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(storage_error)?;
-            self.record(out.consumed_capacity());
+            self.record(Units::Read, out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
                 let bucket = match item.get(ROLLUP_BUCKET) {
                     Some(AttributeValue::S(key)) => Granularity::parse_key(key),
@@ -203,7 +204,7 @@ impl Store {
             .send()
             .await
             .map_err(storage_error)?;
-        self.record(out.consumed_capacity());
+        self.record(Units::Read, out.consumed_capacity());
         Ok(match out.item.as_ref().and_then(|item| item.get(SINCE)) {
             Some(AttributeValue::S(text)) => parse_time(text),
             _ => None,

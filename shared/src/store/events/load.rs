@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{PutRequest, ReturnConsumedCapacity, WriteRequest};
 
 use crate::error::Result;
 use crate::model::Event;
-use crate::store::{built, storage_error, to_item, Store};
+use crate::store::{built, storage_error, to_item, Store, Units};
 
 /// DynamoDB's bound on one BatchWriteItem.
 const BATCH: usize = 25;
@@ -35,7 +35,7 @@ impl Store {
                     .send()
                     .await
                     .map_err(storage_error)?;
-                out.consumed_capacity().iter().for_each(|c| self.record(Some(c)));
+                out.consumed_capacity().iter().for_each(|c| self.record(Units::Write, Some(c)));
                 pending =
                     out.unprocessed_items.and_then(|mut u| u.remove(&self.tables.events)).unwrap_or_default();
             }

@@ -14,7 +14,7 @@ use crate::query::FieldTest;
 use crate::store::schema::{
     ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX,
 };
-use crate::store::{storage_error, Item, Store};
+use crate::store::{storage_error, Item, Store, Units};
 use crate::tenant::AuthorizedDomain;
 
 /// Which index a query reads: each is partitioned by one id and sorted by creation.
@@ -162,7 +162,7 @@ impl<'r> RangePages<'r> {
             .send()
             .await
             .map_err(|e| invalid_start_key(e, self.from_token))?;
-        store.record(out.consumed_capacity());
+        store.record(Units::Read, out.consumed_capacity());
         self.start = out.last_evaluated_key.take();
         self.done = self.start.is_none();
         self.queried = true;
