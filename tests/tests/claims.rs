@@ -38,6 +38,23 @@ async fn a_claim_left_by_a_dead_delivery_blocks_no_longer_than_the_function_time
 }
 
 #[tokio::test]
+async fn the_stored_event_completes_its_claim() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    assert_eq!(deliver(&app, &webhook_path(&key), "seed", "t").await, 200);
+    let mut event = stored(&app).await.remove(0);
+    let claim = |now: i64| app.store.claim_delivery(&key.webhook.webhook_id, "change:z", now, 3600);
+    let Claim::New(first) = claim(1_000_000).await.unwrap() else { panic!("first claim") };
+    event.event_id = first.event_id().to_string();
+    assert!(app.store.put_event(&event, None).await.unwrap());
+    assert_eq!(claim(1_000_001).await.unwrap(), Claim::Duplicate, "no write marked it done");
+    let timeout = function_timeout_secs();
+    assert_eq!(claim(1_000_000 + timeout).await.unwrap(), Claim::Duplicate, "stale, but stored: no takeover");
+    let Claim::New(later) = claim(1_000_000 + 3601).await.unwrap() else { panic!("past the window") };
+    assert_ne!(later.event_id(), first.event_id(), "past the window the change is a new event");
+}
+
+#[tokio::test]
 async fn a_change_delivered_again_after_the_window_is_a_new_event_with_a_new_id() {
     // A window of 0 hours: a marker counts only within the second it was written.
     let app = app_with(|c| c.dedup_window_hours = 0).await;

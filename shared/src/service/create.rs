@@ -91,17 +91,14 @@ pub async fn create_events(
 enum Written {
     /// This delivery stored the event.
     Now,
-    /// An earlier delivery of the change had stored it.
-    Before,
     /// The claim's event id holds another event.
     Taken,
 }
 
 /// Stores one change's event under its claim; `None` when an earlier delivery stored
-/// it. Any failure gives the claim back (keeping its event id, since the event may
-/// have landed before the failure) and is answered 503, so the sender's retry
-/// finishes the change; a failure to mark it done is answered 503 too, and the retry
-/// finds the event and marks it.
+/// it. The stored event completes the claim: no write marks it done. Any failure gives
+/// the claim back (keeping its event id, since the event may have landed before the
+/// failure) and is answered 503, so the sender's retry finds the event, or stores it.
 async fn store_change(
     app: &App,
     identity: &str,
@@ -113,13 +110,6 @@ async fn store_change(
     };
     event.event_id = claim.event_id().to_string();
     let written = async {
-        if claim.resumed() {
-            match app.store.event_slot(&claim, &event).await? {
-                EventSlot::This => return Ok(Written::Before),
-                EventSlot::Other => return Ok(Written::Taken),
-                EventSlot::Free => {}
-            }
-        }
         link_alert(app, &mut event).await?;
         if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
             return Ok(Written::Now);
@@ -131,21 +121,8 @@ async fn store_change(
         })
     };
     match written.await {
-        Ok(Written::Now) => {
-            app.store.complete_delivery(&claim).await?;
-            Ok(Some(event))
-        }
-        Ok(Written::Before) => {
-            app.store.complete_delivery(&claim).await?;
-            Ok(None)
-        }
-        Ok(Written::Taken) => {
-            app.store.forget_delivery(&claim).await;
-            Err(Error::Internal(format!(
-                "event id {} already holds another event; the claim is dropped so a retry mints a new id",
-                event.event_id
-            )))
-        }
+        Ok(Written::Now) => Ok(Some(event)),
+        Ok(Written::Taken) => Err(taken(app, &claim).await),
         Err(err) => {
             app.store.release_delivery(&claim).await;
             Err(err)
@@ -153,9 +130,18 @@ async fn store_change(
     }
 }
 
+/// Drops a claim whose event id holds another event, so the sender's retry mints a new
+/// one.
+async fn taken(app: &App, claim: &DeliveryClaim) -> Error {
+    app.store.forget_delivery(claim).await;
+    Error::Internal(format!(
+        "event id {} already holds another event; the claim is dropped so a retry mints a new id",
+        claim.event_id()
+    ))
+}
+
 /// The claim on one change, `None` when it is already stored. Waits briefly for a
-/// concurrent delivery of the same change, so both are answered alike; one whose event
-/// is already stored (its owner is about to mark it done, or failed to) counts as done.
+/// concurrent delivery of the same change, so both are answered alike.
 async fn claim(
     app: &App,
     identity: &str,
@@ -169,10 +155,7 @@ async fn claim(
         match app.store.claim_delivery(&event.webhook_id, identity, now_secs, window).await? {
             Claim::New(claim) => return Ok(Some(claim)),
             Claim::Duplicate => return Ok(None),
-            Claim::InFlight(theirs) if app.store.event_slot(&theirs, event).await? == EventSlot::This => {
-                app.store.complete_delivery(&theirs).await?;
-                return Ok(None);
-            }
+            Claim::Taken(theirs) => return Err(taken(app, &theirs).await),
             Claim::InFlight(_) if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
             Claim::InFlight(_) => {
                 return Err(Error::InProgress(

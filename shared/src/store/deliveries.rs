@@ -2,30 +2,32 @@
 //!
 //! Senders resend on timeouts and 5xx, so one change may arrive many times, even at
 //! once. Before storing an event, create claims a marker keyed by a hash of (webhook,
-//! identity of the change) with a conditional write. A redelivery's write is rejected,
-//! and the rejection returns the marker (`ReturnValuesOnConditionCheckFailure`), so a
-//! duplicate costs one failed write and no read. The first claim mints the event's id
-//! (random) and keeps it in the marker; whoever claims the change later (a retry after
-//! a failure, a takeover of a claim whose owner died, pending past
-//! [`STALE_CLAIM_SECS`]) stores it under that same id, and the event is put only if its
-//! id is new, so a change is never stored twice however its deliveries fail. The marker
-//! turns `done` only after its event is stored, and then forgets the id: a change
-//! delivered again after the window is a new event with a new id. No transaction is
-//! needed, which would double the write cost of the event and its three index entries.
+//! identity of the change) with a conditional put, which mints the event's id (random)
+//! and keeps it in the marker. The event is put only if its id is new, so the stored
+//! event is the claim's completion: no write marks the marker done, and no transaction
+//! joins the two, which would double the write cost of the event and its index entries.
+//! A redelivery's put is rejected and the rejection returns the marker
+//! (`ReturnValuesOnConditionCheckFailure`); it then reads the marker's event (one
+//! strongly consistent GetItem of a few attributes): stored, the redelivery is a
+//! duplicate. Not stored, a claim given back after a failure, or pending past
+//! [`STALE_CLAIM_SECS`] (its owner died), is taken over by an update conditioned on its
+//! owner's token, keeping its event id, so however deliveries fail a change is stored
+//! once under one id; a live claim is in flight. A change delivered again after the
+//! window is a new event: the put replaces the old marker, with a new id.
 //! Marker items have no `domain_id`, so no index and no list ever shows them; TTL
-//! removes them after the window.
+//! removes them after the window. Markers an earlier version marked `done` still answer
+//! Duplicate.
 
 use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
 use sha2::{Digest, Sha256};
 
-use super::{is_condition_failure, storage_error, Item, Store, Units};
+use super::{is_condition_failure, storage_error, Consumes, Item, Store, Units};
 use crate::digest::hex;
 use crate::error::Result;
 use crate::model::{new_id, Event};
@@ -41,10 +43,11 @@ pub const STALE_CLAIM_SECS: i64 = 29;
 const RELEASE_WAIT: Duration = Duration::from_secs(2);
 
 const PENDING: &str = "pending";
+/// Written by versions that marked a marker done once its event was stored.
 const DONE: &str = "done";
-/// Given back after a failure: the next delivery claims it at once, with its event id.
+/// Given back after a failure: the next delivery takes it over at once, with its event id.
 const RELEASED: &str = "released";
-/// The marker's attribute naming the event its change becomes, until it is `done`.
+/// The marker's attribute naming the event its change becomes.
 const CLAIMED_EVENT: &str = "claimed_event_id";
 
 /// The right to store one change, held by one delivery.
@@ -53,7 +56,6 @@ pub struct DeliveryClaim {
     marker_id: String,
     token: String,
     event_id: String,
-    resumed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,9 +64,11 @@ pub enum Claim {
     New(DeliveryClaim),
     /// The change is already stored.
     Duplicate,
-    /// Another delivery holds the claim right now (its event id is empty for a marker
-    /// written before markers named their event).
+    /// Another delivery holds the claim right now, and its event is not stored yet.
     InFlight(DeliveryClaim),
+    /// The claim's event id holds another webhook's event: drop the claim
+    /// ([`Store::forget_delivery`]) so that a retry mints a new id.
+    Taken(DeliveryClaim),
 }
 
 /// What an event id holds, seen from the change that claimed it.
@@ -86,92 +90,129 @@ impl Store {
         now: i64,
         window_secs: i64,
     ) -> Result<Claim> {
-        let marker_id = marker_id(webhook_id, identity);
-        let token = new_id("claim");
-        let minted = new_id("event");
-        // Our own token passes too: the SDK's retry of this very write, after an answer
-        // that was lost, finds the claim already ours.
+        let fresh = DeliveryClaim {
+            marker_id: marker_id(webhook_id, identity),
+            token: new_id("claim"),
+            event_id: new_id("event"),
+        };
+        let Some(old) = self.put_marker(&fresh, now, window_secs).await? else {
+            return Ok(Claim::New(fresh));
+        };
+        let field = |name| text(&old, name).cloned().unwrap_or_default();
+        let theirs = DeliveryClaim {
+            marker_id: fresh.marker_id.clone(),
+            token: field("token"),
+            event_id: field(CLAIMED_EVENT),
+        };
+        if field("status") == DONE {
+            return Ok(Claim::Duplicate);
+        }
+        if theirs.token == fresh.token {
+            // The SDK's retry of our own put, after an answer that was lost.
+            return Ok(Claim::New(theirs));
+        }
+        match self.stored_webhook(&theirs.event_id).await? {
+            Some(stored) if stored == webhook_id => return Ok(Claim::Duplicate),
+            Some(_) => return Ok(Claim::Taken(theirs)),
+            None => {}
+        }
+        let claimed_at = text_or_number(&old, "claimed_at").and_then(|n| n.parse::<i64>().ok());
+        let stale = claimed_at.is_none_or(|at| at <= now - STALE_CLAIM_SECS);
+        if field("status") == RELEASED || (field("status") == PENDING && stale) {
+            return self.take_over(theirs, fresh, now, window_secs).await;
+        }
+        Ok(Claim::InFlight(theirs))
+    }
+
+    /// Puts `claim`'s marker, pending, unless one counts (it exists and its window has
+    /// not passed); then answers that one.
+    async fn put_marker(&self, claim: &DeliveryClaim, now: i64, window_secs: i64) -> Result<Option<Item>> {
         let result = self
             .client
-            .update_item()
+            .put_item()
             .table_name(&self.tables.events)
-            .key("event_id", AttributeValue::S(marker_id.clone()))
-            .update_expression(
-                "SET #s = :pending, #t = :token, claimed_at = :now, expires_at = :expires, \
-                 #e = if_not_exists(#e, :minted)",
-            )
-            .condition_expression(
-                "attribute_not_exists(event_id) OR expires_at < :now OR #s = :released \
-                 OR (#s = :pending AND claimed_at <= :stale) OR #t = :token",
-            )
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_names("#t", "token")
-            .expression_attribute_names("#e", CLAIMED_EVENT)
-            .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
-            .expression_attribute_values(":released", AttributeValue::S(RELEASED.into()))
-            .expression_attribute_values(":token", AttributeValue::S(token.clone()))
+            .item("event_id", AttributeValue::S(claim.marker_id.clone()))
+            .item("status", AttributeValue::S(PENDING.into()))
+            .item("token", AttributeValue::S(claim.token.clone()))
+            .item("claimed_at", AttributeValue::N(now.to_string()))
+            .item("expires_at", AttributeValue::N((now + window_secs).to_string()))
+            .item(CLAIMED_EVENT, AttributeValue::S(claim.event_id.clone()))
+            .condition_expression("attribute_not_exists(event_id) OR expires_at < :now")
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .expression_attribute_values(":expires", AttributeValue::N((now + window_secs).to_string()))
-            .expression_attribute_values(":stale", AttributeValue::N((now - STALE_CLAIM_SECS).to_string()))
-            .expression_attribute_values(":minted", AttributeValue::S(minted.clone()))
-            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.record(Units::Write, out.consumed_capacity());
-                let earlier = out.attributes().and_then(|old| text(old, CLAIMED_EVENT));
-                let resumed =
-                    earlier.is_some() && out.attributes().and_then(|old| text(old, "token")) != Some(&token);
-                let event_id = earlier.cloned().unwrap_or(minted);
-                Ok(Claim::New(DeliveryClaim { marker_id, token, event_id, resumed }))
-            }
-            Err(SdkError::ServiceError(service))
-                if matches!(service.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                let UpdateItemError::ConditionalCheckFailedException(failed) = service.err() else {
-                    unreachable!("matched above")
-                };
-                self.record(Units::Rejected, None);
-                let old = failed.item();
-                if old.and_then(|item| text(item, "status")).is_some_and(|s| s == DONE) {
-                    return Ok(Claim::Duplicate);
-                }
-                let field = |name| old.and_then(|item| text(item, name)).cloned().unwrap_or_default();
-                let (token, event_id) = (field("token"), field(CLAIMED_EVENT));
-                Ok(Claim::InFlight(DeliveryClaim { marker_id, token, event_id, resumed: true }))
-            }
-            Err(err) => {
-                // The write may have landed with its answer lost: give it back.
-                let claim = DeliveryClaim { marker_id, token, event_id: minted, resumed: false };
-                self.release_delivery(&claim).await;
-                Err(storage_error(err))
-            }
-        }
+        self.marker_written(claim, result).await
     }
 
-    /// Marks the change stored. Anyone who saw the claim's event stored may do it (the
-    /// owner, a takeover, a redelivery that found the owner's event): the condition is
-    /// the event id, not the token. A marker already done, or claimed anew after the
-    /// window, is left as it is.
-    pub async fn complete_delivery(&self, claim: &DeliveryClaim) -> Result<()> {
+    /// Takes over `theirs` (given back, or left by a delivery that died), keeping its
+    /// event id, unless another delivery just did.
+    async fn take_over(
+        &self,
+        theirs: DeliveryClaim,
+        fresh: DeliveryClaim,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Claim> {
+        // A marker of a version that named no event gets the id minted for us.
+        let event_id = if theirs.event_id.is_empty() { fresh.event_id } else { theirs.event_id.clone() };
+        let ours = DeliveryClaim { event_id, ..fresh };
+        // Our own token passes too: the SDK's retry of this very write.
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.events)
-            .key("event_id", AttributeValue::S(claim.marker_id.clone()))
-            .update_expression("SET #s = :done REMOVE #e")
-            .condition_expression("#e = :event")
+            .key("event_id", AttributeValue::S(ours.marker_id.clone()))
+            .update_expression(
+                "SET #s = :pending, #t = :token, claimed_at = :now, expires_at = :expires, #e = :event",
+            )
+            .condition_expression("#t = :owner OR #t = :token")
             .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#t", "token")
             .expression_attribute_names("#e", CLAIMED_EVENT)
-            .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
-            .expression_attribute_values(":event", AttributeValue::S(claim.event_id.clone()))
+            .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
+            .expression_attribute_values(":token", AttributeValue::S(ours.token.clone()))
+            .expression_attribute_values(":owner", AttributeValue::S(theirs.token.clone()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":expires", AttributeValue::N((now + window_secs).to_string()))
+            .expression_attribute_values(":event", AttributeValue::S(ours.event_id.clone()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        self.conditional(result).map(|_| ())
+        Ok(match self.marker_written(&ours, result).await? {
+            None => Claim::New(ours),
+            Some(_) => Claim::InFlight(theirs),
+        })
+    }
+
+    /// A marker write's outcome: `None` when written, the marker met when its condition
+    /// failed. Any other failure may hide a write that landed: the claim is given back.
+    async fn marker_written<O, E, R>(
+        &self,
+        claim: &DeliveryClaim,
+        result: std::result::Result<O, SdkError<E, R>>,
+    ) -> Result<Option<Item>>
+    where
+        O: Consumes,
+        E: ProvideErrorMetadata + RejectedItem + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match result {
+            Ok(out) => {
+                self.record(Units::Write, out.consumed());
+                Ok(None)
+            }
+            Err(SdkError::ServiceError(service)) if is_rejection(service.err()) => {
+                self.record(Units::Rejected, None);
+                Ok(Some(service.err().rejected_item().cloned().unwrap_or_default()))
+            }
+            Err(err) => {
+                self.release_delivery(claim).await;
+                Err(storage_error(err))
+            }
+        }
     }
 
     /// Gives a claim back after a failure, keeping its event id (the event may have
@@ -209,46 +250,45 @@ impl Store {
         best_effort("drop a delivery claim", request).await;
     }
 
-    /// What `claim`'s event id holds, compared with `event`, the change's event (a
-    /// strongly consistent read of the few attributes that tell events apart).
+    /// What `claim`'s event id holds, compared with `event`, the change's event.
     pub async fn event_slot(&self, claim: &DeliveryClaim, event: &Event) -> Result<EventSlot> {
-        if claim.event_id.is_empty() {
-            return Ok(EventSlot::Free);
+        Ok(match self.stored_webhook(&claim.event_id).await? {
+            None => EventSlot::Free,
+            Some(webhook_id) if webhook_id == event.webhook_id => EventSlot::This,
+            Some(_) => EventSlot::Other,
+        })
+    }
+
+    /// The webhook of the event stored under `event_id`, if any (a strongly consistent
+    /// read of one attribute). That tells this change's event from another: the id was
+    /// minted at random for the change's marker, which is the webhook's own, and a
+    /// redelivery may differ from the first delivery in any field but its identity.
+    async fn stored_webhook(&self, event_id: &str) -> Result<Option<String>> {
+        if event_id.is_empty() {
+            return Ok(None);
         }
         let out = self
             .client
             .get_item()
             .table_name(&self.tables.events)
-            .key("event_id", AttributeValue::S(claim.event_id.clone()))
+            .key("event_id", AttributeValue::S(event_id.to_string()))
             .consistent_read(true)
-            .projection_expression("#w, #k, #y")
+            .projection_expression("#w")
             .expression_attribute_names("#w", "webhook_id")
-            .expression_attribute_names("#k", "event_key")
-            .expression_attribute_names("#y", "event_type")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(storage_error)?;
         self.record(Units::Read, out.consumed_capacity());
-        let Some(item) = out.item() else { return Ok(EventSlot::Free) };
-        let same = |name, value: &str| text(item, name).is_some_and(|v| v == value);
-        let this = same("webhook_id", &event.webhook_id)
-            && same("event_key", &event.event_key)
-            && same("event_type", event.event_type.as_str());
-        Ok(if this { EventSlot::This } else { EventSlot::Other })
+        Ok(out.item().map(|item| text(item, "webhook_id").cloned().unwrap_or_default()))
     }
 }
 
 impl DeliveryClaim {
     /// The id of the event this change becomes: the same for every delivery of the
-    /// change until it is stored.
+    /// change within the window.
     pub fn event_id(&self) -> &str {
         &self.event_id
-    }
-
-    /// Whether an earlier delivery held this claim, and so may have stored the event.
-    pub fn resumed(&self) -> bool {
-        self.resumed
     }
 }
 
@@ -272,6 +312,37 @@ async fn best_effort<O, E, R>(
 
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a String> {
     item.get(name).and_then(|v| v.as_s().ok())
+}
+
+fn text_or_number<'a>(item: &'a Item, name: &str) -> Option<&'a String> {
+    item.get(name).and_then(|v| v.as_n().or_else(|_| v.as_s()).ok())
+}
+
+/// A marker write's failure that carries the marker its condition met.
+trait RejectedItem {
+    fn rejected_item(&self) -> Option<&Item>;
+}
+
+impl RejectedItem for PutItemError {
+    fn rejected_item(&self) -> Option<&Item> {
+        match self {
+            PutItemError::ConditionalCheckFailedException(failed) => failed.item(),
+            _ => None,
+        }
+    }
+}
+
+impl RejectedItem for UpdateItemError {
+    fn rejected_item(&self) -> Option<&Item> {
+        match self {
+            UpdateItemError::ConditionalCheckFailedException(failed) => failed.item(),
+            _ => None,
+        }
+    }
+}
+
+fn is_rejection<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
 }
 
 fn marker_id(webhook_id: &str, identity: &str) -> String {
