@@ -180,7 +180,7 @@ async fn alertmanager_deliveries_create_resolve_group_and_never_duplicate() {
     .await;
     let recovery = events(&app).await.into_iter().find(|e| e.event_type.as_str() == "RECOVERY").unwrap();
     assert_eq!(recovery.alert_id, firing.alert_id, "the recovery found its firing alert");
-    let alert = app.store.get_alert(&firing.alert_id).await.unwrap().unwrap();
+    let alert = app.store.get_alert(&trusted(DOMAIN), &firing.alert_id).await.unwrap().unwrap();
     assert_eq!(alert.state, AlertState::Resolved);
 
     // Read back through the API, as a person would.

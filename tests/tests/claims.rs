@@ -128,7 +128,7 @@ async fn an_alert_id_already_taken_is_never_overwritten() {
     let same_id = Alert { alert_id: first.alert_id.clone(), ..alert("cpu", "CPU hot") };
     let opened = app.store.open_alert(&same_id).await;
     assert!(!matches!(opened, Ok(OpenAlert::Opened)), "{opened:?}");
-    assert_eq!(app.store.get_alert(&first.alert_id).await.unwrap(), Some(first.clone()));
+    assert_eq!(app.store.get_alert(&trusted(DOMAIN), &first.alert_id).await.unwrap(), Some(first.clone()));
     let cpu =
         AlertScope { domain_id: DOMAIN, workspace_id: "workspace-1", project_id: PROJECT, event_key: "cpu" };
     assert_eq!(app.store.find_open_alert(&cpu).await.unwrap(), None, "no key points at someone else's alert");

@@ -146,7 +146,7 @@ async fn json_the_format_cannot_read_becomes_one_error_event() {
     assert_eq!(e.title, "Webhook Event Parsing Error - bastion");
     assert!(e.description.contains("'title'"), "{}", e.description);
     assert_eq!(e.raw_data, json!({"unexpected": [1, 2]}));
-    let alert = app.store.get_alert(&e.alert_id).await.unwrap().unwrap();
+    let alert = app.store.get_alert(&trusted(DOMAIN), &e.alert_id).await.unwrap().unwrap();
     assert_eq!(alert.state, AlertState::Error);
 }
 
@@ -234,10 +234,13 @@ async fn recovery_resolves_the_open_alert_and_a_new_alert_follows() {
     assert_eq!(alerts[0], alerts[1], "a repeat joins the open alert");
     assert_eq!(alerts[1], alerts[2], "the recovery is linked to the alert it resolves");
     assert_ne!(alerts[2], alerts[3], "after recovery the key opens a new alert");
-    let first = app.store.get_alert(alerts[0]).await.unwrap().unwrap();
+    let first = app.store.get_alert(&trusted(DOMAIN), alerts[0]).await.unwrap().unwrap();
     assert_eq!(first.state, AlertState::Resolved);
     assert_eq!(first.resolved_at, events[2].created_at);
-    let second = app.store.get_alert(alerts[3]).await.unwrap().unwrap();
+    assert_eq!(first.updated_at, events[2].created_at);
+    assert_eq!(first.description, "report 1", "the newest event's; a recovery leaves it");
+    assert_eq!(app.store.get_alert(&trusted("domain-other"), alerts[0]).await.unwrap(), None);
+    let second = app.store.get_alert(&trusted(DOMAIN), alerts[3]).await.unwrap().unwrap();
     assert_eq!(second.state, AlertState::Triggered);
 }
 

@@ -65,7 +65,7 @@ async fn cloudwatch_alarm_opens_and_ok_resolves_and_redeliveries_store_once() {
     let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(kinds, ["ALERT", "RECOVERY"]);
     assert_eq!(events[0].alert_id, events[1].alert_id);
-    let alert = app.store.get_alert(&events[0].alert_id).await.unwrap().unwrap();
+    let alert = app.store.get_alert(&trusted(DOMAIN), &events[0].alert_id).await.unwrap().unwrap();
     assert_eq!(alert.state, AlertState::Resolved);
 }
 

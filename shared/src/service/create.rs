@@ -268,20 +268,16 @@ async fn link_alert(app: &App, event: &mut Event) -> Result<()> {
             store.resolve_alert(&scope, &alert_id, &event.created_at).await?;
             event.alert_id = alert_id;
         }
-        Some(alert_id) => {
-            store.join_alert(&alert_id, &event.description, &event.created_at).await?;
-            event.alert_id = alert_id;
-        }
+        // Joining writes nothing to the alert: its description and updated_at are its
+        // newest event's, read when the alert is.
+        Some(alert_id) => event.alert_id = alert_id,
         None if event.event_type == EventType::Recovery => {}
         None => {
             let alert = new_alert(event);
-            match store.open_alert(&alert).await? {
-                OpenAlert::Opened => event.alert_id = alert.alert_id,
-                OpenAlert::Existing(alert_id) => {
-                    store.join_alert(&alert_id, &event.description, &event.created_at).await?;
-                    event.alert_id = alert_id;
-                }
-            }
+            event.alert_id = match store.open_alert(&alert).await? {
+                OpenAlert::Opened => alert.alert_id,
+                OpenAlert::Existing(alert_id) => alert_id,
+            };
         }
     }
     Ok(())

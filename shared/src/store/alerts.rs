@@ -8,14 +8,14 @@
 //! are random; the alert item is put only if its id is new, so an id that is already
 //! taken never overwrites another alert.
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
-use super::{built, from_item, to_item, Store};
+use super::{built, from_item, to_item, EventIndex, EventRange, Store};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
-use crate::model::{Alert, AlertState};
+use crate::model::{Alert, AlertState, EventType};
+use crate::query::FieldTest;
+use crate::tenant::AuthorizedDomain;
 
 /// Where an event_key is unique: the reference links within one project.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,25 +98,6 @@ impl Store {
         )))
     }
 
-    /// Records that a new event joined the alert: its description becomes the alert's.
-    pub async fn join_alert(&self, alert_id: &str, description: &str, updated_at: &str) -> Result<()> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.tables.alerts)
-            .key("alert_id", AttributeValue::S(alert_id.to_string()))
-            .update_expression("SET description = :d, updated_at = :u")
-            .condition_expression("attribute_exists(alert_id)")
-            .expression_attribute_values(":d", AttributeValue::S(description.to_string()))
-            .expression_attribute_values(":u", AttributeValue::S(updated_at.to_string()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        // A failed condition means the alert item is gone (deleted by an operator): the
-        // event still stands.
-        self.conditional(out).map(|_| ())
-    }
-
     /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve
     /// that got there first is not an error.
     pub async fn resolve_alert(
@@ -156,11 +137,31 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_alert(&self, alert_id: &str) -> Result<Option<Alert>> {
+    /// The alert of `domain`, its description and updated_at those of its newest event
+    /// (a RECOVERY resolves it, and leaves the description as it was), so that an event
+    /// joining the alert never rewrites it.
+    pub async fn get_alert(&self, domain: &AuthorizedDomain, alert_id: &str) -> Result<Option<Alert>> {
         if !alert_id.starts_with("alert-") {
             return Ok(None);
         }
-        self.get_item(&self.tables.alerts, ("alert_id", alert_id), true).await?.map(from_item).transpose()
+        let item = self.get_item(&self.tables.alerts, ("alert_id", alert_id), true).await?;
+        let Some(mut alert) = item.map(from_item::<Alert>).transpose()? else { return Ok(None) };
+        if alert.domain_id != domain.as_str() {
+            return Ok(None);
+        }
+        let range = EventRange {
+            index: EventIndex::Alert(alert.alert_id.clone()),
+            filters: vec![FieldTest::NoneOf {
+                path: "event_type".into(),
+                values: vec![EventType::Recovery.as_str().into()],
+            }],
+            ..EventRange::domain(domain)
+        };
+        if let Some(newest) = self.newest_event(&range).await? {
+            alert.description = newest.description;
+            alert.updated_at = alert.updated_at.max(newest.created_at);
+        }
+        Ok(Some(alert))
     }
 }
 

@@ -98,6 +98,18 @@ impl Store {
         Ok(())
     }
 
+    /// The range's newest event, read a few items at a time (a filter may skip some).
+    pub async fn newest_event(&self, range: &EventRange) -> Result<Option<Event>> {
+        let mut pages =
+            RangePages::new(range, range.partition().0, Select::AllProjectedAttributes).growing_limit(2);
+        while let Some(page) = pages.next(self).await? {
+            if let Some(item) = page.items.unwrap_or_default().into_iter().next() {
+                return Ok(Some(self.to_event(from_item::<EventItem>(item)?).await?));
+            }
+        }
+        Ok(None)
+    }
+
     /// How many events the range holds, without reading them out (`Select: COUNT`), on
     /// the slim count index when it can: DynamoDB charges a count by the bytes it reads.
     pub async fn count_events(&self, range: &EventRange) -> Result<u64> {
