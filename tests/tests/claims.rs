@@ -133,3 +133,18 @@ async fn an_alert_id_already_taken_is_never_overwritten() {
         AlertScope { domain_id: DOMAIN, workspace_id: "workspace-1", project_id: PROJECT, event_key: "cpu" };
     assert_eq!(app.store.find_open_alert(&cpu).await.unwrap(), None, "no key points at someone else's alert");
 }
+
+#[tokio::test]
+async fn the_loser_of_a_race_to_open_an_alert_joins_the_winner_and_leaves_no_alert_behind() {
+    let app = app().await;
+    let winner = alert("disk", "Disk full");
+    let loser = alert("disk", "Disk full");
+    assert_eq!(app.store.open_alert(&winner).await.unwrap(), OpenAlert::Opened);
+    assert_eq!(app.store.open_alert(&loser).await.unwrap(), OpenAlert::Existing(winner.alert_id.clone()));
+    assert_eq!(app.store.get_alert(&trusted(DOMAIN), &loser.alert_id).await.unwrap(), None);
+    assert_eq!(
+        app.store.open_alert(&winner).await.unwrap(),
+        OpenAlert::Opened,
+        "a retried open is still ours"
+    );
+}

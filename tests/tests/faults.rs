@@ -104,8 +104,11 @@ fn claim_write() -> Target {
 fn event_write() -> Target {
     Target::op("PutItem").containing("created_key")
 }
-fn alert_transaction() -> Target {
-    Target::op("TransactWriteItems")
+fn alert_put() -> Target {
+    Target::op("PutItem").containing("\"urgency\"")
+}
+fn alert_marker_put() -> Target {
+    Target::op("PutItem").containing("open_alert_id")
 }
 
 /// One delivery under a fault, then its resend.
@@ -157,11 +160,12 @@ fn three_alerts() -> (String, BTreeMap<String, usize>) {
 }
 
 /// The writes of a three-alert delivery, and which of each kind to fail.
-fn write_kinds() -> [(&'static str, Target, usize); 3] {
+fn write_kinds() -> [(&'static str, Target, usize); 4] {
     [
         ("claim put", claim_write(), 2),
         ("event put", event_write(), 2),
-        ("alert transaction", alert_transaction(), 2),
+        ("alert put", alert_put(), 2),
+        ("alert marker put", alert_marker_put(), 2),
     ]
 }
 

@@ -1,16 +1,17 @@
 //! Alerts, and the one-open-alert-per-key rule.
 //!
 //! Beside each alert item the table holds a marker item per open alert, keyed by a hash
-//! of the alert's scope (domain, workspace, project, event_key). Opening an alert writes
-//! the marker with `attribute_not_exists` in the same transaction as the alert, so two
-//! deliveries racing on one new key cannot open two alerts: the loser's transaction is
-//! cancelled and it joins the winner's alert. Resolving deletes the marker. Alert ids
-//! are random; the alert item is put only if its id is new, so an id that is already
-//! taken never overwrites another alert.
+//! of the alert's scope (domain, workspace, project, event_key). Opening an alert puts
+//! the alert, then the marker with `attribute_not_exists` (two plain puts: a
+//! transaction would bill both twice), so two deliveries racing on one new key cannot
+//! open two alerts: the loser's marker put is rejected, it deletes its unused alert and
+//! joins the winner's. Resolving deletes the marker. Alert ids are random; the alert
+//! item is put only if its id is new, so an id that is already taken never overwrites
+//! another alert.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnConsumedCapacity, TransactWriteItem, Update};
 
-use super::{built, from_item, to_item, EventIndex, EventRange, Store};
+use super::{built, from_item, to_item, EventIndex, EventRange, Item, Store};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
 use crate::model::{Alert, AlertState, EventType};
@@ -52,50 +53,76 @@ impl Store {
     }
 
     /// Opens `alert` unless one is already open for its scope; then answers that one.
+    /// Two plain puts, not a transaction (which bills each write twice): the alert
+    /// first, then the key's marker naming it. So a marker never names a missing alert;
+    /// an alert whose marker lost the race is deleted again, and one whose delivery died
+    /// between the puts is named by no marker and no event.
     pub async fn open_alert(&self, alert: &Alert) -> Result<OpenAlert> {
         let scope = alert_scope(alert);
+        self.put_alert(alert).await?;
         // A marker can vanish between our failed write and our read (the alert was
         // resolved meanwhile); then the key is free again and we try once more.
         for _ in 0..3 {
-            let marker = built(
-                Put::builder()
-                    .table_name(&self.tables.alerts)
-                    .item("alert_id", AttributeValue::S(scope.marker_id()))
-                    .item(MARKER_TARGET, AttributeValue::S(alert.alert_id.clone()))
-                    .condition_expression("attribute_not_exists(alert_id)")
-                    .build(),
-            )?;
-            let item = built(
-                Put::builder()
-                    .table_name(&self.tables.alerts)
-                    .set_item(Some(to_item(alert)?))
-                    .condition_expression("attribute_not_exists(alert_id)")
-                    .build(),
-            )?;
-            let writes = vec![
-                TransactWriteItem::builder().put(marker).build(),
-                TransactWriteItem::builder().put(item).build(),
-            ];
-            if self.transact(writes).await? {
+            if self.put_key_marker(&scope, &alert.alert_id).await? {
                 return Ok(OpenAlert::Opened);
             }
             match self.find_open_alert(&scope).await? {
-                // Our own transaction, applied before its answer was lost.
+                // Our own marker, its put applied and retried after a lost answer.
                 Some(existing) if existing == alert.alert_id => return Ok(OpenAlert::Opened),
-                Some(existing) => return Ok(OpenAlert::Existing(existing)),
+                Some(existing) => {
+                    self.delete_unused_alert(&alert.alert_id).await;
+                    return Ok(OpenAlert::Existing(existing));
+                }
                 None => {}
             }
-            if self.get_item(&self.tables.alerts, ("alert_id", &alert.alert_id), true).await?.is_some() {
-                return Err(Error::Internal(format!(
-                    "alert id {} already holds another alert; a retry mints a new id",
-                    alert.alert_id
-                )));
-            }
         }
+        self.delete_unused_alert(&alert.alert_id).await;
         Err(Error::InProgress(format!(
             "Alerts for event_key {:?} keep opening and closing under concurrent deliveries; retry in a moment.",
             alert.event_key
         )))
+    }
+
+    /// Puts the alert item if its id is new, or already holds this very alert (an
+    /// earlier attempt's put, its answer lost); an id holding another alert is an error,
+    /// never overwritten.
+    async fn put_alert(&self, alert: &Alert) -> Result<()> {
+        if self.put_new(&self.tables.alerts, "alert_id", to_item(alert)?).await? {
+            return Ok(());
+        }
+        let held = self.get_item(&self.tables.alerts, ("alert_id", &alert.alert_id), true).await?;
+        match held.map(from_item::<Alert>).transpose()? {
+            Some(held) if held == *alert => Ok(()),
+            _ => Err(Error::Internal(format!(
+                "alert id {} already holds another alert; a retry mints a new id",
+                alert.alert_id
+            ))),
+        }
+    }
+
+    /// Puts the marker that makes `alert_id` the open alert of `scope`, unless the key
+    /// has one: false then.
+    async fn put_key_marker(&self, scope: &AlertScope<'_>, alert_id: &str) -> Result<bool> {
+        let marker = Item::from([
+            ("alert_id".to_string(), AttributeValue::S(scope.marker_id())),
+            (MARKER_TARGET.to_string(), AttributeValue::S(alert_id.to_string())),
+        ]);
+        self.put_new(&self.tables.alerts, "alert_id", marker).await
+    }
+
+    /// Deletes an alert no marker names, best effort: no event names it either.
+    async fn delete_unused_alert(&self, alert_id: &str) {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(alert_id.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        if let Err(err) = self.conditional(result) {
+            tracing::warn!(error = %err, alert_id, "could not delete an unused alert");
+        }
     }
 
     /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve

@@ -213,6 +213,22 @@ impl Store {
         Ok(())
     }
 
+    /// Writes one item if its key (`key_attr`) is new; false, writing nothing, when an
+    /// item with that key exists.
+    async fn put_new(&self, table: &str, key_attr: &str, item: Item) -> Result<bool, Error> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", key_attr)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.conditional(out)
+    }
+
     /// Runs the writes as one transaction. `Ok(false)` when a condition cancelled it:
     /// callers decide what a lost race means. A cancellation for any other reason
     /// (throttling, a conflicting transaction) is transient: 503.

@@ -7,7 +7,7 @@ mod load;
 mod page;
 mod range;
 
-use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, Select};
+use aws_sdk_dynamodb::types::Select;
 
 use item::{EventItem, SummaryItem};
 pub use page::PageKey;
@@ -26,16 +26,7 @@ impl Store {
     /// (an earlier delivery of the same change got this far).
     pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<bool> {
         let item = self.write_raw_chunks(event, expires_at).await?;
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.tables.events)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(event_id)")
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        self.conditional(out)
+        self.put_new(&self.tables.events, "event_id", to_item(&item)?).await
     }
 
     /// One event of `domain` by id; an event of another domain is none of its business,
