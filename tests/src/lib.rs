@@ -51,22 +51,42 @@ pub fn endpoint() -> &'static str {
         if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
             return url;
         }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let child = start_dynamodb_local(port);
-        // The child watches our stdin pipe: when this process exits, it stops Java.
-        Box::leak(Box::new(child));
-        let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..150 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return url;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("DynamoDB Local did not start on port {port}");
+        start_dynamodb_local(None)
     })
 }
 
-fn start_dynamodb_local(port: u16) -> Child {
+/// A DynamoDB Local of this process's own that keeps its tables on disk, as `make run
+/// DATA_DIR=…` runs it (the in-memory one never finishes building an index added to an
+/// existing table, and refuses the next while one is building).
+pub fn dynamodb_on_disk() -> aws_sdk_dynamodb::Client {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    dynamodb_at(
+        ENDPOINT.get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("e2e-dynamodb-{}", random_suffix()));
+            std::fs::create_dir_all(&dir).expect("a data directory");
+            start_dynamodb_local(Some(&dir))
+        }),
+        &Config::default(),
+    )
+}
+
+/// Starts DynamoDB Local on a free port, in memory or in `data_dir` (removed when it
+/// stops), for as long as this process lives; answers its endpoint once it listens.
+fn start_dynamodb_local(data_dir: Option<&Path>) -> String {
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let child = spawn_dynamodb_local(port, data_dir);
+    // The child watches our stdin pipe: when this process exits, it stops Java.
+    Box::leak(Box::new(child));
+    for _ in 0..150 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return format!("http://127.0.0.1:{port}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("DynamoDB Local did not start on port {port}");
+}
+
+fn spawn_dynamodb_local(port: u16, data_dir: Option<&Path>) -> Child {
     let root = repo_root();
     let dir = Command::new(root.join("scripts/dynamodb-local.sh"))
         .arg("jar-dir")
@@ -75,8 +95,14 @@ fn start_dynamodb_local(port: u16) -> Child {
     let dir = String::from_utf8_lossy(&dir.stdout).trim().to_string();
     assert!(!dir.is_empty(), "DynamoDB Local could not be installed");
     let dir = root.join(dir);
+    let (storage, cleanup) = match data_dir {
+        None => ("-inMemory".to_string(), String::new()),
+        Some(data) => {
+            (format!("-dbPath '{}'", data.display()), format!("; wait $pid; rm -rf '{}'", data.display()))
+        }
+    };
     let script = format!(
-        "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -port {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid",
+        "java -Djava.library.path='{lib}' -jar '{jar}' {storage} -port {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid{cleanup}",
         lib = dir.join("DynamoDBLocal_lib").display(),
         jar = dir.join("DynamoDBLocal.jar").display(),
     );

@@ -48,6 +48,15 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// Whether a row shaped so keeps the top-level `field`.
+    pub fn shows(&self, field: &str) -> bool {
+        if !self.only.is_empty() {
+            self.only.iter().any(|name| name.split('.').next() == Some(field))
+        } else {
+            !self.minimal || MINIMAL_FIELDS.contains(&field)
+        }
+    }
+
     pub fn apply(&self, event: Value) -> Value {
         if !self.only.is_empty() {
             project(&event, &self.only)
@@ -82,6 +91,8 @@ pub struct ListCollector<'q> {
     /// About how many bytes of JSON text `rows` hold.
     held_bytes: usize,
     total: usize,
+    /// The rows are the page's, sorted and sliced: nothing more may be pushed.
+    paged: bool,
 }
 
 impl<'q> ListCollector<'q> {
@@ -92,11 +103,22 @@ impl<'q> ListCollector<'q> {
             (false, Some(limit)) => Some((page.start - 1).saturating_add(limit)),
             (false, None) => None,
         };
-        ListCollector { shape, page, count_only, order, keep, rows: Vec::new(), held_bytes: 0, total: 0 }
+        ListCollector {
+            shape,
+            page,
+            count_only,
+            order,
+            keep,
+            rows: Vec::new(),
+            held_bytes: 0,
+            total: 0,
+            paged: false,
+        }
     }
 
     /// Counts one matched event and keeps it if the page may show it.
     pub fn push(&mut self, row: Value) -> Result<()> {
+        debug_assert!(!self.paged, "a row pushed after page_rows");
         self.total += 1;
         if self.keep == Some(0) {
             return Ok(());
@@ -137,14 +159,24 @@ impl<'q> ListCollector<'q> {
         Ok(())
     }
 
+    /// The rows the page shows, in order, not yet shaped: for a caller that completes
+    /// them (with fields the store reads apart) before `finish`. Ends the pushing.
+    pub fn page_rows(&mut self) -> &mut [Value] {
+        if !self.paged {
+            sort_rows(&mut self.rows, &self.order);
+            self.rows = self.page.apply(std::mem::take(&mut self.rows));
+            self.paged = true;
+        }
+        &mut self.rows
+    }
+
     /// The page with its total_count, or only the count for count_only.
     pub fn finish(mut self) -> ListPage {
         if self.count_only {
             return ListPage { total_count: Some(self.total), ..ListPage::default() };
         }
-        sort_rows(&mut self.rows, &self.order);
-        let rows = self.page.apply(self.rows);
-        let results: Vec<Value> = rows.into_iter().map(|row| self.shape.apply(row)).collect();
+        self.page_rows();
+        let results: Vec<Value> = self.rows.into_iter().map(|row| self.shape.apply(row)).collect();
         ListPage { results: Some(results), total_count: Some(self.total), next_token: None }
     }
 }

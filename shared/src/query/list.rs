@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 /// The fields `keyword` searches, as the reference's event service names them.
 const KEYWORD_FIELDS: [&str; 2] = ["event_id", "title"];
 
+/// The event field a store may keep apart, being most of an event's bytes.
+const RAW_DATA: &str = "raw_data";
+
 const QUERY_KEYS: [&str; 9] =
     ["filter", "filter_or", "sort", "page", "only", "keyword", "count_only", "minimal", "unwind"];
 
@@ -131,6 +134,19 @@ impl Query {
     pub fn matches_on(&self, fields: &[&str]) -> bool {
         self.keyword.is_none()
             && self.filter.iter().chain(&self.filter_or).all(|c| fields.contains(&c.field()))
+    }
+
+    /// Whether matching or ordering reads raw_data (a keyword reads only event_id and
+    /// title), so that every event read needs it.
+    pub fn reads_raw_data(&self) -> bool {
+        self.filter.iter().chain(&self.filter_or).any(|c| c.field() == RAW_DATA)
+            || self.sort.iter().any(|k| k.key.split('.').next() == Some(RAW_DATA))
+    }
+
+    /// Whether the answer shows raw_data: every field does, unless `only` or `minimal`
+    /// leave it out.
+    pub fn shows_raw_data(&self) -> bool {
+        !self.count_only && self.shape.shows(RAW_DATA)
     }
 
     /// Whether the event satisfies every `filter` condition, one of `filter_or` (when

@@ -98,6 +98,7 @@ async fn index_rows(
         created_from: from.map(format_time),
         created_to: to.map(format_time),
         filters: filter.pushdown(now).filters,
+        with_raw_data: false, // no rollup field is in raw_data
     };
     let mut counts: BTreeMap<(Vec<String>, DateTime<Utc>), u64> = BTreeMap::new();
     let mut count = |event: Value| -> Result<()> {

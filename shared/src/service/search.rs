@@ -44,7 +44,10 @@ pub async fn list_events(
     next_token: Option<&str>,
 ) -> Result<ListPage> {
     let now = Utc::now();
-    let plan = plan(domain, query.pushdown(now));
+    let mut plan = plan(domain, query.pushdown(now));
+    // The list indexes do not hold raw_data: read it with every event when matching or
+    // ordering needs it, else only for the rows the answer shows (see `shown`).
+    plan.range.with_raw_data = query.reads_raw_data();
     if let Some(token) = next_token {
         return cursor_page(store, &plan, query, token, now).await;
     }
@@ -64,11 +67,9 @@ pub async fn list_events(
             None => store.count_events(&plan.range).await?,
         };
         let (events, _) = store.query_page(&plan.range, None, end, |_| true, OutOfTime::Refuse).await?;
-        let results = events
-            .iter()
-            .skip(skip)
-            .map(|e| to_json(e).map(|v| query.shape(v)))
-            .collect::<Result<Vec<_>>>()?;
+        let mut rows = events.iter().skip(skip).map(to_json).collect::<Result<Vec<_>>>()?;
+        shown(store, &plan, query, &mut rows).await?;
+        let results: Vec<Value> = rows.into_iter().map(|row| query.shape(row)).collect();
         return Ok(ListPage { results: Some(results), total_count: Some(total as usize), next_token: None });
     }
     let mut list = query.collector();
@@ -81,7 +82,25 @@ pub async fn list_events(
             Ok(())
         })
         .await?;
+    shown(store, &plan, query, list.page_rows()).await?;
     Ok(list.finish())
+}
+
+/// Reads the raw_data of the rows a list answer shows, when it shows raw_data (every
+/// field does, unless `only` or `minimal` leave it out) and the range was read without:
+/// one BatchGetItem for the page, not one for every event the range read.
+async fn shown(store: &Store, plan: &Plan, query: &Query, rows: &mut [Value]) -> Result<()> {
+    if plan.range.with_raw_data || !query.shows_raw_data() || rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = rows.iter().filter_map(|row| row["event_id"].as_str().map(String::from)).collect();
+    let mut raw = store.raw_data(&ids.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    for row in rows {
+        if let Some(value) = row["event_id"].as_str().and_then(|id| raw.remove(id)) {
+            row["raw_data"] = value;
+        }
+    }
+    Ok(())
 }
 
 /// How many rows a page with a limit skips and where it ends, when it ends within what
@@ -98,7 +117,8 @@ pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQ
         return Ok(answer);
     }
     let filter = query.filter_query();
-    let plan = plan(domain, filter.pushdown(now));
+    let mut plan = plan(domain, filter.pushdown(now));
+    plan.range.with_raw_data = query.reads_raw_data() || filter.reads_raw_data();
     // A stat that groups and filters on summary fields alone reads the count index.
     let summaries = plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS);
     let most = if summaries { MAX_STAT_SUMMARIES } else { MAX_STAT_EVENTS };
@@ -156,7 +176,9 @@ async fn cursor_page(
     let keep = |event: &Event| plan.complete || to_json(event).is_ok_and(|json| query.matches(&json, now));
     let (events, next) =
         store.query_page(&plan.range, after.as_ref(), want, keep, OutOfTime::EndPageShort).await?;
-    let results = events.iter().map(|e| to_json(e).map(|v| query.shape(v))).collect::<Result<Vec<_>>>()?;
+    let mut rows = events.iter().map(to_json).collect::<Result<Vec<_>>>()?;
+    shown(store, plan, query, &mut rows).await?;
+    let results: Vec<Value> = rows.into_iter().map(|row| query.shape(row)).collect();
     Ok(ListPage { results: Some(results), total_count: None, next_token: next.map(|n| n.to_token()) })
 }
 
@@ -186,6 +208,7 @@ fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
         created_from: push.created_from.map(format_time),
         created_to: push.created_to.map(format_time),
         filters,
+        with_raw_data: false,
     };
     Plan { range, complete }
 }

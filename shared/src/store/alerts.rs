@@ -182,6 +182,7 @@ impl Store {
                 path: "event_type".into(),
                 values: vec![EventType::Recovery.as_str().into()],
             }],
+            with_raw_data: false,
             ..EventRange::domain(domain)
         };
         if let Some(newest) = self.newest_event(&range).await? {

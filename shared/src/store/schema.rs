@@ -5,13 +5,15 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
-    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 
-use super::{storage_error, Store};
-use crate::error::Result;
+use super::{built, storage_error, Store};
+use crate::error::{Error, Result};
 
 /// Sort key of every event index: `created_at#event_id`, so events order by creation
 /// time and two events created in the same millisecond still have distinct keys.
@@ -19,18 +21,47 @@ pub const CREATED_KEY: &str = "created_key";
 /// Epoch seconds after which DynamoDB's TTL deletes the item.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
-pub const DOMAIN_INDEX: &str = "domain_id-created_key-index";
+/// The list indexes hold every field of an event but raw_data ([`EVENT_FIELDS`]), so a
+/// list page is one Query, and an entry costs 1 write unit where a copy of the whole
+/// event would cost 2 once raw_data takes it past 1 KB. raw_data is read from the event
+/// items only for pages that ask for it. (The indexes of versions before this one, named
+/// without `-fields`, projected ALL.)
+pub const DOMAIN_INDEX: &str = "domain_id-created_key-fields-index";
 /// The domain index again, holding only the keys and the attributes counts filter on
 /// most: a count reads about 200 bytes per event here instead of the whole event.
 pub const COUNT_INDEX: &str = "domain_id-created_key-count-index";
 /// What [`COUNT_INDEX`] holds besides its keys and `event_id`.
 pub const COUNT_ATTRIBUTES: [&str; 4] = ["severity", "event_type", "project_id", "workspace_id"];
-pub const ALERT_INDEX: &str = "alert_id-created_key-index";
-pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-index";
+pub const ALERT_INDEX: &str = "alert_id-created_key-fields-index";
+pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-fields-index";
 pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
 /// Keys of the rollups table: one rollup view of one domain, and one time bucket of it.
 pub const ROLLUP_KEY: &str = "rollup_key";
 pub const ROLLUP_BUCKET: &str = "bucket";
+
+/// An event item's attributes that the list indexes hold besides the table key
+/// (`event_id`) and `created_key`: all but raw_data (and where it lives,
+/// `raw_data_chunks`) and the TTL.
+pub const EVENT_FIELDS: [&str; 18] = [
+    "event_key",
+    "event_type",
+    "title",
+    "description",
+    "severity",
+    "rule",
+    "resource",
+    "provider",
+    "account",
+    "image_url",
+    "additional_info",
+    "alert_id",
+    "webhook_id",
+    "project_id",
+    "workspace_id",
+    "domain_id",
+    "created_at",
+    "occurred_at",
+];
 
 /// A table as both DynamoDB and CloudFormation see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,22 +82,27 @@ pub struct IndexDef {
     pub partition_key: &'static str,
     pub sort_key: Option<&'static str>,
     /// The attributes projected besides the keys; None projects the whole item.
-    pub includes: Option<&'static [&'static str]>,
+    pub includes: Option<Vec<&'static str>>,
 }
 
 pub fn tables() -> Vec<TableDef> {
-    let by_created =
-        |name, partition_key| IndexDef { name, partition_key, sort_key: Some(CREATED_KEY), includes: None };
+    // An index holds its own keys anyway.
+    let fields = |name, partition_key: &'static str| IndexDef {
+        name,
+        partition_key,
+        sort_key: Some(CREATED_KEY),
+        includes: Some(EVENT_FIELDS.into_iter().filter(|f| *f != partition_key).collect()),
+    };
     vec![
         TableDef {
             logical: "events",
             partition_key: "event_id",
             sort_key: None,
             indexes: vec![
-                by_created(DOMAIN_INDEX, "domain_id"),
-                IndexDef { includes: Some(&COUNT_ATTRIBUTES), ..by_created(COUNT_INDEX, "domain_id") },
-                by_created(ALERT_INDEX, "alert_id"),
-                by_created(WEBHOOK_INDEX, "webhook_id"),
+                fields(DOMAIN_INDEX, "domain_id"),
+                IndexDef { includes: Some(COUNT_ATTRIBUTES.into()), ..fields(COUNT_INDEX, "domain_id") },
+                fields(ALERT_INDEX, "alert_id"),
+                fields(WEBHOOK_INDEX, "webhook_id"),
             ],
             ttl: true,
             stream: true,
@@ -138,7 +174,7 @@ impl TableDef {
                 .map(|i| {
                     let mut schema = vec![key(i.partition_key, "HASH")];
                     schema.extend(i.sort_key.map(|s| key(s, "RANGE")));
-                    let projection = match i.includes {
+                    let projection = match &i.includes {
                         None => json!({"ProjectionType": "ALL"}),
                         Some(names) => json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": names}),
                     };
@@ -161,7 +197,10 @@ pub fn cloudformation() -> Value {
 impl Store {
     /// Creates any missing table, and any missing index of an existing table (tables
     /// kept from an older version, with `make run DATA_DIR=…`), and enables TTL where
-    /// the table has it. Idempotent; answers what it created.
+    /// the table has it. Indexes an older version had and this one has not are left in
+    /// place, unused: DynamoDB Local never finishes deleting an index, and refuses any
+    /// other index change while one is being deleted. Idempotent; answers what it
+    /// created.
     pub async fn create_tables(&self) -> Result<Vec<String>> {
         let existing = self.table_names().await?;
         let mut created = Vec::new();
@@ -211,25 +250,13 @@ impl Store {
         let mut added = Vec::new();
         for index in def.indexes.iter().filter(|i| !present.contains(&i.name)) {
             // DynamoDB adds one index per UpdateTable and fills it from the table.
-            self.client
-                .update_table()
-                .table_name(name)
-                .set_attribute_definitions(Some(attribute_definitions(def)))
-                .global_secondary_index_updates(
-                    GlobalSecondaryIndexUpdate::builder()
-                        .create(
-                            CreateGlobalSecondaryIndexAction::builder()
-                                .index_name(index.name)
-                                .set_key_schema(Some(index_key_schema(index)))
-                                .projection(projection(index))
-                                .build()
-                                .expect("index is complete"),
-                        )
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(storage_error)?;
+            let create = CreateGlobalSecondaryIndexAction::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(index_key_schema(index)))
+                .projection(projection(index))
+                .build();
+            self.add_index(name, def, GlobalSecondaryIndexUpdate::builder().create(built(create)?).build())
+                .await?;
             added.push(index.name);
         }
         Ok(added)
@@ -252,6 +279,43 @@ impl Store {
             .await
             .map_err(storage_error)?;
         Ok(true)
+    }
+
+    /// Adds one index once the table has finished the one before: DynamoDB refuses a
+    /// second while an index is being built.
+    async fn add_index(&self, name: &str, def: &TableDef, update: GlobalSecondaryIndexUpdate) -> Result<()> {
+        self.until_settled(name).await?;
+        self.client
+            .update_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(attribute_definitions(def)))
+            .global_secondary_index_updates(update)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.until_settled(name).await
+    }
+
+    /// Waits until the table and every index of it are ACTIVE (an index is filled from
+    /// the table, so this takes longer the more the table holds).
+    async fn until_settled(&self, name: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let out = self.client.describe_table().table_name(name).send().await.map_err(storage_error)?;
+            let settled = out.table().is_some_and(|t| {
+                t.table_status() == Some(&TableStatus::Active)
+                    && t.global_secondary_indexes()
+                        .iter()
+                        .all(|i| i.index_status() == Some(&IndexStatus::Active))
+            });
+            if settled {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::StorageUnavailable(format!("table {name} is still changing its indexes")));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     fn physical_name(&self, logical: &str) -> &str {
@@ -323,7 +387,7 @@ fn index_key_schema(index: &IndexDef) -> Vec<KeySchemaElement> {
 }
 
 fn projection(index: &IndexDef) -> Projection {
-    match index.includes {
+    match &index.includes {
         None => Projection::builder().projection_type(ProjectionType::All).build(),
         Some(names) => Projection::builder()
             .projection_type(ProjectionType::Include)

@@ -7,13 +7,15 @@
 //! (`<event_id>#raw#<n>`) beside the event, written before it, so a reader never sees an
 //! event whose chunks are missing; chunk items carry no domain, so no index shows them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary, EventType, Resource, Severity};
-use crate::store::{from_item, to_item, Store};
+use crate::store::{from_item, to_item, Item, Store};
 
 /// Raw data text up to this size stays in the event item (DynamoDB's item limit is
 /// 400 KB; the other fields are bounded well below the rest).
@@ -56,6 +58,16 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// Where an event item keeps its raw_data: what a batch read of raw_data fetches.
+#[derive(Deserialize)]
+struct RawData {
+    event_id: String,
+    #[serde(default)]
+    raw_data: Option<String>,
+    #[serde(default)]
+    raw_data_chunks: u32,
+}
+
 #[derive(Serialize, Deserialize)]
 struct RawChunk {
     event_id: String,
@@ -91,6 +103,34 @@ impl SummaryItem {
             domain_id: self.domain_id,
             created_at,
         })
+    }
+}
+
+impl EventItem {
+    /// The event an item holds, given its raw_data (an entry of a list index has none).
+    pub(super) fn into_event(self, raw_data: Value) -> Event {
+        Event {
+            event_id: self.event_id,
+            event_key: self.event_key,
+            event_type: self.event_type,
+            title: self.title,
+            description: self.description,
+            severity: self.severity,
+            rule: self.rule,
+            resource: self.resource,
+            provider: self.provider,
+            account: self.account,
+            image_url: self.image_url,
+            raw_data,
+            additional_info: self.additional_info,
+            alert_id: self.alert_id,
+            webhook_id: self.webhook_id,
+            project_id: self.project_id,
+            workspace_id: self.workspace_id,
+            domain_id: self.domain_id,
+            created_at: self.created_at,
+            occurred_at: self.occurred_at,
+        }
     }
 }
 
@@ -136,38 +176,48 @@ impl Store {
     }
 
     /// The event an item holds, its raw_data read back from chunk items when it has them.
-    pub(super) async fn to_event(&self, item: EventItem) -> Result<Event> {
-        let raw_text = match item.raw_data {
-            Some(text) => text,
-            None if item.raw_data_chunks > 0 => {
-                self.read_chunks(&item.event_id, item.raw_data_chunks).await?
-            }
-            None => "null".to_string(),
+    pub(super) async fn to_event(&self, mut item: EventItem) -> Result<Event> {
+        let raw = RawData {
+            event_id: item.event_id.clone(),
+            raw_data: item.raw_data.take(),
+            raw_data_chunks: item.raw_data_chunks,
         };
-        let raw_data = serde_json::from_str(&raw_text)
-            .map_err(|e| Error::Internal(format!("stored raw_data of {} is not JSON: {e}", item.event_id)))?;
-        Ok(Event {
-            event_id: item.event_id,
-            event_key: item.event_key,
-            event_type: item.event_type,
-            title: item.title,
-            description: item.description,
-            severity: item.severity,
-            rule: item.rule,
-            resource: item.resource,
-            provider: item.provider,
-            account: item.account,
-            image_url: item.image_url,
-            raw_data,
-            additional_info: item.additional_info,
-            alert_id: item.alert_id,
-            webhook_id: item.webhook_id,
-            project_id: item.project_id,
-            workspace_id: item.workspace_id,
-            domain_id: item.domain_id,
-            created_at: item.created_at,
-            occurred_at: item.occurred_at,
-        })
+        let raw_data = self.raw_value(raw).await?;
+        Ok(item.into_event(raw_data))
+    }
+
+    /// The raw_data of each of these events that is stored, read from the event items
+    /// (the list indexes do not hold it) by BatchGetItem, 100 a call, eventually
+    /// consistent like the index the ids came from.
+    pub async fn raw_data(&self, event_ids: &[&str]) -> Result<HashMap<String, Value>> {
+        let mut ids: Vec<&str> = event_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup(); // BatchGetItem refuses a key twice
+        let mut found = HashMap::with_capacity(ids.len());
+        for batch in ids.chunks(100) {
+            let keys = batch
+                .iter()
+                .map(|id| Item::from([("event_id".to_string(), AttributeValue::S(id.to_string()))]));
+            for item in self
+                .batch_get(&self.tables.events, keys.collect(), "event_id, raw_data, raw_data_chunks")
+                .await?
+            {
+                let raw: RawData = from_item(item)?;
+                found.insert(raw.event_id.clone(), self.raw_value(raw).await?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// raw_data from where its item keeps it: inline, in chunk items, or nowhere (null).
+    async fn raw_value(&self, raw: RawData) -> Result<Value> {
+        let text = match raw.raw_data {
+            Some(text) => text,
+            None if raw.raw_data_chunks > 0 => self.read_chunks(&raw.event_id, raw.raw_data_chunks).await?,
+            None => return Ok(Value::Null),
+        };
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Internal(format!("stored raw_data of {} is not JSON: {e}", raw.event_id)))
     }
 
     async fn read_chunks(&self, event_id: &str, count: u32) -> Result<String> {
@@ -208,6 +258,43 @@ fn split_text(text: &str, limit: usize) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_indexes_hold_every_attribute_of_an_event_item_but_raw_data_and_ttl() {
+        use crate::store::schema::EVENT_FIELDS;
+        let item = EventItem {
+            event_id: "event-1".into(),
+            event_key: "k".into(),
+            event_type: EventType::Alert,
+            title: "t".into(),
+            description: "d".into(),
+            severity: Severity::Error,
+            rule: "r".into(),
+            resource: Resource::default(),
+            provider: "p".into(),
+            account: "a".into(),
+            image_url: "i".into(),
+            raw_data: Some("{}".into()),
+            raw_data_chunks: 2,
+            additional_info: BTreeMap::new(),
+            alert_id: "alert-1".into(),
+            webhook_id: "webhook-1".into(),
+            project_id: "project-1".into(),
+            workspace_id: "workspace-1".into(),
+            domain_id: "domain-1".into(),
+            created_at: "2026-11-23T00:00:00.000Z".into(),
+            occurred_at: "2026-11-23T00:00:00.000Z".into(),
+            created_key: "2026-11-23T00:00:00.000Z#event-1".into(),
+            expires_at: Some(1),
+        };
+        let stored = to_item(&item).unwrap();
+        let mut names: Vec<&str> = stored.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut expected = EVENT_FIELDS.to_vec();
+        expected.extend(["event_id", "created_key", "raw_data", "raw_data_chunks", "expires_at"]);
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+    }
 
     #[test]
     fn split_text_keeps_characters_whole() {

@@ -15,10 +15,11 @@ use range::RangePages;
 pub use range::{EventIndex, EventRange, OutOfTime};
 
 use super::schema::COUNT_INDEX;
-use super::{from_item, to_item, Store};
+use super::{from_item, to_item, Item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary};
 use crate::tenant::AuthorizedDomain;
+use serde_json::Value;
 
 impl Store {
     /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
@@ -62,11 +63,28 @@ impl Store {
     ) -> Result<()> {
         let mut pages = RangePages::new(range, range.partition().0, Select::AllProjectedAttributes);
         while let Some(page) = pages.next(self).await? {
-            for item in page.items.unwrap_or_default() {
-                visit(self.to_event(from_item::<EventItem>(item)?).await?)?;
+            for event in self.page_events(range, page.items.unwrap_or_default()).await? {
+                visit(event)?;
             }
         }
         Ok(())
+    }
+
+    /// The events of one Query page of `range`'s index, with raw_data when the range
+    /// asks for it.
+    pub(super) async fn page_events(&self, range: &EventRange, items: Vec<Item>) -> Result<Vec<Event>> {
+        let mut events = items
+            .into_iter()
+            .map(|item| Ok(from_item::<EventItem>(item)?.into_event(Value::Null)))
+            .collect::<Result<Vec<_>>>()?;
+        if range.with_raw_data {
+            let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+            let mut raw = self.raw_data(&ids).await?;
+            for event in &mut events {
+                event.raw_data = raw.remove(&event.event_id).unwrap_or_default();
+            }
+        }
+        Ok(events)
     }
 
     /// [`Store::each_event`] for summaries, read from the count index: about 200 bytes
@@ -94,8 +112,10 @@ impl Store {
         let mut pages =
             RangePages::new(range, range.partition().0, Select::AllProjectedAttributes).growing_limit(2);
         while let Some(page) = pages.next(self).await? {
-            if let Some(item) = page.items.unwrap_or_default().into_iter().next() {
-                return Ok(Some(self.to_event(from_item::<EventItem>(item)?).await?));
+            let mut items = page.items.unwrap_or_default();
+            items.truncate(1);
+            if let Some(event) = self.page_events(range, items).await?.pop() {
+                return Ok(Some(event));
             }
         }
         Ok(None)

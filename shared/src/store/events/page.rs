@@ -5,13 +5,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
-use super::item::EventItem;
 use super::range::{EventRange, OutOfTime, RangePages};
 use crate::digest::hex;
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::store::schema::CREATED_KEY;
-use crate::store::{from_item, Item, Store};
+use crate::store::{Item, Store};
 
 /// Where a page ended: the index keys of its last event. As a token it is opaque text;
 /// the partition comes from the request, so a token cannot lead into another domain.
@@ -83,11 +82,12 @@ impl Store {
             .on_out_of_time(out_of_time);
         let mut events = Vec::new();
         while let Some(page) = pages.next(self).await? {
-            for item in page.items.unwrap_or_default() {
-                let item: EventItem = from_item(item)?;
-                let key = PageKey { created_key: item.created_key.clone(), event_id: item.event_id.clone() };
-                let event = self.to_event(item).await?;
+            for event in self.page_events(range, page.items.unwrap_or_default()).await? {
                 if keep(&event) {
+                    let key = PageKey {
+                        created_key: format!("{}#{}", event.created_at, event.event_id),
+                        event_id: event.event_id.clone(),
+                    };
                     events.push(event);
                     if events.len() == want {
                         return Ok((events, Some(key)));

@@ -36,10 +36,15 @@ pub struct EventRange {
     pub created_to: Option<String>,
     /// Never on the index's partition attribute (DynamoDB refuses filters on keys).
     pub filters: Vec<FieldTest>,
+    /// Whether the events read carry raw_data, which the list indexes do not hold: a
+    /// BatchGetItem of the event items follows each Query page (0.5 read units an event
+    /// up to 4 KB). Reads that only show a page's raw_data fetch it for that page
+    /// instead ([`Store::raw_data`]).
+    pub with_raw_data: bool,
 }
 
 impl EventRange {
-    /// Every event of a domain, newest first.
+    /// Every event of a domain, newest first, whole.
     pub fn domain(domain: &AuthorizedDomain) -> EventRange {
         EventRange {
             index: EventIndex::Domain,
@@ -47,6 +52,7 @@ impl EventRange {
             created_from: None,
             created_to: None,
             filters: Vec::new(),
+            with_raw_data: true,
         }
     }
 
