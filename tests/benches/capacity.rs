@@ -118,4 +118,38 @@ async fn main() {
     let raw = json!({"title": "big", "blob": "x".repeat(300 * 1024)}).to_string();
     let n = raw.len();
     measure(&app, "standard: 1 event with 300 KB raw_data (chunked)", n, post(&standard, raw)).await;
+
+    // What a read of many entries costs on each index: 400 copies of the Alertmanager
+    // event in a domain of their own, loaded in bulk, one in ten of them the webhook's.
+    const READS_DOMAIN: &str = "domain-index-reads";
+    let copies: Vec<_> = (0..400)
+        .map(|i| event_core::model::Event {
+            event_id: event_core::model::new_id("event"),
+            domain_id: READS_DOMAIN.into(),
+            created_at: format!("2026-11-22T15:{:02}:{:02}.000Z", i / 60, i % 60),
+            webhook_id: if i % 10 == 0 { alert.webhook_id.clone() } else { "webhook-other".into() },
+            ..alert.clone()
+        })
+        .collect();
+    app.store.load_events(&copies, None).await.unwrap();
+    let list_in = |query: Value, next_token: Option<&str>| {
+        let mut body = json!({"domain_id": READS_DOMAIN, "query": query});
+        if let Some(token) = next_token {
+            body["next_token"] = json!(token);
+        }
+        let body = body.to_string();
+        let req = ApiEvent::new(Gateway::Http, "list").route("POST", "/monitoring/v1/event/list").body(&body);
+        let app = app.clone();
+        async move { parts(event_list::handle(&app, req.request()).await) }
+    };
+    let count = json!({"count_only": true, "filter": [{"k": "severity", "v": "CRITICAL", "o": "eq"}]});
+    let body = measure(&app, "count_only, 400 events: count index", 0, list_in(count, None)).await;
+    assert_eq!(body["total_count"], json!(400), "{body}");
+    let count = json!({"count_only": true, "filter": [{"k": "title", "v": alert.title, "o": "eq"}]});
+    measure(&app, "count_only, 400 events: domain index", 0, list_in(count, None)).await;
+    let webhook = json!({"page": {"limit": 20}, "filter": [{"k": "webhook_id", "v": alert.webhook_id}],
+        "only": ["event_id", "title"]});
+    let label = "list: a next_token page of 20 of a webhook with 1 in 10 of its domain's events";
+    let body = measure(&app, label, 0, list_in(webhook, Some(""))).await;
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(20));
 }
