@@ -33,7 +33,6 @@ pub const COUNT_INDEX: &str = "domain_id-created_key-count-index";
 /// What [`COUNT_INDEX`] holds besides its keys and `event_id`.
 pub const COUNT_ATTRIBUTES: [&str; 4] = ["severity", "event_type", "project_id", "workspace_id"];
 pub const ALERT_INDEX: &str = "alert_id-created_key-fields-index";
-pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-fields-index";
 pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
 /// Keys of the rollups table: one rollup view of one domain, and one time bucket of it.
 pub const ROLLUP_KEY: &str = "rollup_key";
@@ -102,7 +101,6 @@ pub fn tables() -> Vec<TableDef> {
                 fields(DOMAIN_INDEX, "domain_id"),
                 IndexDef { includes: Some(COUNT_ATTRIBUTES.into()), ..fields(COUNT_INDEX, "domain_id") },
                 fields(ALERT_INDEX, "alert_id"),
-                fields(WEBHOOK_INDEX, "webhook_id"),
             ],
             ttl: true,
             stream: true,
@@ -422,8 +420,7 @@ mod tests {
             [
                 ("domain_id", Some(CREATED_KEY)),
                 ("domain_id", Some(CREATED_KEY)),
-                ("alert_id", Some(CREATED_KEY)),
-                ("webhook_id", Some(CREATED_KEY))
+                ("alert_id", Some(CREATED_KEY))
             ]
         );
     }
@@ -455,7 +452,7 @@ mod tests {
     #[test]
     fn cloudformation_defines_each_key_attribute_once() {
         let events = cloudformation()["events"]["AttributeDefinitions"].as_array().unwrap().len();
-        assert_eq!(events, 5, "event_id, domain_id, alert_id, webhook_id, created_key");
+        assert_eq!(events, 4, "event_id, domain_id, alert_id, created_key");
         let rollups = &cloudformation()["rollups"];
         assert_eq!(rollups["AttributeDefinitions"].as_array().unwrap().len(), 2);
         assert_eq!(rollups["KeySchema"][1], json!({"AttributeName": ROLLUP_BUCKET, "KeyType": "RANGE"}));
