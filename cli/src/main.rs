@@ -73,8 +73,8 @@ async fn run(cli: Cli) -> event_core::Result<()> {
     match cli.command {
         Command::Webhook(command) => webhook::run(&app, command, cli.output).await,
         Command::Tables(_) => {
-            let created = app.store.create_tables().await?;
-            output::print_tables(&created, cli.output);
+            let changed = app.store.create_tables().await?;
+            output::print_tables(&changed, cli.output);
             Ok(())
         }
         Command::Serve { addr, demo } => serve::run(app, addr, demo).await,

@@ -51,10 +51,11 @@ pub fn print_issued(webhook: &Webhook, access_key: &str, url: &str, output: Outp
     }
 }
 
-pub fn print_tables(created: &[String], output: Output) {
+/// What `tables create` changed: tables created, indexes added or removed.
+pub fn print_tables(changed: &[String], output: Output) {
     match output {
-        Output::Json => println!("{}", json!({"created": created})),
-        Output::Text if created.is_empty() => println!("all tables exist"),
-        Output::Text => println!("created: {}", created.join(", ")),
+        Output::Json => println!("{}", json!({"changed": changed})),
+        Output::Text if changed.is_empty() => println!("all tables and indexes exist"),
+        Output::Text => println!("changed: {}", changed.join(", ")),
     }
 }

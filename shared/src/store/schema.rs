@@ -4,9 +4,10 @@
 //! items to the rollup consumer, which keeps the rollups table (see `store::rollups`).
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
-    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use std::time::{Duration, Instant};
 
@@ -193,30 +194,27 @@ pub fn cloudformation() -> Value {
 }
 
 impl Store {
-    /// Creates any missing table, and any missing index of an existing table (tables
-    /// kept from an older version, with `make run DATA_DIR=…`), and enables TTL where
-    /// the table has it. Indexes an older version had and this one has not are left in
-    /// place, unused: DynamoDB Local never finishes deleting an index, and refuses any
-    /// other index change while one is being deleted. Idempotent; answers what it
-    /// created.
+    /// Creates any missing table, and brings the indexes of an existing one (a table
+    /// kept from an older version, with `make run DATA_DIR=…`) in line with its
+    /// definition: an index it no longer has is removed, since every event write would
+    /// go on paying for it, and one it lacks is added (DynamoDB fills it from the
+    /// table). Enables TTL where the table has it. Idempotent; answers what it changed.
     pub async fn create_tables(&self) -> Result<Vec<String>> {
         let existing = self.table_names().await?;
-        let mut created = Vec::new();
+        let mut changed = Vec::new();
         for def in tables() {
             let name = self.physical_name(def.logical).to_string();
             if existing.contains(&name) {
-                for index in self.add_missing_indexes(&name, &def).await? {
-                    created.push(format!("{name} index {index}"));
-                }
+                changed.extend(self.sync_indexes(&name, &def).await?);
                 if def.stream && self.enable_stream(&name).await? {
-                    created.push(format!("{name} stream"));
+                    changed.push(format!("{name} stream"));
                 }
                 continue;
             }
             self.create_table(&name, &def).await?;
-            created.push(name);
+            changed.push(name);
         }
-        Ok(created)
+        Ok(changed)
     }
 
     /// Every table's name. ListTables answers at most 100 a call, so this pages.
@@ -239,25 +237,36 @@ impl Store {
         }
     }
 
-    async fn add_missing_indexes(&self, name: &str, def: &TableDef) -> Result<Vec<&'static str>> {
+    /// Removes the indexes `def` lacks, then adds those the table lacks, so the
+    /// attribute definitions sent with an added index describe every index the table
+    /// then has. One change per UpdateTable, each once the one before has finished, as
+    /// DynamoDB requires.
+    async fn sync_indexes(&self, name: &str, def: &TableDef) -> Result<Vec<String>> {
         let table = self.client.describe_table().table_name(name).send().await.map_err(storage_error)?;
-        let present: Vec<&str> = table
+        let present: Vec<String> = table
             .table()
-            .map(|t| t.global_secondary_indexes().iter().filter_map(|i| i.index_name()).collect())
+            .map(|t| {
+                t.global_secondary_indexes().iter().filter_map(|i| i.index_name()).map(String::from).collect()
+            })
             .unwrap_or_default();
-        let mut added = Vec::new();
-        for index in def.indexes.iter().filter(|i| !present.contains(&i.name)) {
-            // DynamoDB adds one index per UpdateTable and fills it from the table.
+        let mut changes = Vec::new();
+        for old in present.iter().filter(|p| def.indexes.iter().all(|i| i.name != p.as_str())) {
+            let delete = built(DeleteGlobalSecondaryIndexAction::builder().index_name(old).build())?;
+            self.change_index(name, None, GlobalSecondaryIndexUpdate::builder().delete(delete).build())
+                .await?;
+            changes.push(format!("{name} index {old} removed"));
+        }
+        for index in def.indexes.iter().filter(|i| !present.iter().any(|p| p == i.name)) {
             let create = CreateGlobalSecondaryIndexAction::builder()
                 .index_name(index.name)
                 .set_key_schema(Some(index_key_schema(index)))
                 .projection(projection(index))
                 .build();
-            self.add_index(name, def, GlobalSecondaryIndexUpdate::builder().create(built(create)?).build())
-                .await?;
-            added.push(index.name);
+            let update = GlobalSecondaryIndexUpdate::builder().create(built(create)?).build();
+            self.change_index(name, Some(def), update).await?;
+            changes.push(format!("{name} index {} added", index.name));
         }
-        Ok(added)
+        Ok(changes)
     }
 
     /// Streams a table's new items if it does not yet (a table kept from before the
@@ -279,14 +288,19 @@ impl Store {
         Ok(true)
     }
 
-    /// Adds one index once the table has finished the one before: DynamoDB refuses a
-    /// second while an index is being built.
-    async fn add_index(&self, name: &str, def: &TableDef, update: GlobalSecondaryIndexUpdate) -> Result<()> {
+    /// One index change, once the table has finished the one before (DynamoDB refuses a
+    /// second while an index is being built or removed), waiting until it is done.
+    async fn change_index(
+        &self,
+        name: &str,
+        def: Option<&TableDef>,
+        update: GlobalSecondaryIndexUpdate,
+    ) -> Result<()> {
         self.until_settled(name).await?;
         self.client
             .update_table()
             .table_name(name)
-            .set_attribute_definitions(Some(attribute_definitions(def)))
+            .set_attribute_definitions(def.map(attribute_definitions))
             .global_secondary_index_updates(update)
             .send()
             .await
@@ -294,8 +308,10 @@ impl Store {
         self.until_settled(name).await
     }
 
-    /// Waits until the table and every index of it are ACTIVE (an index is filled from
-    /// the table, so this takes longer the more the table holds).
+    /// Waits until the table and every index it has are ACTIVE (an index is filled from
+    /// the table, so this takes longer the more the table holds). The on-disk DynamoDB
+    /// Local, the only one whose tables outlive it, takes seconds; the in-memory one did
+    /// not finish adding an index to an existing table within the 10 minutes waited.
     async fn until_settled(&self, name: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(600);
         loop {
