@@ -12,6 +12,8 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
 
+use super::alert_states::{resolved_partition, with_state_partition};
+use super::schema::STATE_PARTITION;
 use super::{built, from_item, to_item, Store};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
@@ -68,7 +70,7 @@ impl Store {
             let item = built(
                 Put::builder()
                     .table_name(&self.tables.alerts)
-                    .set_item(Some(to_item(alert)?))
+                    .set_item(Some(with_state_partition(to_item(alert)?, alert)))
                     .condition_expression("attribute_not_exists(alert_id)")
                     .build(),
             )?;
@@ -138,8 +140,10 @@ impl Store {
             Update::builder()
                 .table_name(&self.tables.alerts)
                 .key("alert_id", AttributeValue::S(alert_id.to_string()))
-                .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r")
+                .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r, #sp = :sp")
                 .expression_attribute_names("#s", "state")
+                .expression_attribute_names("#sp", STATE_PARTITION)
+                .expression_attribute_values(":sp", resolved_partition(scope.domain_id))
                 .expression_attribute_values(
                     ":s",
                     AttributeValue::S(AlertState::Resolved.as_str().to_string()),

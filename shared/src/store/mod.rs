@@ -1,6 +1,7 @@
 //! DynamoDB: the only module that knows table names, keys, indexes, AttributeValues and
 //! expressions. Everything above it speaks in model types.
 
+mod alert_states;
 mod alerts;
 mod deliveries;
 mod events;
@@ -18,6 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCa
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
+pub use alert_states::AlertRange;
 pub use alerts::{AlertScope, OpenAlert};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};

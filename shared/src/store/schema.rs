@@ -28,6 +28,10 @@ pub const COUNT_ATTRIBUTES: [&str; 4] = ["severity", "event_type", "project_id",
 pub const ALERT_INDEX: &str = "alert_id-created_key-index";
 pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-index";
 pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
+/// Alerts by domain and state (open or resolved), newest first: see `store::alert_states`.
+pub const ALERT_STATE_INDEX: &str = "state_partition-created_at-index";
+/// `<domain_id>#open` or `<domain_id>#resolved`, the partition of [`ALERT_STATE_INDEX`].
+pub const STATE_PARTITION: &str = "state_partition";
 /// Keys of the rollups table: one rollup view of one domain, and one time bucket of it.
 pub const ROLLUP_KEY: &str = "rollup_key";
 pub const ROLLUP_BUCKET: &str = "bucket";
@@ -88,7 +92,12 @@ pub fn tables() -> Vec<TableDef> {
             logical: "alerts",
             partition_key: "alert_id",
             sort_key: None,
-            indexes: vec![],
+            indexes: vec![IndexDef {
+                name: ALERT_STATE_INDEX,
+                partition_key: STATE_PARTITION,
+                sort_key: Some("created_at"),
+                includes: None,
+            }],
             ttl: true,
             stream: false,
         },
