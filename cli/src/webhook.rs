@@ -22,7 +22,7 @@ pub enum WebhookCommand {
         project_id: String,
         #[arg(long, default_value = "")]
         workspace_id: String,
-        /// standard, alertmanager, grafana, aws_sns or auto.
+        /// standard, alertmanager, grafana, aws_sns, cloud_eye, aom or auto.
         #[arg(long, default_value = "standard", value_parser = parse_format)]
         format: WebhookFormat,
         /// The API's base URL, to print the full webhook URL.

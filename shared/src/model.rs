@@ -147,6 +147,8 @@ string_enum!(
         Alertmanager => "alertmanager",
         Grafana => "grafana",
         AwsSns => "aws_sns",
+        CloudEye => "cloud_eye",
+        Aom => "aom",
         Auto => "auto",
     }
 );

@@ -15,10 +15,12 @@ use crate::service::App;
 use crate::sns;
 use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, OpenAlert};
 
-/// The events one delivery stored, in payload order.
+/// The events one delivery stored, in payload order, and the webhook's format (whose
+/// sender may expect its own answer: Cloud Eye's lists the events).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Created {
     pub events: Vec<Event>,
+    pub format: WebhookFormat,
 }
 
 /// How long a delivery waits for a concurrent delivery of the same change to finish
@@ -30,13 +32,15 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 /// a redelivered change (same webhook, same identity, within the window) is not stored
 /// again, and its delivery is answered like the original. A payload that takes longer
 /// than the delivery budget is answered 503 between two events, so the answer comes
-/// before API Gateway gives up and the sender's retry goes on from there.
+/// before API Gateway gives up and the sender's retry goes on from there. `action` is
+/// the URL's `?action=` (AOM's `clear`).
 pub async fn create_events(
     app: &App,
     webhook_id: &str,
     access_key: &str,
     body: &[u8],
     idempotency_key: Option<&str>,
+    action: Option<&str>,
 ) -> Result<Created> {
     let started = Instant::now();
     let webhook = authorize(app, webhook_id, access_key).await?;
@@ -52,7 +56,7 @@ pub async fn create_events(
         Ok(payload) => {
             let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
             let confirmed = check_sns(&webhook, &payload, replay_window).await?;
-            match formats::parse(webhook.format, &payload) {
+            match formats::parse_delivery(webhook.format, &payload, action) {
                 Ok(parsed) => (parsed, confirmed),
                 Err(e) => (unreadable(e.0, payload), confirmed),
             }
@@ -84,7 +88,7 @@ pub async fn create_events(
             events.push(event);
         }
     }
-    Ok(Created { events })
+    Ok(Created { events, format: webhook.format })
 }
 
 /// How one claimed change ended.
