@@ -427,6 +427,17 @@ async fn aom_alarms_are_the_open_and_the_resolved_alerts() {
         let (_, events) = aom(&app, gateway, &[domain, ("type", "other")], body.clone()).await;
         assert_eq!(events["events"].as_array().unwrap().len(), 3, "any other type lists events");
     }
+    // More alarms than are read at once: each still shows its own alert's event.
+    for i in 0..20 {
+        assert_eq!(post(alert(&format!("load_{i}"), "ALERT")).await.0, 200);
+    }
+    let (_, active) = aom(&app, Gateway::Http, &[domain, ("type", "active_alert")], body.clone()).await;
+    let alarms = active["events"].as_array().unwrap();
+    assert_eq!(alarms.len(), 21);
+    for alarm in alarms {
+        let alert = app.store.get_alert(alarm["id"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(alarm["metadata"]["event_name"], json!(alert.title));
+    }
     let other = [("domain_id", "domain-other"), ("type", "active_alert")];
     assert_eq!(aom(&app, Gateway::Rest, &other, body).await, (200, json!({"events": []})));
 }

@@ -38,13 +38,15 @@ pub const RESOURCE_ID: &str = "resource_id";
 
 /// The most alarms one call reads: each costs a read of its latest event.
 const MAX_ALARMS: usize = 1000;
+/// How many of those reads run at once.
+const READ_CONCURRENCY: usize = 16;
 
 /// The answer: `{events}`, and `page_info {current_count, next_marker}` when more follow
 /// (pass `next_marker` as `marker` for the next page).
 pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQuery) -> Result<Value> {
     let bound = |ms| time_of_millis(ms).ok_or_else(|| Error::invalid(format!("time_range: {ms} is no time")));
     let (from, to) = (bound(query.start_ms)?, bound(query.end_ms)?);
-    let mut models = match query.listing {
+    let mut models: Vec<Value> = match query.listing {
         Listing::Events => {
             let filter = json!([
                 {"k": "project_id", "v": query.project_id, "o": "eq"},
@@ -69,17 +71,9 @@ pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQ
                 created_from: &from,
                 created_to: &to,
             };
-            let mut models = Vec::new();
-            for alert in store.alerts_in_state(&range, MAX_ALARMS).await? {
-                let latest = Query::from_json(&json!({
-                    "filter": [{"k": "alert_id", "v": alert.alert_id, "o": "eq"}],
-                    "page": {"limit": 1},
-                }))?;
-                let page = list_events(store, domain, &latest, None).await?;
-                let event = events_of(page.results.unwrap_or_default())?.pop();
-                models.push(alarm_model(&alert, event.as_ref()));
-            }
-            models
+            let alerts = store.alerts_in_state(&range, MAX_ALARMS).await?;
+            let latest = latest_events(store, domain, &alerts).await?;
+            alerts.iter().zip(&latest).map(|(alert, event)| alarm_model(alert, event.as_ref())).collect()
         }
     };
     models.retain(|model| selected(query, model));
@@ -101,6 +95,33 @@ pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQ
         answer["page_info"] = json!({"current_count": end - query.offset, "next_marker": end.to_string()});
     }
     Ok(answer)
+}
+
+/// The newest event of each alert, read [`READ_CONCURRENCY`] at a time.
+async fn latest_events(
+    store: &Store,
+    domain: &AuthorizedDomain,
+    alerts: &[Alert],
+) -> Result<Vec<Option<Event>>> {
+    let mut latest = vec![None; alerts.len()];
+    let mut reads = tokio::task::JoinSet::new();
+    let mut pending = alerts.iter().map(|a| a.alert_id.clone()).enumerate();
+    loop {
+        while reads.len() < READ_CONCURRENCY {
+            let Some((at, alert_id)) = pending.next() else { break };
+            let (store, domain) = (store.clone(), domain.clone());
+            reads.spawn(async move { (at, latest_event(&store, &domain, &alert_id).await) });
+        }
+        let Some(read) = reads.join_next().await else { return Ok(latest) };
+        let (at, event) = read.map_err(|e| Error::Internal(format!("an alarm's read failed: {e}")))?;
+        latest[at] = event?;
+    }
+}
+
+async fn latest_event(store: &Store, domain: &AuthorizedDomain, alert_id: &str) -> Result<Option<Event>> {
+    let newest = json!({"filter": [{"k": "alert_id", "v": alert_id, "o": "eq"}], "page": {"limit": 1}});
+    let page = list_events(store, domain, &Query::from_json(&newest)?, None).await?;
+    Ok(events_of(page.results.unwrap_or_default())?.pop())
 }
 
 fn events_of(rows: Vec<Value>) -> Result<Vec<Event>> {
