@@ -37,6 +37,10 @@ pub enum WebhookCommand {
         /// Refuse SNS messages signed with SignatureVersion 1 (SHA1withRSA).
         #[arg(long)]
         require_sns_signature_v2: bool,
+        /// For senders that never send a recovery: an alert resolves by itself this
+        /// long after its latest event (e.g. 4h, 1d; an AOM alarm's own timeout wins).
+        #[arg(long, value_parser = parse_duration)]
+        auto_resolve_after: Option<chrono::Duration>,
     },
     Get {
         webhook_id: String,
@@ -65,8 +69,16 @@ pub enum WebhookCommand {
     },
 }
 
-/// `90s`, `30m`, `1h`, `2d`.
+/// `90s`, `30m`, `1h`, `2d`, at most 30 days.
 fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
+    parse_duration(text).and_then(|d| match d <= chrono::Duration::days(30) {
+        true => Ok(d),
+        false => Err("a grace period of more than 30 days keeps an old key alive too long".into()),
+    })
+}
+
+/// `90s`, `30m`, `1h`, `2d`.
+fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
@@ -75,8 +87,7 @@ fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
         "s" | "" => Ok(chrono::Duration::seconds(n)),
         "m" => Ok(chrono::Duration::minutes(n)),
         "h" => Ok(chrono::Duration::hours(n)),
-        "d" if n <= 30 => Ok(chrono::Duration::days(n)),
-        "d" => Err("a grace period of more than 30 days keeps an old key alive too long".into()),
+        "d" => Ok(chrono::Duration::days(n)),
         _ => Err(format!("{text:?}: the unit is s, m, h or d")),
     }
 }
@@ -98,6 +109,7 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
             no_verify_sns_signature,
             sns_topic_arns,
             require_sns_signature_v2,
+            auto_resolve_after,
         } => {
             let verify_sns_signature = !no_verify_sns_signature;
             let sns_policy =
@@ -110,6 +122,7 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
                 project_id,
                 verify_sns_signature,
                 sns_policy,
+                auto_resolve_after_seconds: auto_resolve_after.map(|d| d.num_seconds().max(1) as u64),
             };
             let issued = webhooks::create_webhook(store, new).await?;
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
@@ -153,5 +166,6 @@ mod tests {
         assert!(parse_grace("1w").is_err());
         assert!(parse_grace("h").is_err());
         assert!(parse_grace("90d").is_err());
+        assert_eq!(parse_duration("90d"), Ok(chrono::Duration::days(90)));
     }
 }

@@ -100,6 +100,7 @@ fn alert(event_key: &str, title: &str) -> Alert {
         created_at: "2026-01-01T00:00:00.000Z".into(),
         updated_at: "2026-01-01T00:00:00.000Z".into(),
         resolved_at: String::new(),
+        auto_resolve_at: String::new(),
     }
 }
 

@@ -45,6 +45,16 @@ pub fn parse_action(body: &Value, action: Option<&str>) -> Result<Vec<ParsedEven
     }
 }
 
+/// AOM clears an alarm not reported again within its `timeout` (ms): 3 days when
+/// absent, 15 days at most.
+const DEFAULT_TIMEOUT_MS: i64 = 3 * 86_400_000;
+const MAX_TIMEOUT_MS: i64 = 15 * 86_400_000;
+
+fn timeout(item: &Value) -> i64 {
+    let given = item.get("timeout").and_then(Value::as_i64).filter(|ms| *ms > 0);
+    given.unwrap_or(DEFAULT_TIMEOUT_MS).min(MAX_TIMEOUT_MS)
+}
+
 /// Whether a body looks like an AOM report, for `auto`.
 pub fn looks_like(body: &Value) -> bool {
     let first = body.get("events").and_then(Value::as_array).and_then(|items| items.first());
@@ -96,6 +106,7 @@ fn parse_one(item: &Value, clear: bool) -> Result<ParsedEvent, ParseError> {
         occurred_at: starts_at.clone(),
         additional_info: metadata,
         raw_data: item.clone(),
+        auto_resolve_after_ms: Some(timeout(item)),
         dedup_key: Some(format!("aom:{}", stable_key(&[action, &key, &starts_at.unwrap_or_default()]))),
         ..ParsedEvent::default()
     })
@@ -125,6 +136,7 @@ mod tests {
         assert_eq!(e.occurred_at.as_deref(), Some("2020-11-13T01:55:01.000Z"));
         assert_eq!(e.additional_info, body["events"][0]["metadata"].as_object().unwrap().clone());
         assert_eq!(e.raw_data, body["events"][0]);
+        assert_eq!(e.auto_resolve_after_ms, Some(60_000), "its timeout");
         assert!(looks_like(&body));
     }
 
@@ -147,6 +159,13 @@ mod tests {
             Some("RECOVERY"),
             "a notice opens nothing"
         );
+        let timeout = |t: Value| {
+            let mut alarm = body.clone();
+            alarm["events"][0]["timeout"] = t;
+            parse(&alarm).unwrap()[0].auto_resolve_after_ms
+        };
+        assert_eq!(timeout(json!(null)), Some(3 * 86_400_000), "AOM's default");
+        assert_eq!(timeout(json!(30 * 86_400_000_i64)), Some(15 * 86_400_000), "AOM's most");
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct ParsedEvent {
     pub additional_info: Map<String, Value>,
     /// The part of the body this event came from.
     pub raw_data: Value,
+    /// How long the alert of this event stays open without another event, when the
+    /// sender says (AOM's `timeout`), in milliseconds.
+    pub auto_resolve_after_ms: Option<i64>,
     /// What identifies this change for redelivery detection (e.g. an Alertmanager
     /// alert's fingerprint, status and time); `None` falls back to the body.
     pub dedup_key: Option<String>,

@@ -13,16 +13,18 @@
 //! an alert and `event` when not. `annotations`, `attach_rule`, `timeout` and `ends_at`
 //! are an AOM sender's own (annotations also Alertmanager's), else
 //! `{message: description}` (nothing when empty), `{}`, 0 and 0. `starts_at` is
-//! occurred_at. An alarm's `id` is its alert_id and its `ends_at` the time it resolved.
+//! occurred_at. An alarm's `id` is its alert_id and its `ends_at` the time it resolved
+//! (an alert past its auto-resolve time is a history alarm that ended then).
 
 use std::cmp::Ordering;
 
+use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::aom_request::{AomQuery, Listing, Relation};
 use super::mapping::{level, millis, time_of_millis};
 use crate::error::{Error, Result};
-use crate::model::{Alert, AlertState, Event};
+use crate::model::{format_time, Alert, AlertState, Event};
 use crate::query::{Query, MAX_HELD_ROWS};
 use crate::service::list_events;
 use crate::store::{AlertRange, Store};
@@ -64,14 +66,24 @@ pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQ
             events.iter().map(|e| event_model(e, &e.event_id, raw_number(e, "ends_at"), false)).collect()
         }
         Listing::ActiveAlarms | Listing::HistoryAlarms => {
-            let range = AlertRange {
+            let active = query.listing == Listing::ActiveAlarms;
+            let range = |open| AlertRange {
                 domain,
-                open: query.listing == Listing::ActiveAlarms,
+                open,
                 project_id: &query.project_id,
                 created_from: &from,
                 created_to: &to,
             };
-            let alerts = store.alerts_in_state(&range, MAX_ALARMS).await?;
+            // An open alert past its auto-resolve time is history already, whether or not
+            // the sweep has written that down.
+            let now = format_time(Utc::now());
+            let open =
+                store.alerts_in_state(&range(true), MAX_ALARMS).await?.into_iter().map(|a| a.as_of(&now));
+            let mut alerts: Vec<Alert> =
+                open.filter(|a| (a.state != AlertState::Resolved) == active).collect();
+            if !active {
+                alerts.extend(store.alerts_in_state(&range(false), MAX_ALARMS).await?);
+            }
             let latest = latest_events(store, domain, &alerts).await?;
             alerts.iter().zip(&latest).map(|(alert, event)| alarm_model(alert, event.as_ref())).collect()
         }

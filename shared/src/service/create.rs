@@ -10,10 +10,12 @@ use super::webhooks::access_key_matches;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
-use crate::model::{new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState};
+use crate::model::{
+    format_time, new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState,
+};
 use crate::service::App;
 use crate::sns;
-use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, OpenAlert};
+use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, Joined, OpenAlert};
 
 /// The events one delivery stored, in payload order, and the webhook's format (whose
 /// sender may expect its own answer: Cloud Eye's lists the events).
@@ -83,8 +85,14 @@ pub async fn create_events(
             Some(key) => format!("change:{key}"),
             None => format!("{body_identity}#{index}"),
         };
+        // The sender's own (AOM's timeout) or the webhook's; from the event's arrival.
+        let auto_resolve_after = item
+            .auto_resolve_after_ms
+            .or(webhook.auto_resolve_after_seconds.map(|s| s.saturating_mul(1000) as i64));
+        let auto_resolve_at =
+            auto_resolve_after.map(|ms| format_time(now + chrono::Duration::milliseconds(ms)));
         let event = normalise(&webhook, item, now);
-        if let Some(event) = store_change(app, &identity, event, now).await? {
+        if let Some(event) = store_change(app, &identity, event, now, auto_resolve_at.as_deref()).await? {
             events.push(event);
         }
     }
@@ -111,6 +119,7 @@ async fn store_change(
     identity: &str,
     mut event: Event,
     now: DateTime<Utc>,
+    auto_resolve_at: Option<&str>,
 ) -> Result<Option<Event>> {
     let Some(claim) = claim(app, identity, &event, now).await? else {
         return Ok(None); // already stored by an earlier delivery
@@ -124,7 +133,7 @@ async fn store_change(
                 EventSlot::Free => {}
             }
         }
-        link_alert(app, &mut event).await?;
+        link_alert(app, &mut event, auto_resolve_at).await?;
         if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
             return Ok(Written::Now);
         }
@@ -275,8 +284,9 @@ fn expires_at(retention_days: u32, now: DateTime<Utc>) -> Option<i64> {
 
 /// Joins the open alert of the event's key, or opens one. A RECOVERY resolves the open
 /// alert; a RECOVERY with nothing open is stored unlinked (the reference drops it; we
-/// keep every event a sender gave us).
-async fn link_alert(app: &App, event: &mut Event) -> Result<()> {
+/// keep every event a sender gave us). An open alert past its auto-resolve time
+/// resolved then: that is written down, and the event opens a new alert.
+async fn link_alert(app: &App, event: &mut Event, auto_resolve_at: Option<&str>) -> Result<()> {
     let scope = AlertScope {
         domain_id: &event.domain_id,
         workspace_id: &event.workspace_id,
@@ -284,31 +294,51 @@ async fn link_alert(app: &App, event: &mut Event) -> Result<()> {
         event_key: &event.event_key,
     };
     let store = &app.store;
-    match store.find_open_alert(&scope).await? {
-        Some(alert_id) if event.event_type == EventType::Recovery => {
-            store.resolve_alert(&scope, &alert_id, &event.created_at).await?;
-            event.alert_id = alert_id;
-        }
-        Some(alert_id) => {
-            store.join_alert(&alert_id, &event.description, &event.created_at).await?;
-            event.alert_id = alert_id;
-        }
-        None if event.event_type == EventType::Recovery => {}
-        None => {
-            let alert = new_alert(event);
-            match store.open_alert(&alert).await? {
-                OpenAlert::Opened => event.alert_id = alert.alert_id,
-                OpenAlert::Existing(alert_id) => {
-                    store.join_alert(&alert_id, &event.description, &event.created_at).await?;
-                    event.alert_id = alert_id;
+    let mut open = store.find_open_alert(&scope).await?;
+    // Each turn settles the alert, or finds that a racing delivery or an expiry changed
+    // the key's open alert meanwhile.
+    for _ in 0..3 {
+        match open {
+            Some(alert_id) if event.event_type == EventType::Recovery => {
+                store.resolve_alert(&scope, &alert_id, &event.created_at).await?;
+                event.alert_id = alert_id;
+                return Ok(());
+            }
+            Some(alert_id) => {
+                match store
+                    .join_alert(&alert_id, &event.description, &event.created_at, auto_resolve_at)
+                    .await?
+                {
+                    Joined::Open => {
+                        event.alert_id = alert_id;
+                        return Ok(());
+                    }
+                    Joined::Expired(at) => {
+                        store.resolve_alert(&scope, &alert_id, &at).await?;
+                        open = None;
+                    }
+                }
+            }
+            None if event.event_type == EventType::Recovery => return Ok(()),
+            None => {
+                let alert = new_alert(event, auto_resolve_at);
+                match store.open_alert(&alert).await? {
+                    OpenAlert::Opened => {
+                        event.alert_id = alert.alert_id;
+                        return Ok(());
+                    }
+                    OpenAlert::Existing(alert_id) => open = Some(alert_id),
                 }
             }
         }
     }
-    Ok(())
+    Err(Error::InProgress(format!(
+        "The alert of event_key {:?} keeps changing under concurrent deliveries; retry in a moment.",
+        event.event_key
+    )))
 }
 
-fn new_alert(event: &Event) -> Alert {
+fn new_alert(event: &Event, auto_resolve_at: Option<&str>) -> Alert {
     Alert {
         alert_id: new_id("alert"),
         event_key: event.event_key.clone(),
@@ -324,6 +354,7 @@ fn new_alert(event: &Event) -> Alert {
         created_at: event.created_at.clone(),
         updated_at: event.created_at.clone(),
         resolved_at: String::new(),
+        auto_resolve_at: auto_resolve_at.unwrap_or_default().to_string(),
     }
 }
 

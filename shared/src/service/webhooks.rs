@@ -18,6 +18,7 @@ pub struct NewWebhook {
     pub project_id: String,
     pub verify_sns_signature: bool,
     pub sns_policy: SnsPolicy,
+    pub auto_resolve_after_seconds: Option<u64>,
 }
 
 /// A webhook and its access key: the only moment the key is known to the service.
@@ -77,6 +78,7 @@ pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey>
         verify_sns_signature: new.verify_sns_signature,
         sns_policy: new.sns_policy,
         previous_key: None,
+        auto_resolve_after_seconds: new.auto_resolve_after_seconds,
     };
     store.create_webhook(&webhook).await?;
     Ok(IssuedKey { webhook, access_key })
@@ -124,6 +126,7 @@ mod tests {
             verify_sns_signature: true,
             sns_policy: SnsPolicy::default(),
             previous_key,
+            auto_resolve_after_seconds: None,
         }
     }
 

@@ -5,13 +5,20 @@
 //! attribute with the alert, resolving rewrites it in the same transaction that sets
 //! the state, so the index never disagrees with `state`. Alerts written before the index
 //! existed carry no partition and are not listed.
+//!
+//! An open alert that resolves by itself also carries [`EXPIRY_BUCKET`], the hour of its
+//! `auto_resolve_at`, which partitions [`EXPIRY_INDEX`] (sorted by `auto_resolve_at`):
+//! the sweep reads the last hours' buckets up to now. A join that moves the time moves
+//! the bucket; resolving removes it, so only open alerts are there.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use chrono::{DateTime, Duration, Utc};
 
-use super::schema::{ALERT_STATE_INDEX, STATE_PARTITION};
+use super::alerts::alert_scope;
+use super::schema::{ALERT_STATE_INDEX, EXPIRY_BUCKET, EXPIRY_INDEX, STATE_PARTITION};
 use super::{from_item, storage_error, Item, Store};
 use crate::error::{Error, Result};
-use crate::model::{Alert, AlertState};
+use crate::model::{format_time, Alert, AlertState};
 use crate::tenant::AuthorizedDomain;
 
 /// `<domain_id>#open` or `<domain_id>#resolved`.
@@ -19,10 +26,20 @@ fn partition(domain_id: &str, open: bool) -> AttributeValue {
     AttributeValue::S(format!("{domain_id}#{}", if open { "open" } else { "resolved" }))
 }
 
-/// The alert item with its state partition.
+/// The alert item with its state partition, and its expiry bucket when it resolves by
+/// itself.
 pub(super) fn with_state_partition(mut item: Item, alert: &Alert) -> Item {
-    item.insert(STATE_PARTITION.into(), partition(&alert.domain_id, alert.state != AlertState::Resolved));
+    let open = alert.state != AlertState::Resolved;
+    item.insert(STATE_PARTITION.into(), partition(&alert.domain_id, open));
+    if open && !alert.auto_resolve_at.is_empty() {
+        item.insert(EXPIRY_BUCKET.into(), expiry_bucket(&alert.auto_resolve_at));
+    }
     item
+}
+
+/// The hour of an API time, `YYYY-MM-DDTHH`.
+pub(super) fn expiry_bucket(time: &str) -> AttributeValue {
+    AttributeValue::S(time.chars().take(13).collect())
 }
 
 /// The state partition of a resolved alert of `domain_id`, for the resolving update.
@@ -42,6 +59,56 @@ pub struct AlertRange<'a> {
 }
 
 impl Store {
+    /// Writes down that an alert past its auto-resolve time resolved then.
+    pub async fn resolve_expired(&self, alert: &Alert) -> Result<()> {
+        self.resolve_alert(&alert_scope(alert), &alert.alert_id, &alert.auto_resolve_at).await
+    }
+
+    /// Open alerts whose auto_resolve_at is `now` or earlier and falls in the
+    /// `lookback_hours` hours up to now, at most `most` of them (the sweep resolves them
+    /// and comes back for the rest).
+    pub async fn expired_alerts(
+        &self,
+        now: DateTime<Utc>,
+        lookback_hours: i64,
+        most: usize,
+    ) -> Result<Vec<Alert>> {
+        let until = format_time(now);
+        let mut alerts = Vec::new();
+        for hours_ago in (0..=lookback_hours).rev() {
+            let bucket = expiry_bucket(&format_time(now - Duration::hours(hours_ago)));
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.tables.alerts)
+                    .index_name(EXPIRY_INDEX)
+                    .key_condition_expression("#b = :b AND auto_resolve_at <= :now")
+                    .expression_attribute_names("#b", EXPIRY_BUCKET)
+                    .expression_attribute_values(":b", bucket.clone())
+                    .expression_attribute_values(":now", AttributeValue::S(until.clone()))
+                    .set_exclusive_start_key(start)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(storage_error)?;
+                self.record(out.consumed_capacity());
+                for item in out.items.unwrap_or_default() {
+                    alerts.push(from_item(item)?);
+                    if alerts.len() == most {
+                        return Ok(alerts);
+                    }
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(alerts)
+    }
+
     /// The alerts of `range`, newest first; more than `most` is a 400 that asks for a
     /// narrower range, so one call holds a bounded number.
     pub async fn alerts_in_state(&self, range: &AlertRange<'_>, most: usize) -> Result<Vec<Alert>> {

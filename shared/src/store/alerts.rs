@@ -9,15 +9,19 @@
 //! taken never overwrites another alert.
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 
-use super::alert_states::{resolved_partition, with_state_partition};
-use super::schema::STATE_PARTITION;
-use super::{built, from_item, to_item, Store};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+use super::alert_states::{expiry_bucket, resolved_partition, with_state_partition};
+use super::schema::{EXPIRY_BUCKET, STATE_PARTITION};
+use super::{built, from_item, storage_error, to_item, Store};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
-use crate::model::{Alert, AlertState};
+use crate::model::{format_time, Alert, AlertState};
 
 /// Where an event_key is unique: the reference links within one project.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +46,16 @@ pub enum OpenAlert {
     Opened,
     /// It was already open (possibly opened by a racing delivery a moment ago).
     Existing(String),
+}
+
+/// How a join ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Joined {
+    /// The event joined the open alert.
+    Open,
+    /// The alert was past its auto-resolve time (this one): it resolved then, and the
+    /// event belongs to a new alert.
+    Expired(String),
 }
 
 const MARKER_TARGET: &str = "open_alert_id";
@@ -100,23 +114,54 @@ impl Store {
         )))
     }
 
-    /// Records that a new event joined the alert: its description becomes the alert's.
-    pub async fn join_alert(&self, alert_id: &str, description: &str, updated_at: &str) -> Result<()> {
-        let out = self
+    /// Records that a new event joined the alert: its description becomes the alert's,
+    /// and `auto_resolve_at`, when given, its new auto-resolve time. An alert already
+    /// past its auto-resolve time is not joined: it resolved then ([`Joined::Expired`]).
+    pub async fn join_alert(
+        &self,
+        alert_id: &str,
+        description: &str,
+        updated_at: &str,
+        auto_resolve_at: Option<&str>,
+    ) -> Result<Joined> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.tables.alerts)
             .key("alert_id", AttributeValue::S(alert_id.to_string()))
             .update_expression("SET description = :d, updated_at = :u")
-            .condition_expression("attribute_exists(alert_id)")
+            .condition_expression(
+                "attribute_exists(alert_id) AND (attribute_not_exists(auto_resolve_at) OR auto_resolve_at > :u)",
+            )
             .expression_attribute_values(":d", AttributeValue::S(description.to_string()))
             .expression_attribute_values(":u", AttributeValue::S(updated_at.to_string()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        // A failed condition means the alert item is gone (deleted by an operator): the
-        // event still stands.
-        self.conditional(out).map(|_| ())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(at) = auto_resolve_at {
+            update = update
+                .update_expression("SET description = :d, updated_at = :u, auto_resolve_at = :x, #b = :b")
+                .expression_attribute_names("#b", EXPIRY_BUCKET)
+                .expression_attribute_values(":x", AttributeValue::S(at.to_string()))
+                .expression_attribute_values(":b", expiry_bucket(at));
+        }
+        match update.send().await {
+            Ok(out) => {
+                self.record(out.consumed_capacity());
+                Ok(Joined::Open)
+            }
+            Err(SdkError::ServiceError(service))
+                if matches!(service.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                let UpdateItemError::ConditionalCheckFailedException(failed) = service.err() else {
+                    unreachable!("matched above")
+                };
+                // No item: the alert is gone (deleted by an operator) and the event
+                // still stands, as joined.
+                let expired = failed.item().and_then(|old| old.get("auto_resolve_at")?.as_s().ok().cloned());
+                Ok(expired.map_or(Joined::Open, Joined::Expired))
+            }
+            Err(err) => Err(storage_error(err)),
+        }
     }
 
     /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve
@@ -140,9 +185,10 @@ impl Store {
             Update::builder()
                 .table_name(&self.tables.alerts)
                 .key("alert_id", AttributeValue::S(alert_id.to_string()))
-                .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r, #sp = :sp")
+                .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r, #sp = :sp REMOVE #b")
                 .expression_attribute_names("#s", "state")
                 .expression_attribute_names("#sp", STATE_PARTITION)
+                .expression_attribute_names("#b", EXPIRY_BUCKET)
                 .expression_attribute_values(":sp", resolved_partition(scope.domain_id))
                 .expression_attribute_values(
                     ":s",
@@ -160,15 +206,18 @@ impl Store {
         Ok(())
     }
 
+    /// The alert as of now: one past its auto-resolve time reads as RESOLVED.
     pub async fn get_alert(&self, alert_id: &str) -> Result<Option<Alert>> {
         if !alert_id.starts_with("alert-") {
             return Ok(None);
         }
-        self.get_item(&self.tables.alerts, ("alert_id", alert_id), true).await?.map(from_item).transpose()
+        let item = self.get_item(&self.tables.alerts, ("alert_id", alert_id), true).await?;
+        let alert = item.map(from_item::<Alert>).transpose()?;
+        Ok(alert.map(|alert| alert.as_of(&format_time(chrono::Utc::now()))))
     }
 }
 
-fn alert_scope(alert: &Alert) -> AlertScope<'_> {
+pub(super) fn alert_scope(alert: &Alert) -> AlertScope<'_> {
     AlertScope {
         domain_id: &alert.domain_id,
         workspace_id: &alert.workspace_id,

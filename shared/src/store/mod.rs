@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
 pub use alert_states::AlertRange;
-pub use alerts::{AlertScope, OpenAlert};
+pub use alerts::{AlertScope, Joined, OpenAlert};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 pub use rollups::RollupReads;

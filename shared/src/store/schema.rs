@@ -32,6 +32,12 @@ pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
 pub const ALERT_STATE_INDEX: &str = "state_partition-created_at-index";
 /// `<domain_id>#open` or `<domain_id>#resolved`, the partition of [`ALERT_STATE_INDEX`].
 pub const STATE_PARTITION: &str = "state_partition";
+/// Open alerts that resolve by themselves, by the hour they do (see
+/// `store::alert_states`): what the sweep reads.
+pub const EXPIRY_INDEX: &str = "expiry_bucket-auto_resolve_at-index";
+/// The hour (`YYYY-MM-DDTHH`) of an open alert's auto_resolve_at, the partition of
+/// [`EXPIRY_INDEX`]; removed when the alert resolves.
+pub const EXPIRY_BUCKET: &str = "expiry_bucket";
 /// Keys of the rollups table: one rollup view of one domain, and one time bucket of it.
 pub const ROLLUP_KEY: &str = "rollup_key";
 pub const ROLLUP_BUCKET: &str = "bucket";
@@ -92,12 +98,20 @@ pub fn tables() -> Vec<TableDef> {
             logical: "alerts",
             partition_key: "alert_id",
             sort_key: None,
-            indexes: vec![IndexDef {
-                name: ALERT_STATE_INDEX,
-                partition_key: STATE_PARTITION,
-                sort_key: Some("created_at"),
-                includes: None,
-            }],
+            indexes: vec![
+                IndexDef {
+                    name: ALERT_STATE_INDEX,
+                    partition_key: STATE_PARTITION,
+                    sort_key: Some("created_at"),
+                    includes: None,
+                },
+                IndexDef {
+                    name: EXPIRY_INDEX,
+                    partition_key: EXPIRY_BUCKET,
+                    sort_key: Some("auto_resolve_at"),
+                    includes: None,
+                },
+            ],
             ttl: true,
             stream: false,
         },
