@@ -11,6 +11,7 @@
 //! the sweep reads the last hours' buckets up to now. A join that moves the time moves
 //! the bucket; resolving removes it, so only open alerts are there.
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use chrono::{DateTime, Duration, Utc};
 
@@ -73,37 +74,23 @@ impl Store {
         lookback_hours: i64,
         most: usize,
     ) -> Result<Vec<Alert>> {
-        let until = format_time(now);
+        let until = AttributeValue::S(format_time(now));
         let mut alerts = Vec::new();
         for hours_ago in (0..=lookback_hours).rev() {
             let bucket = expiry_bucket(&format_time(now - Duration::hours(hours_ago)));
-            let mut start = None;
-            loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.tables.alerts)
-                    .index_name(EXPIRY_INDEX)
-                    .key_condition_expression("#b = :b AND auto_resolve_at <= :now")
-                    .expression_attribute_names("#b", EXPIRY_BUCKET)
-                    .expression_attribute_values(":b", bucket.clone())
-                    .expression_attribute_values(":now", AttributeValue::S(until.clone()))
-                    .set_exclusive_start_key(start)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(storage_error)?;
-                self.record(out.consumed_capacity());
-                for item in out.items.unwrap_or_default() {
-                    alerts.push(from_item(item)?);
-                    if alerts.len() == most {
-                        return Ok(alerts);
-                    }
-                }
-                start = out.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
+            let query = self
+                .client
+                .query()
+                .table_name(&self.tables.alerts)
+                .index_name(EXPIRY_INDEX)
+                .key_condition_expression("#b = :b AND auto_resolve_at <= :now")
+                .expression_attribute_names("#b", EXPIRY_BUCKET)
+                .expression_attribute_values(":b", bucket)
+                .expression_attribute_values(":now", until.clone());
+            let (found, _) = self.query_alerts(query, most - alerts.len()).await?;
+            alerts.extend(found);
+            if alerts.len() == most {
+                break;
             }
         }
         Ok(alerts)
@@ -112,22 +99,34 @@ impl Store {
     /// The alerts of `range`, newest first; more than `most` is a 400 that asks for a
     /// narrower range, so one call holds a bounded number.
     pub async fn alerts_in_state(&self, range: &AlertRange<'_>, most: usize) -> Result<Vec<Alert>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.alerts)
+            .index_name(ALERT_STATE_INDEX)
+            .key_condition_expression("#p = :p AND created_at BETWEEN :from AND :to")
+            .filter_expression("project_id = :project")
+            .expression_attribute_names("#p", STATE_PARTITION)
+            .expression_attribute_values(":p", partition(range.domain.as_str(), range.open))
+            .expression_attribute_values(":from", AttributeValue::S(range.created_from.to_string()))
+            .expression_attribute_values(":to", AttributeValue::S(range.created_to.to_string()))
+            .expression_attribute_values(":project", AttributeValue::S(range.project_id.to_string()))
+            .scan_index_forward(false);
+        match self.query_alerts(query, most).await? {
+            (alerts, false) => Ok(alerts),
+            (_, true) => {
+                Err(Error::invalid(format!("More than {most} alarms fall in this time_range; narrow it.")))
+            }
+        }
+    }
+
+    /// Up to `most` alerts that `query` finds, page by page, and whether it finds more.
+    async fn query_alerts(&self, query: QueryFluentBuilder, most: usize) -> Result<(Vec<Alert>, bool)> {
         let mut alerts = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tables.alerts)
-                .index_name(ALERT_STATE_INDEX)
-                .key_condition_expression("#p = :p AND created_at BETWEEN :from AND :to")
-                .filter_expression("project_id = :project")
-                .expression_attribute_names("#p", STATE_PARTITION)
-                .expression_attribute_values(":p", partition(range.domain.as_str(), range.open))
-                .expression_attribute_values(":from", AttributeValue::S(range.created_from.to_string()))
-                .expression_attribute_values(":to", AttributeValue::S(range.created_to.to_string()))
-                .expression_attribute_values(":project", AttributeValue::S(range.project_id.to_string()))
-                .scan_index_forward(false)
+            let out = query
+                .clone()
                 .set_exclusive_start_key(start)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
@@ -136,15 +135,13 @@ impl Store {
             self.record(out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
                 if alerts.len() == most {
-                    return Err(Error::invalid(format!(
-                        "More than {most} alarms fall in this time_range; narrow it."
-                    )));
+                    return Ok((alerts, true));
                 }
                 alerts.push(from_item(item)?);
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(alerts);
+                return Ok((alerts, false));
             }
         }
     }
