@@ -333,6 +333,16 @@ async fn requests_to_the_wrong_function_or_method_are_client_errors() {
         ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body("[1]").request();
     let (status, err) = parts(event_get::handle(&app, req).await);
     assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+    let body =
+        json!({"event_id": "event-4e16ba3bd384", "domain_id": DOMAIN, "only": ["title", ""]}).to_string();
+    let req =
+        ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body(&body).request();
+    let (status, err) = parts(event_get::handle(&app, req).await);
+    assert_eq!(
+        (status, error_code(status, &err).as_str()),
+        (400, "ERROR_INVALID_ARGUMENT"),
+        "an empty name is no field"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
