@@ -13,7 +13,7 @@ use crate::formats;
 use crate::model::{new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
 use crate::sns;
-use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, OpenAlert};
+use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, OpenAlert, Recovery, Resolution};
 
 /// The events one delivery stored, in payload order.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,8 +64,7 @@ pub async fn create_events(
             e.additional_info.insert("subscription_confirmed".into(), Value::Bool(confirmed));
         });
     }
-    let body_identity =
-        idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
+    let body_hash = sha256_hex(body);
     let total = parsed.len();
     let mut events = Vec::with_capacity(total);
     for (index, item) in parsed.into_iter().enumerate() {
@@ -75,9 +74,10 @@ pub async fn create_events(
                  retry to store the rest."
             )));
         }
-        let identity = match &item.dedup_key {
-            Some(key) => format!("change:{key}"),
-            None => format!("{body_identity}#{index}"),
+        let identity = match (&item.dedup_key, idempotency_key) {
+            (Some(key), _) => Identity::Sender(format!("change:{key}")),
+            (None, Some(key)) => Identity::Sender(format!("key:{key}#{index}")),
+            (None, None) => Identity::Body(format!("body:{body_hash}#{index}")),
         };
         let event = normalise(&webhook, item, now);
         if let Some(event) = store_change(app, &identity, event, now).await? {
@@ -86,6 +86,19 @@ pub async fn create_events(
     }
     Ok(Created { events })
 }
+
+/// What tells two deliveries of one change apart from two changes.
+enum Identity {
+    /// The sender's own: a dedup key from the payload, or the `Idempotency-Key` header.
+    Sender(String),
+    /// Only the body's bytes, a guess: trusted within the body window, and only while the
+    /// key's alert is as the stored body left it (a repeat incident sends the same bytes).
+    Body(String),
+}
+
+/// How many repeat incidents of one byte-identical body a delivery walks past; each is
+/// a state change of its key within the body window.
+const MAX_REPEATS: usize = 64;
 
 /// How one claimed change ended.
 enum Written {
@@ -104,7 +117,7 @@ enum Written {
 /// finds the event and marks it.
 async fn store_change(
     app: &App,
-    identity: &str,
+    identity: &Identity,
     mut event: Event,
     now: DateTime<Utc>,
 ) -> Result<Option<Event>> {
@@ -120,7 +133,7 @@ async fn store_change(
                 EventSlot::Free => {}
             }
         }
-        link_alert(app, &mut event).await?;
+        event.alert_id = linked_alert(app, &event, now).await?;
         if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
             return Ok(Written::Now);
         }
@@ -153,25 +166,60 @@ async fn store_change(
     }
 }
 
-/// The claim on one change, `None` when it is already stored. Waits briefly for a
-/// concurrent delivery of the same change, so both are answered alike; one whose event
-/// is already stored (its owner is about to mark it done, or failed to) counts as done.
+/// The claim on one change, `None` when it is already stored. A body stored before is a
+/// redelivery only while its key's alert is as that body left it; otherwise it is a
+/// repeat incident, claimed as the next in the body's chain of incidents.
 async fn claim(
     app: &App,
-    identity: &str,
+    identity: &Identity,
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<Option<DeliveryClaim>> {
-    let window = i64::from(app.config.dedup_window_hours) * 3600;
+    let (mut name, window) = match identity {
+        Identity::Sender(name) => (name.clone(), i64::from(app.config.dedup_window_hours) * 3600),
+        Identity::Body(name) => (name.clone(), i64::from(app.config.body_dedup_window_minutes) * 60),
+    };
+    for _ in 0..MAX_REPEATS {
+        match claim_change(app, &name, event, now, window).await? {
+            Claimed::Mine(claim) => return Ok(Some(claim)),
+            Claimed::Stored(Some(stored)) if matches!(identity, Identity::Body(_)) => {
+                if is_redelivery(app, &stored, event).await? {
+                    return Ok(None);
+                }
+                name = format!("{name}@{stored}");
+            }
+            Claimed::Stored(_) => return Ok(None),
+        }
+    }
+    tracing::warn!(webhook_id = %event.webhook_id, "the same body repeated {MAX_REPEATS} incidents within the body window; taken as a redelivery");
+    Ok(None)
+}
+
+enum Claimed {
+    Mine(DeliveryClaim),
+    /// Stored already, as this event when the marker says.
+    Stored(Option<String>),
+}
+
+/// Claims one change, waiting briefly for a concurrent delivery of it, so both are
+/// answered alike; one whose event is already stored (its owner is about to mark it
+/// done, or failed to) counts as stored.
+async fn claim_change(
+    app: &App,
+    name: &str,
+    event: &Event,
+    now: DateTime<Utc>,
+    window: i64,
+) -> Result<Claimed> {
     let deadline = Instant::now() + IN_FLIGHT_WAIT;
     loop {
         let now_secs = now.timestamp().max(Utc::now().timestamp());
-        match app.store.claim_delivery(&event.webhook_id, identity, now_secs, window).await? {
-            Claim::New(claim) => return Ok(Some(claim)),
-            Claim::Duplicate => return Ok(None),
+        match app.store.claim_delivery(&event.webhook_id, name, now_secs, window).await? {
+            Claim::New(claim) => return Ok(Claimed::Mine(claim)),
+            Claim::Duplicate(stored) => return Ok(Claimed::Stored(stored)),
             Claim::InFlight(theirs) if app.store.event_slot(&theirs, event).await? == EventSlot::This => {
                 app.store.complete_delivery(&theirs).await?;
-                return Ok(None);
+                return Ok(Claimed::Stored(None));
             }
             Claim::InFlight(_) if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
             Claim::InFlight(_) => {
@@ -181,6 +229,28 @@ async fn claim(
             }
         }
     }
+}
+
+/// Whether `event`, whose body is byte for byte the one stored as `stored_id`, is that
+/// body sent again: its key's alert is still as the stored event left it (open as the
+/// alert it joined; closed after a RECOVERY). An ALERT body seen after its alert was
+/// resolved is a repeat incident unless it started before that resolution.
+async fn is_redelivery(app: &App, stored_id: &str, event: &Event) -> Result<bool> {
+    let Some(stored) = app.store.stored_event(stored_id).await? else {
+        return Ok(false); // expired or deleted: nothing left to be a copy of
+    };
+    let state = app.store.key_state(&alert_scope(event)).await?;
+    if stored.event_type == EventType::Recovery.as_str() {
+        return Ok(state.open.is_none());
+    }
+    Ok(match (state.open, state.resolved) {
+        (Some(open), _) => open == stored.alert_id,
+        (None, Some(resolution)) => {
+            started_before(event, &resolution)
+                && resolution.alert_id.as_deref() == Some(stored.alert_id.as_str())
+        }
+        (None, None) => false,
+    })
 }
 
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
@@ -269,39 +339,79 @@ fn expires_at(retention_days: u32, now: DateTime<Utc>) -> Option<i64> {
     (retention_days > 0).then(|| now.timestamp() + i64::from(retention_days) * 86_400)
 }
 
-/// Joins the open alert of the event's key, or opens one. A RECOVERY resolves the open
-/// alert; a RECOVERY with nothing open is stored unlinked (the reference drops it; we
-/// keep every event a sender gave us).
-async fn link_alert(app: &App, event: &mut Event) -> Result<()> {
-    let scope = AlertScope {
+fn alert_scope(event: &Event) -> AlertScope<'_> {
+    AlertScope {
         domain_id: &event.domain_id,
         workspace_id: &event.workspace_id,
         project_id: &event.project_id,
         event_key: &event.event_key,
-    };
+    }
+}
+
+/// Whether an ALERT started before its key's last RECOVERY: a late delivery of the
+/// incident that RECOVERY ended.
+fn started_before(event: &Event, resolution: &Resolution) -> bool {
+    event.occurred_at < resolution.occurred_at
+}
+
+/// The alert `event` belongs to ("" for none). An ALERT joins the open alert of its key
+/// or opens one; a late ALERT joins the alert its RECOVERY resolved. A RECOVERY resolves
+/// the open alert, and with nothing open is stored unlinked (the reference drops it; we
+/// keep every event a sender gave us); either way its key remembers it for the
+/// redelivery window, for the late ALERTs.
+async fn linked_alert(app: &App, event: &Event, now: DateTime<Utc>) -> Result<String> {
+    let scope = alert_scope(event);
     let store = &app.store;
-    match store.find_open_alert(&scope).await? {
-        Some(alert_id) if event.event_type == EventType::Recovery => {
-            store.resolve_alert(&scope, &alert_id, &event.created_at).await?;
-            event.alert_id = alert_id;
-        }
-        Some(alert_id) => {
-            store.join_alert(&alert_id, &event.description, &event.created_at).await?;
-            event.alert_id = alert_id;
-        }
-        None if event.event_type == EventType::Recovery => {}
-        None => {
-            let alert = new_alert(event);
-            match store.open_alert(&alert).await? {
-                OpenAlert::Opened => event.alert_id = alert.alert_id,
-                OpenAlert::Existing(alert_id) => {
-                    store.join_alert(&alert_id, &event.description, &event.created_at).await?;
-                    event.alert_id = alert_id;
+    let recovery = Recovery {
+        created_at: &event.created_at,
+        occurred_at: &event.occurred_at,
+        remember_until: now.timestamp() + i64::from(app.config.dedup_window_hours) * 3600,
+    };
+    // Each pass reads the key once; a pass ends early only when a racing delivery
+    // changed the key's memory between that read and our write.
+    for _ in 0..3 {
+        let state = store.key_state(&scope).await?;
+        let is_recovery = event.event_type == EventType::Recovery;
+        match (state.open, state.resolved.filter(|r| !is_recovery && started_before(event, r))) {
+            (Some(alert_id), _) if is_recovery => {
+                store.resolve_alert(&scope, &alert_id, recovery).await?;
+                return Ok(alert_id);
+            }
+            (Some(alert_id), _) => {
+                store.join_alert(&alert_id, &event.description, &event.created_at).await?;
+                return Ok(alert_id);
+            }
+            (None, _) if is_recovery => {
+                store.remember_resolution(&scope, recovery).await?;
+                return Ok(String::new());
+            }
+            (None, Some(Resolution { alert_id: Some(alert_id), .. })) => return Ok(alert_id),
+            (None, Some(resolution)) => {
+                let alert = Alert {
+                    state: AlertState::Resolved,
+                    resolved_at: resolution.occurred_at.clone(),
+                    ..new_alert(event)
+                };
+                if store.record_resolved_alert(&alert, &resolution).await? {
+                    return Ok(alert.alert_id);
                 }
+            }
+            (None, None) => {
+                let alert = new_alert(event);
+                return match store.open_alert(&alert).await? {
+                    OpenAlert::Opened => Ok(alert.alert_id),
+                    OpenAlert::Existing(alert_id) => {
+                        store.join_alert(&alert_id, &event.description, &event.created_at).await?;
+                        Ok(alert_id)
+                    }
+                };
             }
         }
     }
-    Ok(())
+    Err(Error::InProgress(format!(
+        "The alert of event_key {:?} keeps changing under concurrent deliveries; retry in a moment.",
+        event.event_key
+    )))
 }
 
 fn new_alert(event: &Event) -> Alert {

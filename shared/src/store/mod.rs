@@ -18,8 +18,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCa
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-pub use alerts::{AlertScope, OpenAlert};
-pub use deliveries::{Claim, DeliveryClaim, EventSlot};
+pub use alerts::{AlertScope, KeyState, OpenAlert, Recovery, Resolution};
+pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 pub use rollups::RollupReads;
 
