@@ -117,6 +117,7 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         project_id: "project-18655561c535".into(),
         verify_sns_signature: true,
         sns_policy: Default::default(),
+        max_deliveries_per_minute: None,
     };
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);

@@ -166,6 +166,7 @@ pub fn new_webhook(format: WebhookFormat, domain_id: &str, project_id: &str) -> 
         project_id: project_id.into(),
         verify_sns_signature: true,
         sns_policy: Default::default(),
+        max_deliveries_per_minute: None,
     }
 }
 

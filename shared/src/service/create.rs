@@ -40,6 +40,7 @@ pub async fn create_events(
 ) -> Result<Created> {
     let started = Instant::now();
     let webhook = authorize(app, webhook_id, access_key).await?;
+    within_rate_limit(app, &webhook).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
     }
@@ -317,6 +318,19 @@ async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webh
         return Err(Error::WebhookDisabled(webhook_id.to_string()));
     }
     Ok(webhook)
+}
+
+/// Counts this delivery against the webhook's rate limit, if it has one.
+async fn within_rate_limit(app: &App, webhook: &Webhook) -> Result<()> {
+    let Some(per_minute) = webhook.max_deliveries_per_minute else { return Ok(()) };
+    let now = Utc::now().timestamp();
+    let minute_start = now - now.rem_euclid(60);
+    if app.store.count_delivery(&webhook.webhook_id, minute_start, per_minute).await? {
+        return Ok(());
+    }
+    let retry_after = u32::try_from(minute_start + 60 - now).unwrap_or(1).max(1);
+    tracing::warn!(webhook_id = %webhook.webhook_id, per_minute, "webhook rate limit reached; answering 503");
+    Err(Error::RateLimited { per_minute, retry_after })
 }
 
 /// How much of a body that is not JSON an ERROR event keeps.

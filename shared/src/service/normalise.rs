@@ -130,6 +130,7 @@ mod tests {
             verify_sns_signature: true,
             sns_policy: Default::default(),
             previous_key: None,
+            max_deliveries_per_minute: None,
         }
     }
 

@@ -4,6 +4,7 @@
 mod alerts;
 mod deliveries;
 mod events;
+mod rate_limits;
 mod rollups;
 pub mod schema;
 pub mod stream;
