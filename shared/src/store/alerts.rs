@@ -109,17 +109,7 @@ impl Store {
                     .expression_attribute_names("#t", MARKER_TARGET)
                     .build(),
             )?;
-            let item = built(
-                Put::builder()
-                    .table_name(&self.tables.alerts)
-                    .set_item(Some(to_item(alert)?))
-                    .condition_expression("attribute_not_exists(alert_id)")
-                    .build(),
-            )?;
-            let writes = vec![
-                TransactWriteItem::builder().put(marker).build(),
-                TransactWriteItem::builder().put(item).build(),
-            ];
+            let writes = vec![TransactWriteItem::builder().put(marker).build(), self.new_alert(alert)?];
             if self.transact(writes).await? {
                 return Ok(OpenAlert::Opened);
             }
@@ -246,18 +236,19 @@ impl Store {
                 .expression_attribute_values(":o", AttributeValue::S(resolution.occurred_at.clone()))
                 .build(),
         )?;
-        let item = built(
+        self.transact(vec![TransactWriteItem::builder().update(marker).build(), self.new_alert(alert)?]).await
+    }
+
+    /// The put of a new alert item, which never overwrites one whose id is taken.
+    fn new_alert(&self, alert: &Alert) -> Result<TransactWriteItem> {
+        let put = built(
             Put::builder()
                 .table_name(&self.tables.alerts)
                 .set_item(Some(to_item(alert)?))
                 .condition_expression("attribute_not_exists(alert_id)")
                 .build(),
         )?;
-        let writes = vec![
-            TransactWriteItem::builder().update(marker).build(),
-            TransactWriteItem::builder().put(item).build(),
-        ];
-        self.transact(writes).await
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     pub async fn get_alert(&self, alert_id: &str) -> Result<Option<Alert>> {
