@@ -45,8 +45,7 @@ async fn sweep_expired_alerts(app: App) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every.tick().await;
-        if let Err(e) = event_core::service::sweep::sweep_expired_alerts(&app.store, chrono::Utc::now()).await
-        {
+        if let Err(e) = event_core::service::sweep::sweep_expired_alerts(&app, chrono::Utc::now()).await {
             tracing::warn!(error = %e, "alert sweep failed; the next one retries");
         }
     }
@@ -132,6 +131,7 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         verify_sns_signature: true,
         sns_policy: Default::default(),
         auto_resolve_after_seconds: None,
+        max_deliveries_per_minute: None,
     };
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);

@@ -41,6 +41,16 @@ pub enum WebhookCommand {
         /// long after its latest event (e.g. 4h, 1d; an AOM alarm's own timeout wins).
         #[arg(long, value_parser = parse_duration)]
         auto_resolve_after: Option<chrono::Duration>,
+        /// Accept at most this many deliveries a minute (more are answered 503 with
+        /// Retry-After, which senders retry); 0: no limit.
+        #[arg(long, default_value_t = 0)]
+        max_deliveries_per_minute: u32,
+    },
+    /// Set how many deliveries a minute the webhook accepts (0: no limit).
+    RateLimit {
+        webhook_id: String,
+        #[arg(long)]
+        per_minute: u32,
     },
     Get {
         webhook_id: String,
@@ -110,6 +120,7 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
             sns_topic_arns,
             require_sns_signature_v2,
             auto_resolve_after,
+            max_deliveries_per_minute,
         } => {
             let verify_sns_signature = !no_verify_sns_signature;
             let sns_policy =
@@ -123,6 +134,7 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
                 verify_sns_signature,
                 sns_policy,
                 auto_resolve_after_seconds: auto_resolve_after.map(|d| d.num_seconds().max(1) as u64),
+                max_deliveries_per_minute: Some(max_deliveries_per_minute),
             };
             let issued = webhooks::create_webhook(store, new).await?;
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
@@ -132,6 +144,9 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
             let issued = webhooks::rotate_key(store, &webhook_id, grace).await?;
             let url = webhook_url(&base_url, &webhook_id, &issued.access_key);
             print_issued(&issued.webhook, &issued.access_key, &url, output);
+        }
+        WebhookCommand::RateLimit { webhook_id, per_minute } => {
+            print_webhooks(&[webhooks::set_rate_limit(store, &webhook_id, per_minute).await?], output);
         }
         WebhookCommand::Get { webhook_id } => {
             print_webhooks(&[webhooks::get_webhook(store, &webhook_id).await?], output);

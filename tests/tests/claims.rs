@@ -115,5 +115,5 @@ async fn an_alert_id_already_taken_is_never_overwritten() {
     assert_eq!(app.store.get_alert(&first.alert_id).await.unwrap(), Some(first.clone()));
     let cpu =
         AlertScope { domain_id: DOMAIN, workspace_id: "workspace-1", project_id: PROJECT, event_key: "cpu" };
-    assert_eq!(app.store.find_open_alert(&cpu).await.unwrap(), None, "no key points at someone else's alert");
+    assert_eq!(app.store.key_state(&cpu).await.unwrap().open, None, "no key points at someone else's alert");
 }

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 async fn main() -> Result<(), Error> {
     event_core::logging::init();
     let app = event_core::service::App::from_env().await?;
-    let store = &app.store;
+    let app = &app;
     run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let resolved = event_core::service::sweep::sweep_expired_alerts(store, chrono::Utc::now()).await?;
+        let resolved = event_core::service::sweep::sweep_expired_alerts(app, chrono::Utc::now()).await?;
         Ok::<_, Error>(json!({ "resolved": resolved }))
     }))
     .await

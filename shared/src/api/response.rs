@@ -98,7 +98,8 @@ fn cloud_eye_code(err: &Error) -> &'static str {
         Error::Throttled
         | Error::InProgress(_)
         | Error::StorageUnavailable(_)
-        | Error::UpstreamUnavailable(_) => "ces.0008",
+        | Error::UpstreamUnavailable(_)
+        | Error::RateLimited { .. } => "ces.0008",
         Error::MethodNotAllowed { .. } | Error::WebhookDisabled(_) | Error::Conflict(_) => "ces.0011",
     }
 }

@@ -131,6 +131,7 @@ mod tests {
             sns_policy: Default::default(),
             previous_key: None,
             auto_resolve_after_seconds: None,
+            max_deliveries_per_minute: None,
         }
     }
 

@@ -14,6 +14,7 @@ use super::get::to_json;
 use super::rollup_reads;
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
+use crate::query::limits::{approximate_size, MAX_STAT_BYTES};
 use crate::query::{FieldTest, ListPage, Pushdown, Query, StatAnswer, StatQuery, MAX_HELD_ROWS};
 use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
 use crate::tenant::AuthorizedDomain;
@@ -103,6 +104,7 @@ pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQ
     let summaries = plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS);
     let most = if summaries { MAX_STAT_SUMMARIES } else { MAX_STAT_EVENTS };
     let mut matched = Vec::new();
+    let mut held = 0;
     let mut keep = |mut row: Value| {
         if !plan.complete && !filter.matches(&row, now) {
             return Ok(());
@@ -115,6 +117,14 @@ pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQ
         }
         if !query.reads_raw_data() {
             row.as_object_mut().map(|event| event.remove("raw_data"));
+        }
+        held += approximate_size(&row);
+        if held > MAX_STAT_BYTES {
+            return Err(Error::invalid(format!(
+                "The events this stat matches hold more than {} MB (raw_data, mostly); this stat reads \
+                 at most that much per call. Narrow the filter, or leave raw_data out of the query.",
+                MAX_STAT_BYTES >> 20
+            )));
         }
         matched.push(row);
         Ok(())

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::store::Store;
+use crate::service::App;
 
 /// How far back the sweep looks for expiry hours: a sweep that was down longer leaves
 /// the older ones as they are (they still read as RESOLVED, and the next event of their
@@ -19,12 +19,15 @@ const MAX_ROUNDS: usize = 20;
 
 /// Resolves every alert whose auto-resolve time is `now` or earlier, at that time;
 /// answers how many.
-pub async fn sweep_expired_alerts(store: &Store, now: DateTime<Utc>) -> Result<usize> {
+pub async fn sweep_expired_alerts(app: &App, now: DateTime<Utc>) -> Result<usize> {
+    let store = &app.store;
+    // The key remembers the expiry for the redelivery window, as it remembers a RECOVERY.
+    let remember_until = now.timestamp() + i64::from(app.config.dedup_window_hours) * 3600;
     let mut resolved = 0;
     for _ in 0..MAX_ROUNDS {
         let expired = store.expired_alerts(now, LOOKBACK_HOURS, BATCH).await?;
         for alert in &expired {
-            store.resolve_expired(alert).await?;
+            store.resolve_expired(alert, remember_until).await?;
         }
         resolved += expired.len();
         if expired.len() < BATCH {

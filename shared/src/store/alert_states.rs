@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use chrono::{DateTime, Duration, Utc};
 
-use super::alerts::alert_scope;
+use super::alerts::{alert_scope, Recovery};
 use super::schema::{ALERT_STATE_INDEX, EXPIRY_BUCKET, EXPIRY_INDEX, STATE_PARTITION};
 use super::{from_item, storage_error, Item, Store};
 use crate::error::{Error, Result};
@@ -60,9 +60,11 @@ pub struct AlertRange<'a> {
 }
 
 impl Store {
-    /// Writes down that an alert past its auto-resolve time resolved then.
-    pub async fn resolve_expired(&self, alert: &Alert) -> Result<()> {
-        self.resolve_alert(&alert_scope(alert), &alert.alert_id, &alert.auto_resolve_at).await
+    /// Writes down that an alert past its auto-resolve time resolved then; its key
+    /// remembers that until `remember_until` (epoch seconds).
+    pub async fn resolve_expired(&self, alert: &Alert, remember_until: i64) -> Result<()> {
+        let expiry = Recovery::expiry(&alert.auto_resolve_at, remember_until);
+        self.resolve_alert(&alert_scope(alert), &alert.alert_id, expiry).await
     }
 
     /// Open alerts whose auto_resolve_at is `now` or earlier and falls in the

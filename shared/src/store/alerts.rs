@@ -4,17 +4,22 @@
 //! of the alert's scope (domain, workspace, project, event_key). Opening an alert writes
 //! the marker with `attribute_not_exists` in the same transaction as the alert, so two
 //! deliveries racing on one new key cannot open two alerts: the loser's transaction is
-//! cancelled and it joins the winner's alert. Resolving deletes the marker. Alert ids
-//! are random; the alert item is put only if its id is new, so an id that is already
-//! taken never overwrites another alert.
-
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
-};
+//! cancelled and it joins the winner's alert. Alert ids are random; the alert item is
+//! put only if its id is new, so an id that is already taken never overwrites another
+//! alert.
+//!
+//! Resolving turns the marker into the key's memory of its last resolution (which alert,
+//! and when the RECOVERY happened), kept until TTL removes it after the redelivery
+//! window. Senders reorder (SNS, a retried ALARM, an HA peer): an ALERT that started
+//! before that RECOVERY is late, and joins the resolved alert instead of opening one
+//! that nothing would ever resolve.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
 
 use super::alert_states::{expiry_bucket, resolved_partition, with_state_partition};
 use super::schema::{EXPIRY_BUCKET, STATE_PARTITION};
@@ -22,6 +27,7 @@ use super::{built, from_item, storage_error, to_item, Store};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
 use crate::model::{format_time, Alert, AlertState};
+use crate::store::schema::TTL_ATTRIBUTE;
 
 /// Where an event_key is unique: the reference links within one project.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +54,41 @@ pub enum OpenAlert {
     Existing(String),
 }
 
+/// What the table knows about one key: its open alert, else its last resolution.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyState {
+    pub open: Option<String>,
+    pub resolved: Option<Resolution>,
+}
+
+/// A key's last resolution, remembered for the redelivery window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolution {
+    /// The alert it resolved; none when the RECOVERY found nothing open.
+    pub alert_id: Option<String>,
+    /// When the RECOVERY happened (its `occurred_at`).
+    pub occurred_at: String,
+}
+
+/// A RECOVERY, as it resolves an alert and as its key remembers it.
+#[derive(Debug, Clone, Copy)]
+pub struct Recovery<'a> {
+    /// When it was stored: the alert's `resolved_at`.
+    pub created_at: &'a str,
+    /// When it happened, by its sender: what a late ALERT's start is compared with.
+    pub occurred_at: &'a str,
+    /// Until when the key remembers it (epoch seconds; the marker's TTL).
+    pub remember_until: i64,
+}
+
+impl<'a> Recovery<'a> {
+    /// An alert's expiry at `at`, as a resolution: it remembers no sender's time, so
+    /// no ALERT counts as late for it and the key's next ALERT opens a new alert.
+    pub fn expiry(at: &'a str, remember_until: i64) -> Recovery<'a> {
+        Recovery { created_at: at, occurred_at: "", remember_until }
+    }
+}
+
 /// How a join ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Joined {
@@ -59,12 +100,23 @@ pub enum Joined {
 }
 
 const MARKER_TARGET: &str = "open_alert_id";
+const RESOLVED_ALERT: &str = "resolved_alert_id";
+const RESOLVED_AT: &str = "resolved_occurred_at";
 
 impl Store {
-    /// The id of the open alert for this scope, if any (strongly consistent).
-    pub async fn find_open_alert(&self, scope: &AlertScope<'_>) -> Result<Option<String>> {
-        let marker = self.get_item(&self.tables.alerts, ("alert_id", &scope.marker_id()), true).await?;
-        Ok(marker.and_then(|item| item.get(MARKER_TARGET)?.as_s().ok().cloned()))
+    /// The key's open alert or last resolution (strongly consistent).
+    pub async fn key_state(&self, scope: &AlertScope<'_>) -> Result<KeyState> {
+        let Some(marker) = self.get_item(&self.tables.alerts, ("alert_id", &scope.marker_id()), true).await?
+        else {
+            return Ok(KeyState::default());
+        };
+        let text = |name: &str| marker.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let open = text(MARKER_TARGET);
+        let resolved = match (&open, text(RESOLVED_AT)) {
+            (None, Some(occurred_at)) => Some(Resolution { alert_id: text(RESOLVED_ALERT), occurred_at }),
+            _ => None,
+        };
+        Ok(KeyState { open, resolved })
     }
 
     /// Opens `alert` unless one is already open for its scope; then answers that one.
@@ -78,24 +130,15 @@ impl Store {
                     .table_name(&self.tables.alerts)
                     .item("alert_id", AttributeValue::S(scope.marker_id()))
                     .item(MARKER_TARGET, AttributeValue::S(alert.alert_id.clone()))
-                    .condition_expression("attribute_not_exists(alert_id)")
+                    .condition_expression("attribute_not_exists(#t)")
+                    .expression_attribute_names("#t", MARKER_TARGET)
                     .build(),
             )?;
-            let item = built(
-                Put::builder()
-                    .table_name(&self.tables.alerts)
-                    .set_item(Some(with_state_partition(to_item(alert)?, alert)))
-                    .condition_expression("attribute_not_exists(alert_id)")
-                    .build(),
-            )?;
-            let writes = vec![
-                TransactWriteItem::builder().put(marker).build(),
-                TransactWriteItem::builder().put(item).build(),
-            ];
+            let writes = vec![TransactWriteItem::builder().put(marker).build(), self.new_alert(alert)?];
             if self.transact(writes).await? {
                 return Ok(OpenAlert::Opened);
             }
-            match self.find_open_alert(&scope).await? {
+            match self.key_state(&scope).await?.open {
                 // Our own transaction, applied before its answer was lost.
                 Some(existing) if existing == alert.alert_id => return Ok(OpenAlert::Opened),
                 Some(existing) => return Ok(OpenAlert::Existing(existing)),
@@ -164,21 +207,27 @@ impl Store {
         }
     }
 
-    /// Resolves the open alert of `scope` if it is still `alert_id`; a racing resolve
-    /// that got there first is not an error.
+    /// Resolves the open alert of `scope` if it is still `alert_id`, and remembers the
+    /// resolution; a racing resolve that got there first is not an error.
     pub async fn resolve_alert(
         &self,
         scope: &AlertScope<'_>,
         alert_id: &str,
-        resolved_at: &str,
+        recovery: Recovery<'_>,
     ) -> Result<()> {
         let marker = built(
-            Delete::builder()
+            Update::builder()
                 .table_name(&self.tables.alerts)
                 .key("alert_id", AttributeValue::S(scope.marker_id()))
+                .update_expression("REMOVE #t SET #ra = :a, #ro = :o, #x = :x")
                 .condition_expression("#t = :a")
                 .expression_attribute_names("#t", MARKER_TARGET)
+                .expression_attribute_names("#ra", RESOLVED_ALERT)
+                .expression_attribute_names("#ro", RESOLVED_AT)
+                .expression_attribute_names("#x", TTL_ATTRIBUTE)
                 .expression_attribute_values(":a", AttributeValue::S(alert_id.to_string()))
+                .expression_attribute_values(":o", AttributeValue::S(recovery.occurred_at.to_string()))
+                .expression_attribute_values(":x", AttributeValue::N(recovery.remember_until.to_string()))
                 .build(),
         )?;
         let alert = built(
@@ -194,16 +243,71 @@ impl Store {
                     ":s",
                     AttributeValue::S(AlertState::Resolved.as_str().to_string()),
                 )
-                .expression_attribute_values(":r", AttributeValue::S(resolved_at.to_string()))
+                .expression_attribute_values(":r", AttributeValue::S(recovery.created_at.to_string()))
                 .build(),
         )?;
         let writes = vec![
-            TransactWriteItem::builder().delete(marker).build(),
+            TransactWriteItem::builder().update(marker).build(),
             TransactWriteItem::builder().update(alert).build(),
         ];
         // Cancelled means a racing resolve got there first: the alert is resolved either way.
         self.transact(writes).await?;
         Ok(())
+    }
+
+    /// Remembers a RECOVERY that found nothing open (it came before its ALERT), unless
+    /// the key remembers a later one or an alert opened meanwhile.
+    pub async fn remember_resolution(&self, scope: &AlertScope<'_>, recovery: Recovery<'_>) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(scope.marker_id()))
+            .update_expression("SET #ro = :o, #x = :x REMOVE #ra")
+            .condition_expression("attribute_not_exists(#t) AND (attribute_not_exists(#ro) OR #ro < :o)")
+            .expression_attribute_names("#t", MARKER_TARGET)
+            .expression_attribute_names("#ra", RESOLVED_ALERT)
+            .expression_attribute_names("#ro", RESOLVED_AT)
+            .expression_attribute_names("#x", TTL_ATTRIBUTE)
+            .expression_attribute_values(":o", AttributeValue::S(recovery.occurred_at.to_string()))
+            .expression_attribute_values(":x", AttributeValue::N(recovery.remember_until.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.conditional(out).map(|_| ())
+    }
+
+    /// Records `alert`, already resolved, for a late ALERT whose RECOVERY found nothing
+    /// open: the key's memory names it from then on. False when the memory changed
+    /// meanwhile (another late ALERT recorded one first, or an alert opened).
+    pub async fn record_resolved_alert(&self, alert: &Alert, resolution: &Resolution) -> Result<bool> {
+        let scope = alert_scope(alert);
+        let marker = built(
+            Update::builder()
+                .table_name(&self.tables.alerts)
+                .key("alert_id", AttributeValue::S(scope.marker_id()))
+                .update_expression("SET #ra = :a")
+                .condition_expression("attribute_not_exists(#t) AND attribute_not_exists(#ra) AND #ro = :o")
+                .expression_attribute_names("#t", MARKER_TARGET)
+                .expression_attribute_names("#ra", RESOLVED_ALERT)
+                .expression_attribute_names("#ro", RESOLVED_AT)
+                .expression_attribute_values(":a", AttributeValue::S(alert.alert_id.clone()))
+                .expression_attribute_values(":o", AttributeValue::S(resolution.occurred_at.clone()))
+                .build(),
+        )?;
+        self.transact(vec![TransactWriteItem::builder().update(marker).build(), self.new_alert(alert)?]).await
+    }
+
+    /// The put of a new alert item, which never overwrites one whose id is taken.
+    fn new_alert(&self, alert: &Alert) -> Result<TransactWriteItem> {
+        let put = built(
+            Put::builder()
+                .table_name(&self.tables.alerts)
+                .set_item(Some(with_state_partition(to_item(alert)?, alert)))
+                .condition_expression("attribute_not_exists(alert_id)")
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// The alert as of now: one past its auto-resolve time reads as RESOLVED.

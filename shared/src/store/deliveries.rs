@@ -9,8 +9,9 @@
 //! a failure, a takeover of a claim whose owner died, pending past
 //! [`STALE_CLAIM_SECS`]) stores it under that same id, and the event is put only if its
 //! id is new, so a change is never stored twice however its deliveries fail. The marker
-//! turns `done` only after its event is stored, and then forgets the id: a change
-//! delivered again after the window is a new event with a new id. No transaction is
+//! turns `done` only after its event is stored, and then keeps the id only as the
+//! stored event's (for a redelivery to look at): a change delivered again after the
+//! window is a new event with a new id. No transaction is
 //! needed, which would double the write cost of the event and its three index entries.
 //! Marker items have no `domain_id`, so no index and no list ever shows them; TTL
 //! removes them after the window.
@@ -46,6 +47,8 @@ const DONE: &str = "done";
 const RELEASED: &str = "released";
 /// The marker's attribute naming the event its change becomes, until it is `done`.
 const CLAIMED_EVENT: &str = "claimed_event_id";
+/// The done marker's attribute naming the event its change became.
+const STORED_EVENT: &str = "stored_event_id";
 
 /// The right to store one change, held by one delivery.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,11 +63,21 @@ pub struct DeliveryClaim {
 pub enum Claim {
     /// This delivery holds the claim: store the event with it.
     New(DeliveryClaim),
-    /// The change is already stored.
-    Duplicate,
+    /// The change is already stored, as this event (unnamed by markers written before
+    /// done markers kept it).
+    Duplicate(Option<String>),
     /// Another delivery holds the claim right now (its event id is empty for a marker
     /// written before markers named their event).
     InFlight(DeliveryClaim),
+}
+
+/// The attributes of a stored event that say which change it was and where it linked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub webhook_id: String,
+    pub event_key: String,
+    pub event_type: String,
+    pub alert_id: String,
 }
 
 /// What an event id holds, seen from the change that claimed it.
@@ -136,7 +149,7 @@ impl Store {
                 };
                 let old = failed.item();
                 if old.and_then(|item| text(item, "status")).is_some_and(|s| s == DONE) {
-                    return Ok(Claim::Duplicate);
+                    return Ok(Claim::Duplicate(old.and_then(|item| text(item, STORED_EVENT)).cloned()));
                 }
                 let field = |name| old.and_then(|item| text(item, name)).cloned().unwrap_or_default();
                 let (token, event_id) = (field("token"), field(CLAIMED_EVENT));
@@ -161,10 +174,11 @@ impl Store {
             .update_item()
             .table_name(&self.tables.events)
             .key("event_id", AttributeValue::S(claim.marker_id.clone()))
-            .update_expression("SET #s = :done REMOVE #e")
+            .update_expression("SET #s = :done, #d = :event REMOVE #e")
             .condition_expression("#e = :event")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#e", CLAIMED_EVENT)
+            .expression_attribute_names("#d", STORED_EVENT)
             .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
             .expression_attribute_values(":event", AttributeValue::S(claim.event_id.clone()))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -208,33 +222,51 @@ impl Store {
         best_effort("drop a delivery claim", request).await;
     }
 
-    /// What `claim`'s event id holds, compared with `event`, the change's event (a
-    /// strongly consistent read of the few attributes that tell events apart).
+    /// What `claim`'s event id holds, compared with `event`, the change's event.
     pub async fn event_slot(&self, claim: &DeliveryClaim, event: &Event) -> Result<EventSlot> {
         if claim.event_id.is_empty() {
             return Ok(EventSlot::Free);
         }
+        Ok(match self.stored_event(&claim.event_id).await? {
+            None => EventSlot::Free,
+            Some(stored)
+                if stored.webhook_id == event.webhook_id
+                    && stored.event_key == event.event_key
+                    && stored.event_type == event.event_type.as_str() =>
+            {
+                EventSlot::This
+            }
+            Some(_) => EventSlot::Other,
+        })
+    }
+
+    /// A strongly consistent read of the few attributes that tell stored events apart.
+    pub async fn stored_event(&self, event_id: &str) -> Result<Option<StoredEvent>> {
         let out = self
             .client
             .get_item()
             .table_name(&self.tables.events)
-            .key("event_id", AttributeValue::S(claim.event_id.clone()))
+            .key("event_id", AttributeValue::S(event_id.to_string()))
             .consistent_read(true)
-            .projection_expression("#w, #k, #y")
+            .projection_expression("#w, #k, #y, #a")
             .expression_attribute_names("#w", "webhook_id")
             .expression_attribute_names("#k", "event_key")
             .expression_attribute_names("#y", "event_type")
+            .expression_attribute_names("#a", "alert_id")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(storage_error)?;
         self.record(out.consumed_capacity());
-        let Some(item) = out.item() else { return Ok(EventSlot::Free) };
-        let same = |name, value: &str| text(item, name).is_some_and(|v| v == value);
-        let this = same("webhook_id", &event.webhook_id)
-            && same("event_key", &event.event_key)
-            && same("event_type", event.event_type.as_str());
-        Ok(if this { EventSlot::This } else { EventSlot::Other })
+        Ok(out.item().map(|item| {
+            let field = |name| text(item, name).cloned().unwrap_or_default();
+            StoredEvent {
+                webhook_id: field("webhook_id"),
+                event_key: field("event_key"),
+                event_type: field("event_type"),
+                alert_id: field("alert_id"),
+            }
+        }))
     }
 }
 

@@ -5,6 +5,7 @@ mod alert_states;
 mod alerts;
 mod deliveries;
 mod events;
+mod rate_limits;
 mod rollups;
 pub mod schema;
 pub mod stream;
@@ -20,8 +21,8 @@ use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
 pub use alert_states::AlertRange;
-pub use alerts::{AlertScope, Joined, OpenAlert};
-pub use deliveries::{Claim, DeliveryClaim, EventSlot};
+pub use alerts::{AlertScope, Joined, KeyState, OpenAlert, Recovery, Resolution};
+pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 pub use rollups::RollupReads;
 
