@@ -6,6 +6,7 @@
 #   rollups   dashboard stats from rollups and from the query path at 10k, 100k and 1M
 #             events in one domain, and the rollup consumer's writes per event
 #             (BENCH_ROLLUP_EVENTS=10000,100000 for the smaller steps only)
+#   memory    peak heap of the heaviest list and stat requests the query limits allow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # With DynamoDB Local up for the whole run (scripts/with-dynamodb-local.sh).
@@ -14,3 +15,4 @@ cargo bench -p event-core --bench formats
 cargo bench -p e2e --bench capacity
 cargo bench -p e2e --bench query
 cargo bench -p e2e --bench rollups
+cargo bench -p e2e --bench memory

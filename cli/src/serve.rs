@@ -34,8 +34,21 @@ pub async fn run(app: App, addr: SocketAddr, demo: bool) -> Result<()> {
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
         tokio::spawn(event_core::service::rollups::follow_local_stream(app.clone(), endpoint));
     }
+    // Locally, a timer sweeps expired alerts, as the schedule does in AWS.
+    tokio::spawn(sweep_expired_alerts(app.clone()));
     tracing::info!(%addr, "serving the Event API");
     serve(app, listener).await
+}
+
+/// Every minute, writes down the resolution of alerts past their auto-resolve time.
+async fn sweep_expired_alerts(app: App) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(e) = event_core::service::sweep::sweep_expired_alerts(&app, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "alert sweep failed; the next one retries");
+        }
+    }
 }
 
 /// Serves the API on `listener` until the process ends.
@@ -117,6 +130,8 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         project_id: "project-18655561c535".into(),
         verify_sns_signature: true,
         sns_policy: Default::default(),
+        auto_resolve_after_seconds: None,
+        max_deliveries_per_minute: None,
     };
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);

@@ -22,7 +22,7 @@ pub enum WebhookCommand {
         project_id: String,
         #[arg(long, default_value = "")]
         workspace_id: String,
-        /// standard, alertmanager, grafana, aws_sns or auto.
+        /// standard, alertmanager, grafana, aws_sns, cloud_eye, aom or auto.
         #[arg(long, default_value = "standard", value_parser = parse_format)]
         format: WebhookFormat,
         /// The API's base URL, to print the full webhook URL.
@@ -37,6 +37,20 @@ pub enum WebhookCommand {
         /// Refuse SNS messages signed with SignatureVersion 1 (SHA1withRSA).
         #[arg(long)]
         require_sns_signature_v2: bool,
+        /// For senders that never send a recovery: an alert resolves by itself this
+        /// long after its latest event (e.g. 4h, 1d; an AOM alarm's own timeout wins).
+        #[arg(long, value_parser = parse_duration)]
+        auto_resolve_after: Option<chrono::Duration>,
+        /// Accept at most this many deliveries a minute (more are answered 503 with
+        /// Retry-After, which senders retry); 0: no limit.
+        #[arg(long, default_value_t = 0)]
+        max_deliveries_per_minute: u32,
+    },
+    /// Set how many deliveries a minute the webhook accepts (0: no limit).
+    RateLimit {
+        webhook_id: String,
+        #[arg(long)]
+        per_minute: u32,
     },
     Get {
         webhook_id: String,
@@ -65,8 +79,16 @@ pub enum WebhookCommand {
     },
 }
 
-/// `90s`, `30m`, `1h`, `2d`.
+/// `90s`, `30m`, `1h`, `2d`, at most 30 days.
 fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
+    parse_duration(text).and_then(|d| match d <= chrono::Duration::days(30) {
+        true => Ok(d),
+        false => Err("a grace period of more than 30 days keeps an old key alive too long".into()),
+    })
+}
+
+/// `90s`, `30m`, `1h`, `2d`.
+fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
@@ -75,8 +97,7 @@ fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
         "s" | "" => Ok(chrono::Duration::seconds(n)),
         "m" => Ok(chrono::Duration::minutes(n)),
         "h" => Ok(chrono::Duration::hours(n)),
-        "d" if n <= 30 => Ok(chrono::Duration::days(n)),
-        "d" => Err("a grace period of more than 30 days keeps an old key alive too long".into()),
+        "d" => Ok(chrono::Duration::days(n)),
         _ => Err(format!("{text:?}: the unit is s, m, h or d")),
     }
 }
@@ -98,6 +119,8 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
             no_verify_sns_signature,
             sns_topic_arns,
             require_sns_signature_v2,
+            auto_resolve_after,
+            max_deliveries_per_minute,
         } => {
             let verify_sns_signature = !no_verify_sns_signature;
             let sns_policy =
@@ -110,6 +133,8 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
                 project_id,
                 verify_sns_signature,
                 sns_policy,
+                auto_resolve_after_seconds: auto_resolve_after.map(|d| d.num_seconds().max(1) as u64),
+                max_deliveries_per_minute: Some(max_deliveries_per_minute),
             };
             let issued = webhooks::create_webhook(store, new).await?;
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);
@@ -119,6 +144,9 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
             let issued = webhooks::rotate_key(store, &webhook_id, grace).await?;
             let url = webhook_url(&base_url, &webhook_id, &issued.access_key);
             print_issued(&issued.webhook, &issued.access_key, &url, output);
+        }
+        WebhookCommand::RateLimit { webhook_id, per_minute } => {
+            print_webhooks(&[webhooks::set_rate_limit(store, &webhook_id, per_minute).await?], output);
         }
         WebhookCommand::Get { webhook_id } => {
             print_webhooks(&[webhooks::get_webhook(store, &webhook_id).await?], output);
@@ -153,5 +181,6 @@ mod tests {
         assert!(parse_grace("1w").is_err());
         assert!(parse_grace("h").is_err());
         assert!(parse_grace("90d").is_err());
+        assert_eq!(parse_duration("90d"), Ok(chrono::Duration::days(90)));
     }
 }

@@ -16,11 +16,13 @@ use serde_json::{json, Value};
 pub type Target = fn(&[u8]);
 
 /// Every target by name, as `make fuzz` and the seed folders name them.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("standard", standard),
     ("alertmanager", alertmanager),
     ("grafana", grafana),
     ("aws_sns", aws_sns),
+    ("cloud_eye", cloud_eye),
+    ("aom", aom),
     ("query", query),
     ("stat_query", stat_query),
     ("route", route),
@@ -40,6 +42,19 @@ pub fn grafana(data: &[u8]) {
 
 pub fn aws_sns(data: &[u8]) {
     webhook(WebhookFormat::AwsSns, data);
+}
+
+pub fn cloud_eye(data: &[u8]) {
+    webhook(WebhookFormat::CloudEye, data);
+}
+
+/// As every format, and as a clear (`?action=clear`) too.
+pub fn aom(data: &[u8]) {
+    webhook(WebhookFormat::Aom, data);
+    let Ok(body) = serde_json::from_slice::<Value>(data) else { return };
+    if let Ok(events) = formats::parse_delivery(WebhookFormat::Aom, &body, Some("clear")) {
+        assert!(events.iter().all(|e| e.event_type.as_deref() == Some("RECOVERY")), "a clear of {body}");
+    }
 }
 
 /// A body is read (or refused with a ParseError, which the service stores as an ERROR

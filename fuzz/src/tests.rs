@@ -79,6 +79,23 @@ const KEYS: &[&str] = &[
     "source",
     "eventTypeCode",
     "affectedEntities",
+    "event_name",
+    "event_source",
+    "time",
+    "content",
+    "group_id",
+    "resource_name",
+    "event_state",
+    "event_level",
+    "event_user",
+    "metadata",
+    "starts_at",
+    "ends_at",
+    "timeout",
+    "attach_rule",
+    "id",
+    "event_severity",
+    "resource_provider",
     "filter",
     "filter_or",
     "sort",
@@ -141,6 +158,16 @@ const WORDS: &[&str] = &[
     "P1",
     "ALERT",
     "RECOVERY",
+    "normal",
+    "incident",
+    "Critical",
+    "Major",
+    "Minor",
+    "Info",
+    "EVENT.SYS",
+    "EVENT.CUSTOM",
+    "alarm",
+    "event",
     "$in",
     "$eq",
     "count",
@@ -284,6 +311,9 @@ fn route_input() -> impl Strategy<Value = Vec<u8>> {
         "é",
         "{event_id}",
         "..",
+        "V1.0",
+        "v2",
+        "project-1",
     ];
     let path = vec(text(SEGMENTS.to_vec()), 0..9).prop_map(|segments| format!("/{}", segments.join("/")));
     let seeded = select(seeds("route")).prop_flat_map(|seed| {
@@ -340,6 +370,12 @@ proptest! {
 
     #[test]
     fn aws_sns_never_panics(data in json_input("aws_sns")) { aws_sns(&data) }
+
+    #[test]
+    fn cloud_eye_never_panics(data in json_input("cloud_eye")) { cloud_eye(&data) }
+
+    #[test]
+    fn aom_never_panics(data in json_input("aom")) { aom(&data) }
 
     #[test]
     fn query_is_parsed_or_a_400(data in json_input("query")) { query(&data) }

@@ -17,6 +17,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a redelivered notification is recognised as a duplicate, in hours.
     pub dedup_window_hours: u32,
+    /// How long a byte-identical body counts as a redelivery, in minutes, for senders
+    /// that give no identity of their own (no dedup key, no `Idempotency-Key`): as long
+    /// as a sender goes on retrying (SNS's longest retry policy is an hour), and only
+    /// while the key's alert stays as that body left it. Past it, or once the alert was
+    /// resolved or reopened, the same body is a repeat incident and is stored.
+    pub body_dedup_window_minutes: u32,
     /// How long one list or stat may go on reading pages of its range, in seconds. API
     /// Gateway answers within 29 s; a range that takes longer is answered with a 400 that
     /// says how to narrow it (a next_token page ends early instead), not with a timeout.
@@ -83,6 +89,7 @@ impl Default for Config {
             retention_days: 0,
             max_body_bytes: 1024 * 1024,
             dedup_window_hours: 24,
+            body_dedup_window_minutes: 60,
             read_budget_seconds: 20,
             delivery_budget_seconds: 20,
             storage_attempt_timeout_ms: 5_000,
@@ -95,7 +102,7 @@ impl Default for Config {
 
 impl Config {
     /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `ROLLUPS_TABLE`, `EVENT_RETENTION_DAYS`,
-    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
+    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`, `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
     /// `ROLLUP_SETTLE_SECONDS`;
     /// each falls back to its default.
@@ -116,6 +123,11 @@ impl Config {
             retention_days: number(&lookup, "EVENT_RETENTION_DAYS", defaults.retention_days)?,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
             dedup_window_hours: number(&lookup, "DEDUP_WINDOW_HOURS", defaults.dedup_window_hours)?,
+            body_dedup_window_minutes: number(
+                &lookup,
+                "BODY_DEDUP_WINDOW_MINUTES",
+                defaults.body_dedup_window_minutes,
+            )?,
             read_budget_seconds: number(&lookup, "READ_BUDGET_SECONDS", defaults.read_budget_seconds)?,
             delivery_budget_seconds: number(
                 &lookup,

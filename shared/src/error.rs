@@ -36,6 +36,11 @@ pub enum Error {
     /// waits for its next flush.
     #[error("Storage is throttling requests; retry later.")]
     Throttled,
+    /// The webhook's own rate limit is used up for this minute (503
+    /// `ERROR_RATE_LIMITED`, with `Retry-After` until the next minute): a 503 and not a
+    /// 429, so senders retry it.
+    #[error("This webhook accepts at most {per_minute} deliveries a minute; retry in {retry_after} s.")]
+    RateLimited { per_minute: u32, retry_after: u32 },
     /// Another delivery is changing the same thing right now: the same change being
     /// stored, or the same alert key being opened and resolved (503
     /// `ERROR_IN_PROGRESS`). A retry a moment later finds it settled.
@@ -77,6 +82,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => "ERROR_PAYLOAD_TOO_LARGE",
             Error::Throttled => "ERROR_THROTTLED",
             Error::InProgress(_) => "ERROR_IN_PROGRESS",
+            Error::RateLimited { .. } => "ERROR_RATE_LIMITED",
             Error::StorageUnavailable(_) => "ERROR_STORAGE_UNAVAILABLE",
             Error::UpstreamUnavailable(_) => "ERROR_UPSTREAM_UNAVAILABLE",
             Error::Internal(_) => "ERROR_INTERNAL_API",
@@ -94,6 +100,7 @@ impl Error {
             Error::Internal(_) => 500,
             Error::Throttled
             | Error::InProgress(_)
+            | Error::RateLimited { .. }
             | Error::StorageUnavailable(_)
             | Error::UpstreamUnavailable(_) => 503,
         }
@@ -104,6 +111,7 @@ impl Error {
     pub fn retry_after_seconds(&self) -> Option<u32> {
         match self {
             Error::Throttled | Error::InProgress(_) => Some(1),
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
             Error::StorageUnavailable(_) | Error::UpstreamUnavailable(_) => Some(2),
             _ => None,
         }
@@ -126,6 +134,7 @@ mod tests {
             Error::PayloadTooLarge { size: 2, limit: 1 },
             Error::Throttled,
             Error::InProgress("x".into()),
+            Error::RateLimited { per_minute: 10, retry_after: 7 },
             Error::StorageUnavailable("x".into()),
             Error::UpstreamUnavailable("x".into()),
             Error::Internal("x".into()),

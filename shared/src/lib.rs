@@ -9,6 +9,8 @@
 //! - [`sns`]: Amazon SNS, the other adapter: signature checks (HTTPS client, certificate
 //!   cache) and subscription confirmation, for [`service::create_events`].
 //! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS).
+//! - [`huawei`]: Huawei Cloud Eye's and AOM's event queries, answered from the same
+//!   events and alerts, and the mapping of their fields to ours.
 //! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
 //! - [`rollup`]: event counts per time bucket kept from the events stream, pure: what a
 //!   batch of stream records adds, and how a stat's range splits between rollups and
@@ -30,6 +32,7 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod formats;
+pub mod huawei;
 pub mod logging;
 pub mod model;
 pub mod query;

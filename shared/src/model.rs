@@ -147,6 +147,8 @@ string_enum!(
         Alertmanager => "alertmanager",
         Grafana => "grafana",
         AwsSns => "aws_sns",
+        CloudEye => "cloud_eye",
+        Aom => "aom",
         Auto => "auto",
     }
 );
@@ -185,6 +187,16 @@ pub struct Webhook {
     /// senders can be reconfigured without dropping alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_key: Option<RetiredKey>,
+    /// For senders that never say "resolved": an alert of this webhook resolves by
+    /// itself this many seconds after its latest event (unless the event itself says
+    /// when, as AOM's `timeout` does). None: alerts wait for their recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_resolve_after_seconds: Option<u64>,
+    /// At most this many deliveries a minute are accepted; more are answered 503 with
+    /// `Retry-After` (a sender retries those; a 429 would make SNS drop the message).
+    /// None: no limit beyond API Gateway's throttling of the route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deliveries_per_minute: Option<u32>,
 }
 
 /// Narrowing what an SNS webhook accepts, for operators who want more than "signed by
@@ -231,6 +243,30 @@ pub struct Alert {
     pub updated_at: String,
     #[serde(default)]
     pub resolved_at: String,
+    /// When the alert resolves by itself unless an event of its key comes first (API
+    /// time); empty: never. Every event that joins it moves this on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub auto_resolve_at: String,
+}
+
+impl Alert {
+    /// The alert as every reader sees it at `now`: past its auto_resolve_at an open
+    /// alert is RESOLVED, resolved then, whether or not the sweep has written it down.
+    pub fn as_of(mut self, now: &str) -> Alert {
+        if self.expired(now) {
+            self.state = AlertState::Resolved;
+            self.resolved_at = self.auto_resolve_at.clone();
+            self.updated_at = self.auto_resolve_at.clone();
+        }
+        self
+    }
+
+    /// Whether the alert is open only on paper: its auto-resolve time has passed.
+    pub fn expired(&self, now: &str) -> bool {
+        self.state != AlertState::Resolved
+            && !self.auto_resolve_at.is_empty()
+            && self.auto_resolve_at.as_str() <= now
+    }
 }
 
 /// A new id: `prefix-` and 12 lowercase hex characters from the OS's random source.
@@ -274,6 +310,25 @@ mod tests {
         assert_eq!(format_time(DateTime::<Utc>::MIN_UTC), "0000-01-01T00:00:00.000Z");
         let now = Utc::now();
         assert_eq!(parse_time(&format_time(now)).map(format_time), Some(format_time(now)));
+    }
+
+    #[test]
+    fn an_open_alert_past_its_auto_resolve_time_reads_resolved_at_that_time() {
+        let alert: Alert = serde_json::from_value(serde_json::json!({
+            "alert_id": "alert-1", "event_key": "k", "title": "t", "description": "", "state": "TRIGGERED",
+            "urgency": "HIGH", "severity": "CRITICAL", "webhook_id": "w", "project_id": "p",
+            "workspace_id": "ws", "domain_id": "d", "created_at": "2026-11-30T00:00:00.000Z",
+            "updated_at": "2026-11-30T00:00:00.000Z", "auto_resolve_at": "2026-11-30T01:00:00.000Z"
+        }))
+        .unwrap();
+        assert_eq!(alert.clone().as_of("2026-11-30T00:59:59.999Z").state, AlertState::Triggered);
+        let expired = alert.clone().as_of("2026-11-30T01:00:00.000Z");
+        assert_eq!(
+            (expired.state, expired.resolved_at.as_str()),
+            (AlertState::Resolved, "2026-11-30T01:00:00.000Z")
+        );
+        let never = Alert { auto_resolve_at: String::new(), ..alert };
+        assert_eq!(never.as_of("9999-12-31T23:59:59.999Z").state, AlertState::Triggered);
     }
 
     #[test]

@@ -192,6 +192,8 @@ pub fn new_webhook(format: WebhookFormat, domain_id: &str, project_id: &str) -> 
         project_id: project_id.into(),
         verify_sns_signature: true,
         sns_policy: Default::default(),
+        auto_resolve_after_seconds: None,
+        max_deliveries_per_minute: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use e2e::*;
 use event_core::model::{AlertState, WebhookFormat, WebhookState};
+use event_core::service::webhooks::{IssuedKey, NewWebhook};
 use event_core::store::EventRange;
 use serde_json::{json, Value};
 
@@ -336,6 +337,16 @@ async fn requests_to_the_wrong_function_or_method_are_client_errors() {
         ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body("[1]").request();
     let (status, err) = parts(event_get::handle(&app, req).await);
     assert_eq!((status, error_code(status, &err).as_str()), (400, "ERROR_INVALID_ARGUMENT"));
+    let body =
+        json!({"event_id": "event-4e16ba3bd384", "domain_id": DOMAIN, "only": ["title", ""]}).to_string();
+    let req =
+        ApiEvent::new(Gateway::Http, "get").route("POST", "/monitoring/v1/event/get").body(&body).request();
+    let (status, err) = parts(event_get::handle(&app, req).await);
+    assert_eq!(
+        (status, error_code(status, &err).as_str()),
+        (400, "ERROR_INVALID_ARGUMENT"),
+        "an empty name is no field"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -481,4 +492,50 @@ async fn a_rotated_key_keeps_working_for_its_grace_period_only() {
     assert_eq!(post_event(&app, Gateway::Http, &path(&second.access_key), &body).await.0, 403, "no grace");
     assert_eq!(post_event(&app, Gateway::Http, &path(&first.access_key), &body).await.0, 403);
     assert_eq!(post_event(&app, Gateway::Http, &path(&third.access_key), &body).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_webhook_over_its_rate_limit_answers_503_with_retry_after_and_others_go_on() {
+    let app = app().await;
+    let limited = webhook_from(
+        &app,
+        NewWebhook {
+            max_deliveries_per_minute: Some(3),
+            ..new_webhook(WebhookFormat::Standard, DOMAIN, PROJECT)
+        },
+    )
+    .await;
+    let other = webhook(&app, WebhookFormat::Standard).await;
+    let deliver = |key: &IssuedKey, n: usize| {
+        let body = json!({"title": "cpu", "event_key": format!("cpu-{n}")}).to_string();
+        let req =
+            ApiEvent::new(Gateway::Http, "create").route("POST", &webhook_path(key)).body(&body).request();
+        let app = app.clone();
+        async move { event_create::handle(&app, req).await }
+    };
+    let mut answers = Vec::new();
+    for n in 0..5 {
+        answers.push(deliver(&limited, n).await);
+    }
+    // A minute may turn between two deliveries: then one more gets through.
+    let refused: Vec<_> = answers.into_iter().filter(|r| r.status() != 200).collect();
+    let accepted = 5 - refused.len();
+    assert!((3..=4).contains(&accepted), "{accepted} accepted");
+    for response in refused {
+        assert_eq!(response.status(), 503);
+        let retry_after: u32 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        let (_, body) = parts(response);
+        assert_eq!(error_code(503, &body), "ERROR_RATE_LIMITED");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("at most 3 deliveries a minute"),
+            "{body}"
+        );
+    }
+    assert_eq!(deliver(&other, 9).await.status(), 200, "another webhook's limit is its own");
+    assert_eq!(
+        stored(&app, DOMAIN).await.len(),
+        accepted + 1,
+        "what was answered 200 is stored, nothing else"
+    );
 }

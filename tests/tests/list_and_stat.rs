@@ -330,7 +330,7 @@ async fn raw_data_is_read_only_for_pages_that_show_it() {
 
 /// The upgrade pins the stored layout: the events table a version before the count
 /// index created (three indexes projecting ALL) leaves `tables create` with this
-/// version's three indexes and none of its own, on a DynamoDB Local that keeps its
+/// version's four indexes and none of its own, on a DynamoDB Local that keeps its
 /// tables (only that one finishes changing the indexes of a table).
 #[tokio::test]
 async fn tables_kept_from_an_older_version_get_this_versions_indexes() {
@@ -338,7 +338,7 @@ async fn tables_kept_from_an_older_version_get_this_versions_indexes() {
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
         ProjectionType, ScalarAttributeType,
     };
-    use event_core::store::schema::{ALERT_INDEX, COUNT_INDEX, DOMAIN_INDEX};
+    use event_core::store::schema::{ALERT_INDEX, COUNT_INDEX, DOMAIN_INDEX, WEBHOOK_INDEX};
     // The events table as the version before the count index created it.
     let config = test_config();
     let key =
@@ -373,7 +373,8 @@ async fn tables_kept_from_an_older_version_get_this_versions_indexes() {
         .map(|partition| format!("{} index {partition}-created_key-index removed", tables.events))
         .into();
     expected.extend(
-        [DOMAIN_INDEX, COUNT_INDEX, ALERT_INDEX].map(|i| format!("{} index {i} added", tables.events)),
+        [DOMAIN_INDEX, COUNT_INDEX, ALERT_INDEX, WEBHOOK_INDEX]
+            .map(|i| format!("{} index {i} added", tables.events)),
     );
     expected.extend([
         format!("{} stream", tables.events),

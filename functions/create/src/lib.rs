@@ -1,22 +1,35 @@
 //! create: `POST /monitoring/v1/webhook/{webhook_id}/{access_key}/events`.
 //! The body is the monitor's own payload; the answer is `200 {}` once every event it
-//! carries is stored. An `Idempotency-Key` header names the delivery for redelivery
-//! detection when the payload's format has no identity of its own. With `_` in place of
-//! the access key, the key comes from the Authorization header (Bearer, or a Basic
-//! password).
+//! carries is stored, or for a `cloud_eye` webhook Cloud Eye's own answer,
+//! `[{event_id, event_name}]` of the events this delivery stored. An `Idempotency-Key`
+//! header names the delivery for redelivery detection when the payload's format has no
+//! identity of its own. With `_` in place of the access key, the key comes from the
+//! Authorization header (Bearer, or a Basic password). `?action=clear` makes an AOM
+//! body clear the alarms it names, as AOM's own `?action=clear` does.
 
 use event_core::api::{self, CreateRoute};
+use event_core::model::WebhookFormat;
 use event_core::service::{self, App};
-use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     api::serve(req, |req, CreateRoute { webhook_id, access_key }| async move {
         let access_key = api::access_key(&req, &access_key)?;
         let body = api::body_bytes(&req, app.config.max_body_bytes)?;
         let idempotency_key = api::header(&req, "idempotency-key");
-        service::create_events(app, &webhook_id, &access_key, body, idempotency_key).await?;
-        Ok(json!({}))
+        let params = req.query_string_parameters();
+        let action = params.first("action");
+        let created =
+            service::create_events(app, &webhook_id, &access_key, body, idempotency_key, action).await?;
+        Ok(match created.format {
+            WebhookFormat::CloudEye => {
+                let stored =
+                    created.events.iter().map(|e| json!({"event_id": e.event_id, "event_name": e.title}));
+                Value::Array(stored.collect())
+            }
+            _ => json!({}),
+        })
     })
     .await
 }

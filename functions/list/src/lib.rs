@@ -1,16 +1,45 @@
 //! list: `GET /monitoring/v1/events`, `POST /monitoring/v1/events/search`,
 //! `POST /monitoring/v1/event/list`. `next_token` (`""` to start) pages at constant cost.
+//! Also Huawei's two event queries over the same events, each answering (errors too)
+//! in its own API's shapes: Cloud Eye's `GET /V1.0/{project_id}/event/{event_name}` and
+//! AOM's `POST /v2/{project_id}/events`, both taking `domain_id` from the query string.
 
+use chrono::Utc;
 use event_core::api::{self, decode, tenant, ListRoute};
+use event_core::huawei::aom_request::AomQuery;
+use event_core::huawei::cloud_eye::CloudEyeQuery;
+use event_core::huawei::{aom, cloud_eye};
 use event_core::service::{self, App};
-use lambda_http::{Body, Request, Response};
+use event_core::{Error, Result};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    api::serve(req, |req, ListRoute { from_query_string }| async move {
-        let request = decode::list_request(&req, from_query_string)?;
-        let domain =
-            tenant::caller_domain(&req, request.scoped.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::list_events(&app.store, &domain, &request.scoped.query, request.next_token.as_deref()).await
+    api::serve(req, |req, route| async move {
+        let mode = app.config.read_authorizer;
+        let params = req.query_string_parameters();
+        let answer: Result<Value> = match route {
+            ListRoute::Events { from_query_string } => {
+                let request = decode::list_request(&req, from_query_string)?;
+                let domain = tenant::caller_domain(&req, request.scoped.domain_id.as_deref(), mode)?;
+                let query = &request.scoped.query;
+                let page =
+                    service::list_events(&app.store, &domain, query, request.next_token.as_deref()).await?;
+                serde_json::to_value(page).map_err(|e| Error::Internal(e.to_string()))
+            }
+            ListRoute::CloudEye { project_id, event_name } => {
+                let query = CloudEyeQuery::parse(project_id, event_name, params.iter())?;
+                let domain = tenant::caller_domain(&req, query.domain_id.as_deref(), mode)?;
+                cloud_eye::query_events(&app.store, &domain, &query).await
+            }
+            ListRoute::Aom { project_id } => {
+                let body = decode::body_object(&req)?;
+                let query = AomQuery::parse(project_id, &body, params.iter(), Utc::now())?;
+                let domain = tenant::caller_domain(&req, query.domain_id.as_deref(), mode)?;
+                aom::query_events(&app.store, &domain, &query).await
+            }
+        };
+        answer
     })
     .await
 }

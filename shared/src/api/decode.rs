@@ -84,7 +84,9 @@ pub fn get_request(req: &Request, path_event_id: Option<String>) -> Result<GetRe
                 Some(Value::Array(items)) => items
                     .iter()
                     .map(|i| {
+                        // An empty name is no field (it would answer `{"": …}`), as in list's `only`.
                         i.as_str()
+                            .filter(|name| !name.is_empty())
                             .map(str::to_string)
                             .ok_or_else(|| Error::invalid("'only' must be a list of field names."))
                     })

@@ -14,12 +14,14 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-pub use routes::{route, CreateRoute, Endpoint, GetRoute, ListRoute, Operation, Route, StatRoute};
+pub use routes::{
+    dialect, route, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation, Route, StatRoute,
+};
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own
 /// typed route, renders the outcome and logs one line with the request id, route,
-/// domain, status and latency. Never fails: every error becomes its SpaceONE error
-/// response.
+/// domain, status and latency. Never fails: every error becomes its error response, in
+/// the shape of the API the path belongs to (SpaceONE's, Cloud Eye's or AOM's).
 pub async fn serve<R, F, Fut, T>(req: Request, work: F) -> Response<Body>
 where
     R: Operation,
@@ -42,7 +44,7 @@ where
         };
         let (response, failure) = match outcome.and_then(|body| response::ok(&body)) {
             Ok(response) => (response, None),
-            Err(err) => (response::error(&err), Some(err)),
+            Err(err) => (response::error_in(dialect(&path), &err), Some(err)),
         };
         let status = response.status().as_u16();
         let path = routes::redacted(&path);

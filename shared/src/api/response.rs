@@ -4,6 +4,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::routes::Dialect;
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::query::Shape;
@@ -53,14 +54,28 @@ fn text_response(status: u16, text: String) -> Response<Body> {
 /// `Retry-After` on every transient fault and `Allow` on a 405. Internal details stay in the logs: a 500 says
 /// only that something broke.
 pub fn error(err: &Error) -> Response<Body> {
+    error_in(Dialect::SpaceOne, err)
+}
+
+/// An error in the shape of the API the request belongs to: SpaceONE's, or Huawei's
+/// `{error_code, error_msg}` (Cloud Eye) and `{error_code, error_message, error_type}`
+/// (AOM), with the same status and headers.
+pub fn error_in(dialect: Dialect, err: &Error) -> Response<Body> {
     let message = match err {
         Error::Internal(_) => "Internal error; the request id in the logs tells what happened.".to_string(),
         other => shortened(other.to_string()),
     };
-    let mut response = json(
-        err.status(),
-        &json!({"error": {"code": err.code(), "message": message, "status": err.status()}}),
-    );
+    let status = err.status();
+    let body = match dialect {
+        Dialect::SpaceOne => json!({"error": {"code": err.code(), "message": message, "status": status}}),
+        Dialect::CloudEye => json!({"error_code": cloud_eye_code(err), "error_msg": message}),
+        Dialect::Aom => json!({
+            "error_code": format!("AOM.0{status}"),
+            "error_message": message,
+            "error_type": aom_type(status),
+        }),
+    };
+    let mut response = json(status, &body);
     if let Some(seconds) = err.retry_after_seconds() {
         response.headers_mut().insert("retry-after", seconds.into());
     }
@@ -70,6 +85,39 @@ pub fn error(err: &Error) -> Response<Body> {
         }
     }
     response
+}
+
+/// Cloud Eye's codes (its "Error Codes" page) for what each error means.
+fn cloud_eye_code(err: &Error) -> &'static str {
+    match err {
+        Error::InvalidArgument(_) | Error::RequiredParameter(_) => "ces.0013",
+        Error::PayloadTooLarge { .. } => "ces.0014",
+        Error::PermissionDenied(_) => "ces.0017",
+        Error::NotFound { .. } => "ces.0016",
+        Error::Internal(_) => "ces.0007",
+        Error::Throttled
+        | Error::InProgress(_)
+        | Error::StorageUnavailable(_)
+        | Error::UpstreamUnavailable(_)
+        | Error::RateLimited { .. } => "ces.0008",
+        Error::MethodNotAllowed { .. } | Error::WebhookDisabled(_) | Error::Conflict(_) => "ces.0011",
+    }
+}
+
+/// AOM's `error_type` per status, as its API reference writes them (503 included,
+/// which it calls SC_NOT_IMPLEMENTED).
+fn aom_type(status: u16) -> &'static str {
+    match status {
+        400 => "SC_BAD_REQUEST",
+        401 => "SC_UNAUTHORIZED",
+        403 => "SC_FORBIDDEN",
+        404 => "SC_NOT_FOUND",
+        405 => "SC_METHOD_NOT_ALLOWED",
+        409 => "SC_CONFLICT",
+        413 => "SC_REQUEST_ENTITY_TOO_LARGE",
+        503 => "SC_NOT_IMPLEMENTED",
+        _ => "SC_INTERNAL_SERVER_ERROR",
+    }
 }
 
 /// Messages quote what the client sent; a 100 KB regex need not come back whole.
@@ -112,6 +160,32 @@ mod tests {
         assert_eq!(body["error"]["code"], "ERROR_THROTTLED");
         assert_eq!(error(&Error::StorageUnavailable("down".into())).headers()["retry-after"], "2");
         assert!(error(&Error::invalid("bad")).headers().get("retry-after").is_none());
+    }
+
+    #[test]
+    fn huawei_routes_answer_in_their_peers_shapes_with_the_same_headers() {
+        let body = |dialect, err: &Error| -> Value {
+            serde_json::from_slice(error_in(dialect, err).body()).unwrap()
+        };
+        let invalid = Error::invalid("bad limit");
+        assert_eq!(
+            body(Dialect::CloudEye, &invalid),
+            json!({"error_code": "ces.0013", "error_msg": "bad limit"})
+        );
+        assert_eq!(
+            body(Dialect::Aom, &invalid),
+            json!({"error_code": "AOM.0400", "error_message": "bad limit", "error_type": "SC_BAD_REQUEST"})
+        );
+        let denied = Error::PermissionDenied("no".into());
+        assert_eq!(body(Dialect::CloudEye, &denied)["error_code"], "ces.0017");
+        assert_eq!(body(Dialect::Aom, &denied)["error_type"], "SC_FORBIDDEN");
+        let throttled = error_in(Dialect::Aom, &Error::Throttled);
+        assert_eq!(
+            (throttled.status().as_u16(), &throttled.headers()["retry-after"]),
+            (503, &"1".parse().unwrap())
+        );
+        assert_eq!(body(Dialect::Aom, &Error::Internal("x".into()))["error_code"], "AOM.0500");
+        assert_eq!(body(Dialect::CloudEye, &Error::Internal("x".into()))["error_code"], "ces.0007");
     }
 
     #[test]

@@ -25,13 +25,17 @@ pub enum Endpoint {
     EventsSearch,
     /// stat, legacy.
     EventsStat,
+    /// Huawei Cloud Eye's "Querying Monitoring Details of an Event", served by list.
+    CloudEyeEvent,
+    /// Huawei AOM's "Querying Events and Alarms", served by list.
+    AomEvents,
 }
 
 impl Endpoint {
     /// Every endpoint, in matching order: the first template whose segments match a path
     /// decides, whatever the method, so a literal path comes before the parameter that
     /// would also match it (`GET /event/list` is a 405, not event "list").
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 10] = [
         Endpoint::WebhookEvents,
         Endpoint::EventGet,
         Endpoint::EventList,
@@ -40,6 +44,8 @@ impl Endpoint {
         Endpoint::Events,
         Endpoint::EventsSearch,
         Endpoint::EventsStat,
+        Endpoint::CloudEyeEvent,
+        Endpoint::AomEvents,
     ];
 
     /// The method and path template.
@@ -55,6 +61,8 @@ impl Endpoint {
             Endpoint::Events => (Method::GET, "/monitoring/v1/events"),
             Endpoint::EventsSearch => (Method::POST, "/monitoring/v1/events/search"),
             Endpoint::EventsStat => (Method::POST, "/monitoring/v1/events/stat"),
+            Endpoint::CloudEyeEvent => (Method::GET, "/V1.0/{project_id}/event/{event_name}"),
+            Endpoint::AomEvents => (Method::POST, "/v2/{project_id}/events"),
         }
     }
 
@@ -78,10 +86,14 @@ impl Endpoint {
             Endpoint::WebhookEvents => Route::Create(CreateRoute { webhook_id: next(), access_key: next() }),
             Endpoint::EventById => Route::Get(GetRoute { event_id: Some(next()) }),
             Endpoint::EventGet => Route::Get(GetRoute { event_id: None }),
-            Endpoint::Events => Route::List(ListRoute { from_query_string: true }),
+            Endpoint::Events => Route::List(ListRoute::Events { from_query_string: true }),
             Endpoint::EventsSearch | Endpoint::EventList => {
-                Route::List(ListRoute { from_query_string: false })
+                Route::List(ListRoute::Events { from_query_string: false })
             }
+            Endpoint::CloudEyeEvent => {
+                Route::List(ListRoute::CloudEye { project_id: next(), event_name: next() })
+            }
+            Endpoint::AomEvents => Route::List(ListRoute::Aom { project_id: next() }),
             Endpoint::EventsStat | Endpoint::EventStat => Route::Stat(StatRoute),
         }
     }
@@ -100,11 +112,39 @@ pub struct GetRoute {
     pub event_id: Option<String>,
 }
 
-/// list: whether EventQuery comes in the query string (legacy `GET /events`) or the body.
+/// list: EventQuery, in the query string (legacy `GET /events`) or the body; or one of
+/// Huawei's two event queries over the same events, with the project its path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListRoute {
-    pub from_query_string: bool,
+pub enum ListRoute {
+    Events { from_query_string: bool },
+    CloudEye { project_id: String, event_name: String },
+    Aom { project_id: String },
 }
+
+/// Whose API a path belongs to, and so whose error shape its answers take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    SpaceOne,
+    CloudEye,
+    Aom,
+}
+
+/// The dialect of a request path, also for paths no route matches: a wrong method or
+/// an unknown path under a Huawei prefix is answered in that peer's error shape.
+pub fn dialect(path: &str) -> Dialect {
+    if path.contains(ROOTS[0]) {
+        Dialect::SpaceOne
+    } else if path.contains(ROOTS[1]) {
+        Dialect::CloudEye
+    } else if path.contains(ROOTS[2]) {
+        Dialect::Aom
+    } else {
+        Dialect::SpaceOne
+    }
+}
+
+/// Where each API's paths start, after any API Gateway stage prefix.
+const ROOTS: [&str; 3] = ["/monitoring/v1/", "/V1.0/", "/v2/"];
 
 /// stat: both generations take the same body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,13 +188,15 @@ operation!(StatRoute, Stat, "stat");
 
 /// Matches a request path (with or without an API Gateway stage prefix) to its route.
 pub fn route(method: &Method, path: &str) -> Result<Route> {
-    let Some(start) = path.find("/monitoring/v1/") else {
-        return Err(unknown(path));
-    };
-    let relative = path[start..].trim_end_matches('/');
-    let Some((endpoint, values)) =
+    // A stage may itself be named like a root (`/v2/v2/…`): every place a root starts
+    // is tried, first to last.
+    let starts = (0..path.len())
+        .filter(|&i| ROOTS.iter().any(|root| path.as_bytes()[i..].starts_with(root.as_bytes())));
+    let located = starts.into_iter().find_map(|start| {
+        let relative = path[start..].trim_end_matches('/');
         Endpoint::ALL.into_iter().find_map(|e| Some((e, captures(e.spec().1, relative)?)))
-    else {
+    });
+    let Some((endpoint, values)) = located else {
         return Err(unknown(path));
     };
     let allowed = endpoint.spec().0;
@@ -257,6 +299,33 @@ mod tests {
         assert_eq!(served_by(Method::POST, "/monitoring/v1/event/list"), "list");
         assert_eq!(served_by(Method::POST, "/monitoring/v1/events/stat"), "stat");
         assert_eq!(served_by(Method::POST, "/monitoring/v1/event/stat"), "stat");
+        assert_eq!(served_by(Method::GET, "/V1.0/project-1/event/rebootServer"), "list");
+        assert_eq!(served_by(Method::POST, "/v2/project-1/events"), "list");
+    }
+
+    #[test]
+    fn huawei_paths_carry_their_project_and_event_name_and_answer_in_their_dialect() {
+        assert_eq!(
+            route(&Method::GET, "/prod/V1.0/project-1/event/reboot%20Server").unwrap(),
+            Route::List(ListRoute::CloudEye {
+                project_id: "project-1".into(),
+                event_name: "reboot Server".into()
+            })
+        );
+        assert_eq!(
+            route(&Method::POST, "/v2/v2/project-1/events").unwrap(),
+            Route::List(ListRoute::Aom { project_id: "project-1".into() })
+        );
+        assert_eq!(
+            route(&Method::POST, "/v2/monitoring/v1/event/list").unwrap(),
+            Route::List(ListRoute::Events { from_query_string: false })
+        );
+        assert_eq!(route(&Method::GET, "/v2/project-1/events").unwrap_err().status(), 405);
+        assert_eq!(dialect("/prod/V1.0/p/event/e"), Dialect::CloudEye);
+        assert_eq!(dialect("/v2/p/nothing"), Dialect::Aom);
+        assert_eq!(dialect("/v2/monitoring/v1/event/list"), Dialect::SpaceOne);
+        assert_eq!(dialect("/monitoring/v1/event/V1.0/x"), Dialect::SpaceOne);
+        assert_eq!(dialect("/elsewhere"), Dialect::SpaceOne);
     }
 
     #[test]
@@ -294,7 +363,7 @@ mod tests {
     fn a_function_takes_only_its_own_routes() {
         let list = route(&Method::POST, "/monitoring/v1/event/list").unwrap();
         assert_eq!(GetRoute::of(list.clone()), None);
-        assert_eq!(ListRoute::of(list), Some(ListRoute { from_query_string: false }));
+        assert_eq!(ListRoute::of(list), Some(ListRoute::Events { from_query_string: false }));
     }
 
     #[test]

@@ -251,6 +251,7 @@ impl<'a> AlertView<'a> {
             occurred_at: time,
             additional_info: self.additional_info(),
             raw_data: self.alert.clone(),
+            auto_resolve_after_ms: None,
             dedup_key: Some(dedup_key),
         }
     }

@@ -194,6 +194,7 @@ fn legacy(body: &Value) -> Result<ParsedEvent, ParseError> {
         additional_info: info,
         raw_data: body.clone(),
         // Nothing in a legacy body tells one notification from its redelivery.
+        auto_resolve_after_ms: None,
         dedup_key: None,
     })
 }

@@ -7,7 +7,9 @@
 //! a non-string additional_info value.
 
 pub mod alertmanager;
+pub mod aom;
 pub mod aws_sns;
+pub mod cloud_eye;
 pub mod grafana;
 pub(crate) mod json;
 mod python_str;
@@ -41,6 +43,9 @@ pub struct ParsedEvent {
     pub additional_info: Map<String, Value>,
     /// The part of the body this event came from.
     pub raw_data: Value,
+    /// How long the alert of this event stays open without another event, when the
+    /// sender says (AOM's `timeout`), in milliseconds.
+    pub auto_resolve_after_ms: Option<i64>,
     /// What identifies this change for redelivery detection (e.g. an Alertmanager
     /// alert's fingerprint, status and time); `None` falls back to the body.
     pub dedup_key: Option<String>,
@@ -60,12 +65,24 @@ impl ParseError {
 
 /// Reads `body` as `format` into the events it carries (at least one).
 pub fn parse(format: WebhookFormat, body: &Value) -> Result<Vec<ParsedEvent>, ParseError> {
+    parse_delivery(format, body, None)
+}
+
+/// [`parse`] for a delivery whose URL asked for `action`: AOM's `?action=clear` makes
+/// an AOM body's events clears; other formats have no actions.
+pub fn parse_delivery(
+    format: WebhookFormat,
+    body: &Value,
+    action: Option<&str>,
+) -> Result<Vec<ParsedEvent>, ParseError> {
     let events = match format {
         WebhookFormat::Standard => standard::parse(body),
         WebhookFormat::Alertmanager => alertmanager::parse(body),
         WebhookFormat::Grafana => grafana::parse(body),
         WebhookFormat::AwsSns => aws_sns::parse(body),
-        WebhookFormat::Auto => parse(detect(body), body),
+        WebhookFormat::CloudEye => cloud_eye::parse(body),
+        WebhookFormat::Aom => aom::parse_action(body, action),
+        WebhookFormat::Auto => parse_delivery(detect(body), body, action),
     }?;
     if events.is_empty() {
         return Err(ParseError::new("the payload carries no events"));
@@ -87,6 +104,10 @@ pub fn detect(body: &Value) -> WebhookFormat {
         WebhookFormat::Alertmanager
     } else if has("evalMatches") || has("ruleName") {
         WebhookFormat::Grafana
+    } else if aom::looks_like(body) {
+        WebhookFormat::Aom
+    } else if cloud_eye::looks_like(body) {
+        WebhookFormat::CloudEye
     } else {
         WebhookFormat::Standard
     }

@@ -63,6 +63,7 @@ fn parse_one(item: &Value) -> Result<ParsedEvent, ParseError> {
         occurred_at: text_field(item, "occurred_at"),
         additional_info,
         raw_data: item.clone(),
+        auto_resolve_after_ms: None,
         dedup_key: None,
     })
 }

@@ -29,6 +29,33 @@ fn detect_recognises_raw_sns_deliveries_and_grafana_unified_bodies() {
     assert_eq!(detect(&am), WebhookFormat::Alertmanager);
 }
 
+#[test]
+fn detect_recognises_huawei_reports_and_leaves_standard_lists_alone() {
+    let cloud_eye: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/cloud_eye/report-two.json")).unwrap();
+    assert_eq!(detect(&cloud_eye), WebhookFormat::CloudEye);
+    let aom: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/aom/report-alarm.json")).unwrap();
+    assert_eq!(detect(&aom), WebhookFormat::Aom);
+    assert_eq!(detect(&json!([{"title": "t"}])), WebhookFormat::Standard);
+    assert_eq!(detect(&json!({"events": [{"title": "t"}]})), WebhookFormat::Standard);
+}
+
+#[test]
+fn only_an_aom_body_takes_the_clear_action() {
+    let aom: Value =
+        serde_json::from_str(include_str!("../../../tests/fixtures/aom/report-alarm.json")).unwrap();
+    let cleared = parse_delivery(WebhookFormat::Auto, &aom, Some("clear")).unwrap();
+    assert_eq!(cleared[0].event_type.as_deref(), Some("RECOVERY"));
+    assert_eq!(
+        parse_delivery(WebhookFormat::Aom, &aom, None).unwrap()[0].event_type.as_deref(),
+        Some("ALERT")
+    );
+    let standard = json!({"title": "t", "event_type": "ALERT"});
+    let read = parse_delivery(WebhookFormat::Auto, &standard, Some("clear")).unwrap();
+    assert_eq!(read, parse(WebhookFormat::Standard, &standard).unwrap());
+}
+
 mod never_panic {
     use super::super::*;
     use proptest::prelude::*;
@@ -80,6 +107,16 @@ mod never_panic {
         "imageURL",
         "name",
         "value",
+        "events",
+        "event_name",
+        "event_source",
+        "time",
+        "event_state",
+        "event_level",
+        "metadata",
+        "starts_at",
+        "event_severity",
+        "event_type",
     ];
     const WORDS: &[&str] = &[
         "firing",
@@ -101,6 +138,11 @@ mod never_panic {
         "ALARM: \"x\" in y",
         "0001-01-01T00:00:00Z",
         "2026-11-22T15:54:27Z",
+        "normal",
+        "incident",
+        "Major",
+        "alarm",
+        "event",
     ];
 
     fn arb_json() -> impl Strategy<Value = Value> {
@@ -130,6 +172,8 @@ mod never_panic {
             include_str!("../../../tests/fixtures/aws_sns/notification-cloudwatch-anomaly-alarm.json"),
             include_str!("../../../tests/fixtures/aws_sns/notification-aws-health.json"),
             include_str!("../../../tests/fixtures/aws_sns/subscription-confirmation.json"),
+            include_str!("../../../tests/fixtures/cloud_eye/report-two.json"),
+            include_str!("../../../tests/fixtures/aom/report-alarm.json"),
         ]
         .iter()
         .map(|text| serde_json::from_str(text).unwrap())
@@ -162,7 +206,7 @@ mod never_panic {
 
         #[test]
         fn parsers_never_panic_when_one_fixture_member_changes(
-            which in 0usize..6, place in any::<prop::sample::Index>(), replacement in arb_json()
+            which in 0usize..8, place in any::<prop::sample::Index>(), replacement in arb_json()
         ) {
             let mut body = fixtures().swap_remove(which);
             let mut places = Vec::new();

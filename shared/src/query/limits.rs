@@ -25,6 +25,11 @@ pub const MAX_STAGE_ROWS: usize = 100_000;
 /// an event): as JSON text, which takes three to five times as much in memory.
 pub const MAX_HELD_BYTES: usize = 32 * 1024 * 1024;
 
+/// The most bytes of rows one stat may hold, as JSON text: the events it matched, and
+/// again the rows of each `unwind` (a copy of the rest of the row per element). raw_data
+/// can be about 1 MB an event, so a count of events alone bounds nothing.
+pub const MAX_STAT_BYTES: usize = 64 * 1024 * 1024;
+
 /// A caller's regular expression, case-insensitive, within the per-pattern bounds.
 pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)

@@ -10,7 +10,7 @@ mod collect;
 mod condition;
 mod elem_match;
 mod group;
-mod limits;
+pub mod limits;
 mod list;
 mod parse;
 mod path;

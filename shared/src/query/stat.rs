@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::condition::{describe, Condition};
 use super::group::Group;
-use super::limits::{check_patterns, MAX_STAGE_ROWS};
+use super::limits::{approximate_size, check_patterns, MAX_STAGE_ROWS, MAX_STAT_BYTES};
 use super::list::Keyword;
 use super::parse::{self, object, reject_unknown, text, Page};
 use super::path::{insert, Leaves, Path};
@@ -148,6 +148,14 @@ impl StatQuery {
                             rows.len()
                         )));
                     }
+                    if matches!(stage, Stage::Unwind { .. }) && held_bytes(&rows) > MAX_STAT_BYTES {
+                        return Err(Error::invalid(format!(
+                            "query.aggregate[{n}] makes rows of more than {} MB (each element copies the \
+                             rest of its row); project the fields you need before unwinding, or narrow the \
+                             filter.",
+                            MAX_STAT_BYTES >> 20
+                        )));
+                    }
                 }
                 rows
             }
@@ -259,14 +267,21 @@ impl Stage {
             }
             Stage::Limit(n) => rows.into_iter().take(*n).collect(),
             Stage::Skip(n) => rows.into_iter().skip(*n).collect(),
-            // The only stage that makes more rows than it takes: it stops one past the
+            // The only stage that makes more rows than it takes: it stops one past either
             // bound, which `evaluate` then refuses, rather than fill memory first.
-            Stage::Unwind { path, filter } => rows
-                .into_iter()
-                .flat_map(|r| unwind(r, path))
-                .filter(|r| filter.iter().all(|c| c.matches(r, now)))
-                .take(MAX_STAGE_ROWS + 1)
-                .collect(),
+            Stage::Unwind { path, filter } => {
+                let mut bytes = 0;
+                rows.into_iter()
+                    .flat_map(|r| unwind(r, path))
+                    .filter(|r| filter.iter().all(|c| c.matches(r, now)))
+                    .take_while(|r| {
+                        let within = bytes <= MAX_STAT_BYTES;
+                        bytes += approximate_size(r);
+                        within
+                    })
+                    .take(MAX_STAGE_ROWS + 1)
+                    .collect()
+            }
             Stage::Match { filter, filter_or } => rows
                 .into_iter()
                 .filter(|r| {
@@ -276,6 +291,10 @@ impl Stage {
                 .collect(),
         }
     }
+}
+
+fn held_bytes(rows: &[Value]) -> usize {
+    rows.iter().map(approximate_size).sum()
 }
 
 /// MongoDB's `$unwind`: a list gives one row per element; a missing, null or empty
@@ -542,5 +561,20 @@ mod tests {
         let err = query.evaluate(vec![json!({"tags": tags})], Utc::now()).unwrap_err();
         assert_eq!(err.status(), 400);
         assert!(err.to_string().contains("aggregate[0]"), "{err}");
+    }
+
+    #[test]
+    fn an_unwind_that_copies_too_many_bytes_is_refused_before_it_holds_them() {
+        // 1,000 elements, each copying a 100 KB rest of the row: 100 MB, far fewer rows
+        // than the row bound.
+        let row = json!({"tags": (0..1000).collect::<Vec<_>>(), "blob": "x".repeat(100 * 1024)});
+        let query = StatQuery::from_json(&json!({"aggregate": [{"unwind": {"path": "tags"}}]})).unwrap();
+        let err = query.evaluate(vec![row.clone()], Utc::now()).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("more than 64 MB"), "{err}");
+        let projected = json!({"aggregate": [{"project": {"fields": [{"key": "tags", "name": "tags"}]}},
+                                             {"unwind": {"path": "tags"}}, {"count": {"name": "n"}}]});
+        let answer = StatQuery::from_json(&projected).unwrap().evaluate(vec![row], Utc::now()).unwrap();
+        assert_eq!(answer.total_count, 1, "projecting first keeps it small");
     }
 }

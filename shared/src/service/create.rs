@@ -10,15 +10,21 @@ use super::webhooks::access_key_matches;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
-use crate::model::{new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState};
+use crate::model::{
+    format_time, new_id, Alert, AlertState, Event, EventType, Webhook, WebhookFormat, WebhookState,
+};
 use crate::service::App;
 use crate::sns;
-use crate::store::{AlertScope, Claim, DeliveryClaim, EventSlot, OpenAlert};
+use crate::store::{
+    AlertScope, Claim, DeliveryClaim, EventSlot, Joined, OpenAlert, Recovery, Resolution, StoredEvent,
+};
 
-/// The events one delivery stored, in payload order.
+/// The events one delivery stored, in payload order, and the webhook's format (whose
+/// sender may expect its own answer: Cloud Eye's lists the events).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Created {
     pub events: Vec<Event>,
+    pub format: WebhookFormat,
 }
 
 /// How long a delivery waits for a concurrent delivery of the same change to finish
@@ -30,16 +36,19 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 /// a redelivered change (same webhook, same identity, within the window) is not stored
 /// again, and its delivery is answered like the original. A payload that takes longer
 /// than the delivery budget is answered 503 between two events, so the answer comes
-/// before API Gateway gives up and the sender's retry goes on from there.
+/// before API Gateway gives up and the sender's retry goes on from there. `action` is
+/// the URL's `?action=` (AOM's `clear`).
 pub async fn create_events(
     app: &App,
     webhook_id: &str,
     access_key: &str,
     body: &[u8],
     idempotency_key: Option<&str>,
+    action: Option<&str>,
 ) -> Result<Created> {
     let started = Instant::now();
     let webhook = authorize(app, webhook_id, access_key).await?;
+    within_rate_limit(app, &webhook).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
     }
@@ -52,7 +61,7 @@ pub async fn create_events(
         Ok(payload) => {
             let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
             let confirmed = check_sns(&webhook, &payload, replay_window).await?;
-            match formats::parse(webhook.format, &payload) {
+            match formats::parse_delivery(webhook.format, &payload, action) {
                 Ok(parsed) => (parsed, confirmed),
                 Err(e) => (unreadable(e.0, payload), confirmed),
             }
@@ -64,8 +73,7 @@ pub async fn create_events(
             e.additional_info.insert("subscription_confirmed".into(), Value::Bool(confirmed));
         });
     }
-    let body_identity =
-        idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
+    let body_hash = sha256_hex(body);
     let total = parsed.len();
     let mut events = Vec::with_capacity(total);
     for (index, item) in parsed.into_iter().enumerate() {
@@ -75,17 +83,37 @@ pub async fn create_events(
                  retry to store the rest."
             )));
         }
-        let identity = match &item.dedup_key {
-            Some(key) => format!("change:{key}"),
-            None => format!("{body_identity}#{index}"),
+        let identity = match (&item.dedup_key, idempotency_key) {
+            (Some(key), _) => Identity::Sender(format!("change:{key}")),
+            (None, Some(key)) => Identity::Sender(format!("key:{key}#{index}")),
+            (None, None) => Identity::Body(format!("body:{body_hash}#{index}")),
         };
+        // The sender's own (AOM's timeout) or the webhook's; from the event's arrival.
+        let auto_resolve_after = item
+            .auto_resolve_after_ms
+            .or(webhook.auto_resolve_after_seconds.map(|s| s.saturating_mul(1000) as i64));
+        let auto_resolve_at =
+            auto_resolve_after.map(|ms| format_time(now + chrono::Duration::milliseconds(ms)));
         let event = normalise(&webhook, item, now);
-        if let Some(event) = store_change(app, &identity, event, now).await? {
+        if let Some(event) = store_change(app, &identity, event, now, auto_resolve_at.as_deref()).await? {
             events.push(event);
         }
     }
-    Ok(Created { events })
+    Ok(Created { events, format: webhook.format })
 }
+
+/// What tells two deliveries of one change apart from two changes.
+enum Identity {
+    /// The sender's own: a dedup key from the payload, or the `Idempotency-Key` header.
+    Sender(String),
+    /// Only the body's bytes, a guess: trusted within the body window, and only while the
+    /// key's alert is as the stored body left it (a repeat incident sends the same bytes).
+    Body(String),
+}
+
+/// How many repeat incidents of one byte-identical body a delivery walks past; each is
+/// a state change of its key within the body window.
+const MAX_REPEATS: usize = 64;
 
 /// How one claimed change ended.
 enum Written {
@@ -101,16 +129,17 @@ enum Written {
 /// failure) and is answered 503, so the sender's retry finds the event, or stores it.
 async fn store_change(
     app: &App,
-    identity: &str,
+    identity: &Identity,
     mut event: Event,
     now: DateTime<Utc>,
+    auto_resolve_at: Option<&str>,
 ) -> Result<Option<Event>> {
     let Some(claim) = claim(app, identity, &event, now).await? else {
         return Ok(None); // already stored by an earlier delivery
     };
     event.event_id = claim.event_id().to_string();
     let written = async {
-        link_alert(app, &mut event).await?;
+        event.alert_id = linked_alert(app, &event, now, auto_resolve_at).await?;
         if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
             return Ok(Written::Now);
         }
@@ -140,21 +169,56 @@ async fn taken(app: &App, claim: &DeliveryClaim) -> Error {
     ))
 }
 
-/// The claim on one change, `None` when it is already stored. Waits briefly for a
-/// concurrent delivery of the same change, so both are answered alike.
+/// The claim on one change, `None` when it is already stored. A body stored before is a
+/// redelivery only while its key's alert is as that body left it; otherwise it is a
+/// repeat incident, claimed as the next in the body's chain of incidents.
 async fn claim(
     app: &App,
-    identity: &str,
+    identity: &Identity,
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<Option<DeliveryClaim>> {
-    let window = i64::from(app.config.dedup_window_hours) * 3600;
+    let (mut name, window) = match identity {
+        Identity::Sender(name) => (name.clone(), i64::from(app.config.dedup_window_hours) * 3600),
+        Identity::Body(name) => (name.clone(), i64::from(app.config.body_dedup_window_minutes) * 60),
+    };
+    for _ in 0..MAX_REPEATS {
+        match claim_change(app, &name, event, now, window).await? {
+            Claimed::Mine(claim) => return Ok(Some(claim)),
+            Claimed::Stored(Some(stored)) if matches!(identity, Identity::Body(_)) => {
+                if is_redelivery(app, &stored, event).await? {
+                    return Ok(None);
+                }
+                name = format!("{name}@{}", stored.event_id);
+            }
+            Claimed::Stored(_) => return Ok(None),
+        }
+    }
+    tracing::warn!(webhook_id = %event.webhook_id, "the same body repeated {MAX_REPEATS} incidents within the body window; taken as a redelivery");
+    Ok(None)
+}
+
+enum Claimed {
+    Mine(DeliveryClaim),
+    /// Stored already, as this event when the marker says.
+    Stored(Option<StoredEvent>),
+}
+
+/// Claims one change, waiting briefly for a concurrent delivery of it, so both are
+/// answered alike.
+async fn claim_change(
+    app: &App,
+    name: &str,
+    event: &Event,
+    now: DateTime<Utc>,
+    window: i64,
+) -> Result<Claimed> {
     let deadline = Instant::now() + IN_FLIGHT_WAIT;
     loop {
         let now_secs = now.timestamp().max(Utc::now().timestamp());
-        match app.store.claim_delivery(&event.webhook_id, identity, now_secs, window).await? {
-            Claim::New(claim) => return Ok(Some(claim)),
-            Claim::Duplicate => return Ok(None),
+        match app.store.claim_delivery(&event.webhook_id, name, now_secs, window).await? {
+            Claim::New(claim) => return Ok(Claimed::Mine(claim)),
+            Claim::Duplicate(stored) => return Ok(Claimed::Stored(stored)),
             Claim::Taken(theirs) => return Err(taken(app, &theirs).await),
             Claim::InFlight(_) if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
             Claim::InFlight(_) => {
@@ -164,6 +228,25 @@ async fn claim(
             }
         }
     }
+}
+
+/// Whether `event`, whose body is byte for byte the one `stored` was, is that body sent
+/// again: its key's alert is still as the stored event left it (open as the alert it
+/// joined; closed after a RECOVERY). An ALERT body seen after its alert was resolved is
+/// a repeat incident unless it started before that resolution.
+async fn is_redelivery(app: &App, stored: &StoredEvent, event: &Event) -> Result<bool> {
+    let state = app.store.key_state(&alert_scope(event)).await?;
+    if stored.event_type == EventType::Recovery.as_str() {
+        return Ok(state.open.is_none());
+    }
+    Ok(match (state.open, state.resolved) {
+        (Some(open), _) => open == stored.alert_id,
+        (None, Some(resolution)) => {
+            started_before(event, &resolution)
+                && resolution.alert_id.as_deref() == Some(stored.alert_id.as_str())
+        }
+        (None, None) => false,
+    })
 }
 
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
@@ -232,6 +315,19 @@ async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webh
     Ok(webhook)
 }
 
+/// Counts this delivery against the webhook's rate limit, if it has one.
+async fn within_rate_limit(app: &App, webhook: &Webhook) -> Result<()> {
+    let Some(per_minute) = webhook.max_deliveries_per_minute else { return Ok(()) };
+    let now = Utc::now().timestamp();
+    let minute_start = now - now.rem_euclid(60);
+    if app.store.count_delivery(&webhook.webhook_id, minute_start, per_minute).await? {
+        return Ok(());
+    }
+    let retry_after = u32::try_from(minute_start + 60 - now).unwrap_or(1).max(1);
+    tracing::warn!(webhook_id = %webhook.webhook_id, per_minute, "webhook rate limit reached; answering 503");
+    Err(Error::RateLimited { per_minute, retry_after })
+}
+
 /// How much of a body that is not JSON an ERROR event keeps.
 const UNREADABLE_BODY_KEPT: usize = 64 * 1024;
 
@@ -252,38 +348,122 @@ fn expires_at(retention_days: u32, now: DateTime<Utc>) -> Option<i64> {
     (retention_days > 0).then(|| now.timestamp() + i64::from(retention_days) * 86_400)
 }
 
-/// Joins the open alert of the event's key, or opens one. A RECOVERY resolves the open
-/// alert; a RECOVERY with nothing open is stored unlinked (the reference drops it; we
-/// keep every event a sender gave us).
-async fn link_alert(app: &App, event: &mut Event) -> Result<()> {
-    let scope = AlertScope {
+fn alert_scope(event: &Event) -> AlertScope<'_> {
+    AlertScope {
         domain_id: &event.domain_id,
         workspace_id: &event.workspace_id,
         project_id: &event.project_id,
         event_key: &event.event_key,
-    };
-    let store = &app.store;
-    match store.find_open_alert(&scope).await? {
-        Some(alert_id) if event.event_type == EventType::Recovery => {
-            store.resolve_alert(&scope, &alert_id, &event.created_at).await?;
-            event.alert_id = alert_id;
-        }
-        // Joining writes nothing to the alert: its description and updated_at are its
-        // newest event's, read when the alert is.
-        Some(alert_id) => event.alert_id = alert_id,
-        None if event.event_type == EventType::Recovery => {}
-        None => {
-            let alert = new_alert(event);
-            event.alert_id = match store.open_alert(&alert).await? {
-                OpenAlert::Opened => alert.alert_id,
-                OpenAlert::Existing(alert_id) => alert_id,
-            };
-        }
     }
-    Ok(())
 }
 
-fn new_alert(event: &Event) -> Alert {
+/// Whether an ALERT started before its key's last RECOVERY: a late delivery of the
+/// incident that RECOVERY ended.
+fn started_before(event: &Event, resolution: &Resolution) -> bool {
+    event.occurred_at < resolution.occurred_at
+}
+
+/// The alert `event` belongs to ("" for none). An ALERT joins the open alert of its key
+/// or opens one; a late ALERT joins the alert its RECOVERY resolved. A RECOVERY resolves
+/// the open alert, and with nothing open is stored unlinked (the reference drops it; we
+/// keep every event a sender gave us); either way its key remembers it for the
+/// redelivery window, for the late ALERTs. An open alert past its auto-resolve time
+/// resolved then: that is written down, and the event opens a new alert.
+async fn linked_alert(
+    app: &App,
+    event: &Event,
+    now: DateTime<Utc>,
+    auto_resolve_at: Option<&str>,
+) -> Result<String> {
+    let scope = alert_scope(event);
+    let store = &app.store;
+    let remember_until = now.timestamp() + i64::from(app.config.dedup_window_hours) * 3600;
+    let recovery =
+        Recovery { created_at: &event.created_at, occurred_at: &event.occurred_at, remember_until };
+    let join = |alert_id, auto_resolves| Join { app, event, alert_id, auto_resolves, auto_resolve_at, remember_until }.run();
+    // Each pass reads the key once; a pass ends early only when a racing delivery
+    // changed the key's memory between that read and our write.
+    for _ in 0..3 {
+        let state = store.key_state(&scope).await?;
+        let is_recovery = event.event_type == EventType::Recovery;
+        match (state.open, state.resolved.filter(|r| !is_recovery && started_before(event, r))) {
+            (Some(alert_id), _) if is_recovery => {
+                store.resolve_alert(&scope, &alert_id, recovery).await?;
+                return Ok(alert_id);
+            }
+            (Some(alert_id), _) => {
+                if let Some(alert_id) = join(alert_id, state.auto_resolves).await? {
+                    return Ok(alert_id);
+                }
+            }
+            (None, _) if is_recovery => {
+                store.remember_resolution(&scope, recovery).await?;
+                return Ok(String::new());
+            }
+            (None, Some(Resolution { alert_id: Some(alert_id), .. })) => return Ok(alert_id),
+            (None, Some(resolution)) => {
+                let alert = Alert {
+                    state: AlertState::Resolved,
+                    resolved_at: resolution.occurred_at.clone(),
+                    ..new_alert(event, None)
+                };
+                if store.record_resolved_alert(&alert, &resolution).await? {
+                    return Ok(alert.alert_id);
+                }
+            }
+            (None, None) => {
+                let alert = new_alert(event, auto_resolve_at);
+                match store.open_alert(&alert).await? {
+                    OpenAlert::Opened => return Ok(alert.alert_id),
+                    // A racing delivery opened it: the next pass reads the key and joins.
+                    OpenAlert::Existing(_) => {}
+                }
+            }
+        }
+    }
+    Err(Error::InProgress(format!(
+        "The alert of event_key {:?} keeps changing under concurrent deliveries; retry in a moment.",
+        event.event_key
+    )))
+}
+
+/// An event joining its key's open alert.
+struct Join<'a> {
+    app: &'a App,
+    event: &'a Event,
+    alert_id: String,
+    /// Whether the alert has an auto-resolve time (its key's marker says).
+    auto_resolves: bool,
+    auto_resolve_at: Option<&'a str>,
+    remember_until: i64,
+}
+
+impl Join<'_> {
+    /// The joined alert; `None` when it was past its auto-resolve time, which is then
+    /// written down (the key remembers the expiry as it remembers a RECOVERY). Only an
+    /// alert that resolves by itself, or comes to, is written: any other join writes
+    /// nothing (the alert's description and updated_at are its newest event's).
+    async fn run(self) -> Result<Option<String>> {
+        let store = &self.app.store;
+        if !self.auto_resolves && self.auto_resolve_at.is_none() {
+            return Ok(Some(self.alert_id));
+        }
+        let scope = alert_scope(self.event);
+        match store.join_alert(&self.alert_id, &self.event.created_at, self.auto_resolve_at).await? {
+            Joined::Open if self.auto_resolves => Ok(Some(self.alert_id)),
+            Joined::Open => {
+                store.mark_auto_resolves(&scope, &self.alert_id).await?;
+                Ok(Some(self.alert_id))
+            }
+            Joined::Expired(at) => {
+                store.resolve_alert(&scope, &self.alert_id, Recovery::expiry(&at, self.remember_until)).await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn new_alert(event: &Event, auto_resolve_at: Option<&str>) -> Alert {
     Alert {
         alert_id: new_id("alert"),
         event_key: event.event_key.clone(),
@@ -299,6 +479,7 @@ fn new_alert(event: &Event) -> Alert {
         created_at: event.created_at.clone(),
         updated_at: event.created_at.clone(),
         resolved_at: String::new(),
+        auto_resolve_at: auto_resolve_at.unwrap_or_default().to_string(),
     }
 }
 

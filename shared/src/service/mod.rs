@@ -8,6 +8,7 @@ mod normalise;
 mod rollup_reads;
 pub mod rollups;
 mod search;
+pub mod sweep;
 pub mod webhooks;
 
 pub use create::{create_events, Created};

@@ -130,6 +130,8 @@ mod tests {
             verify_sns_signature: true,
             sns_policy: Default::default(),
             previous_key: None,
+            auto_resolve_after_seconds: None,
+            max_deliveries_per_minute: None,
         }
     }
 

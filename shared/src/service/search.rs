@@ -14,6 +14,7 @@ use super::get::to_json;
 use super::rollup_reads;
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
+use crate::query::limits::{approximate_size, MAX_STAT_BYTES};
 use crate::query::{FieldTest, ListPage, Pushdown, Query, StatAnswer, StatQuery, MAX_HELD_ROWS};
 use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
 use crate::tenant::AuthorizedDomain;
@@ -123,6 +124,7 @@ pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQ
     let summaries = plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS);
     let most = if summaries { MAX_STAT_SUMMARIES } else { MAX_STAT_EVENTS };
     let mut matched = Vec::new();
+    let mut held = 0;
     let mut keep = |mut row: Value| {
         if !plan.complete && !filter.matches(&row, now) {
             return Ok(());
@@ -135,6 +137,14 @@ pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQ
         }
         if !query.reads_raw_data() {
             row.as_object_mut().map(|event| event.remove("raw_data"));
+        }
+        held += approximate_size(&row);
+        if held > MAX_STAT_BYTES {
+            return Err(Error::invalid(format!(
+                "The events this stat matches hold more than {} MB (raw_data, mostly); this stat reads \
+                 at most that much per call. Narrow the filter, or leave raw_data out of the query.",
+                MAX_STAT_BYTES >> 20
+            )));
         }
         matched.push(row);
         Ok(())
@@ -182,16 +192,15 @@ async fn cursor_page(
     Ok(ListPage { results: Some(results), total_count: None, next_token: next.map(|n| n.to_token()) })
 }
 
-/// Picks the index: an alert's events are a small partition of their own; otherwise
-/// the domain's, where a pinned webhook_id is a filter like any other (an index of a
-/// webhook's events would cost every event one more write unit; see
-/// docs/data-model.md). A created_at range bounds the sort key; field tests become
-/// DynamoDB filters, except on the partition key (DynamoDB refuses those), where a test
-/// the key already satisfies is dropped and any other is left to the engine.
+/// Picks the index: an alert's or a webhook's events are a small partition of their
+/// own; otherwise the domain's. A created_at range bounds the sort key; field tests
+/// become DynamoDB filters, except on the partition key (DynamoDB refuses those), where
+/// a test the key already satisfies is dropped and any other is left to the engine.
 fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
-    let (index, partition_attr, partition) = match push.alert_id {
-        Some(alert_id) => (EventIndex::Alert(alert_id.clone()), "alert_id", alert_id),
-        None => (EventIndex::Domain, "domain_id", domain.to_string()),
+    let (index, partition_attr, partition) = match (push.alert_id, push.webhook_id) {
+        (Some(alert_id), _) => (EventIndex::Alert(alert_id.clone()), "alert_id", alert_id),
+        (None, Some(webhook_id)) => (EventIndex::Webhook(webhook_id.clone()), "webhook_id", webhook_id),
+        (None, None) => (EventIndex::Domain, "domain_id", domain.to_string()),
     };
     let mut complete = push.complete;
     let mut filters = Vec::with_capacity(push.filters.len());

@@ -18,6 +18,8 @@ pub struct NewWebhook {
     pub project_id: String,
     pub verify_sns_signature: bool,
     pub sns_policy: SnsPolicy,
+    pub auto_resolve_after_seconds: Option<u64>,
+    pub max_deliveries_per_minute: Option<u32>,
 }
 
 /// A webhook and its access key: the only moment the key is known to the service.
@@ -77,6 +79,8 @@ pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey>
         verify_sns_signature: new.verify_sns_signature,
         sns_policy: new.sns_policy,
         previous_key: None,
+        auto_resolve_after_seconds: new.auto_resolve_after_seconds,
+        max_deliveries_per_minute: new.max_deliveries_per_minute.filter(|&n| n > 0),
     };
     store.create_webhook(&webhook).await?;
     Ok(IssuedKey { webhook, access_key })
@@ -98,6 +102,12 @@ pub async fn rotate_key(store: &Store, webhook_id: &str, grace: chrono::Duration
     webhook.previous_key = (grace > chrono::Duration::zero()).then_some(retired);
     store.set_webhook_keys(webhook_id, &webhook.access_key_hash, webhook.previous_key.as_ref()).await?;
     Ok(IssuedKey { webhook, access_key })
+}
+
+/// Sets how many deliveries a minute the webhook accepts (0: no limit).
+pub async fn set_rate_limit(store: &Store, webhook_id: &str, per_minute: u32) -> Result<Webhook> {
+    store.set_webhook_rate_limit(webhook_id, (per_minute > 0).then_some(per_minute)).await?;
+    get_webhook(store, webhook_id).await
 }
 
 pub async fn set_state(store: &Store, webhook_id: &str, state: WebhookState) -> Result<Webhook> {
@@ -124,6 +134,8 @@ mod tests {
             verify_sns_signature: true,
             sns_policy: SnsPolicy::default(),
             previous_key,
+            auto_resolve_after_seconds: None,
+            max_deliveries_per_minute: None,
         }
     }
 

@@ -9,14 +9,15 @@
 //! A redelivery's put is rejected and the rejection returns the marker
 //! (`ReturnValuesOnConditionCheckFailure`); it then reads the marker's event (one
 //! strongly consistent GetItem of a few attributes): stored, the redelivery is a
-//! duplicate. Not stored, a claim given back after a failure, or pending past
+//! duplicate, and learns which event and alert the change became (for create's body
+//! identity check). Not stored, a claim given back after a failure, or pending past
 //! [`STALE_CLAIM_SECS`] (its owner died), is taken over by an update conditioned on its
 //! owner's token, keeping its event id, so however deliveries fail a change is stored
 //! once under one id; a live claim is in flight. A change delivered again after the
 //! window is a new event: the put replaces the old marker, with a new id.
 //! Marker items have no `domain_id`, so no index and no list ever shows them; TTL
 //! removes them after the window. Markers an earlier version marked `done` still answer
-//! Duplicate.
+//! Duplicate, with the event they kept as `stored_event_id`.
 
 use std::future::Future;
 use std::time::Duration;
@@ -45,6 +46,8 @@ const RELEASE_WAIT: Duration = Duration::from_secs(2);
 const PENDING: &str = "pending";
 /// Written by versions that marked a marker done once its event was stored.
 const DONE: &str = "done";
+/// The attribute of a `done` marker naming the event its change became.
+const STORED_EVENT: &str = "stored_event_id";
 /// Given back after a failure: the next delivery takes it over at once, with its event id.
 const RELEASED: &str = "released";
 /// The marker's attribute naming the event its change becomes.
@@ -62,13 +65,23 @@ pub struct DeliveryClaim {
 pub enum Claim {
     /// This delivery holds the claim: store the event with it.
     New(DeliveryClaim),
-    /// The change is already stored.
-    Duplicate,
+    /// The change is already stored, as this event (unnamed by `done` markers written
+    /// before they kept it).
+    Duplicate(Option<StoredEvent>),
     /// Another delivery holds the claim right now, and its event is not stored yet.
     InFlight(DeliveryClaim),
     /// The claim's event id holds another webhook's event: drop the claim
     /// ([`Store::forget_delivery`]) so that a retry mints a new id.
     Taken(DeliveryClaim),
+}
+
+/// The attributes of a stored event that say which change it was and where it linked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub event_id: String,
+    pub webhook_id: String,
+    pub event_type: String,
+    pub alert_id: String,
 }
 
 /// What an event id holds, seen from the change that claimed it.
@@ -105,14 +118,14 @@ impl Store {
             event_id: field(CLAIMED_EVENT),
         };
         if field("status") == DONE {
-            return Ok(Claim::Duplicate);
+            return Ok(Claim::Duplicate(self.stored_event(&field(STORED_EVENT)).await?));
         }
         if theirs.token == fresh.token {
             // The SDK's retry of our own put, after an answer that was lost.
             return Ok(Claim::New(theirs));
         }
-        match self.stored_webhook(&theirs.event_id).await? {
-            Some(stored) if stored == webhook_id => return Ok(Claim::Duplicate),
+        match self.stored_event(&theirs.event_id).await? {
+            Some(stored) if stored.webhook_id == webhook_id => return Ok(Claim::Duplicate(Some(stored))),
             Some(_) => return Ok(Claim::Taken(theirs)),
             None => {}
         }
@@ -252,18 +265,18 @@ impl Store {
 
     /// What `claim`'s event id holds, compared with `event`, the change's event.
     pub async fn event_slot(&self, claim: &DeliveryClaim, event: &Event) -> Result<EventSlot> {
-        Ok(match self.stored_webhook(&claim.event_id).await? {
+        Ok(match self.stored_event(&claim.event_id).await? {
             None => EventSlot::Free,
-            Some(webhook_id) if webhook_id == event.webhook_id => EventSlot::This,
+            Some(stored) if stored.webhook_id == event.webhook_id => EventSlot::This,
             Some(_) => EventSlot::Other,
         })
     }
 
-    /// The webhook of the event stored under `event_id`, if any (a strongly consistent
-    /// read of one attribute). That tells this change's event from another: the id was
+    /// The event stored under `event_id`, if any (a strongly consistent read of a few
+    /// attributes). Its webhook tells this change's event from another: the id was
     /// minted at random for the change's marker, which is the webhook's own, and a
     /// redelivery may differ from the first delivery in any field but its identity.
-    async fn stored_webhook(&self, event_id: &str) -> Result<Option<String>> {
+    pub async fn stored_event(&self, event_id: &str) -> Result<Option<StoredEvent>> {
         if event_id.is_empty() {
             return Ok(None);
         }
@@ -273,14 +286,24 @@ impl Store {
             .table_name(&self.tables.events)
             .key("event_id", AttributeValue::S(event_id.to_string()))
             .consistent_read(true)
-            .projection_expression("#w")
+            .projection_expression("#w, #y, #a")
             .expression_attribute_names("#w", "webhook_id")
+            .expression_attribute_names("#y", "event_type")
+            .expression_attribute_names("#a", "alert_id")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(storage_error)?;
         self.record(Units::Read, out.consumed_capacity());
-        Ok(out.item().map(|item| text(item, "webhook_id").cloned().unwrap_or_default()))
+        Ok(out.item().map(|item| {
+            let field = |name| text(item, name).cloned().unwrap_or_default();
+            StoredEvent {
+                event_id: event_id.to_string(),
+                webhook_id: field("webhook_id"),
+                event_type: field("event_type"),
+                alert_id: field("alert_id"),
+            }
+        }))
     }
 }
 

@@ -1,9 +1,11 @@
 //! DynamoDB: the only module that knows table names, keys, indexes, AttributeValues and
 //! expressions. Everything above it speaks in model types.
 
+mod alert_states;
 mod alerts;
 mod deliveries;
 mod events;
+mod rate_limits;
 mod rollups;
 pub mod schema;
 pub mod stream;
@@ -20,8 +22,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-pub use alerts::{AlertScope, OpenAlert};
-pub use deliveries::{Claim, DeliveryClaim, EventSlot};
+pub use alert_states::AlertRange;
+pub use alerts::{AlertScope, Joined, KeyState, OpenAlert, Recovery, Resolution};
+pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
 pub use rollups::RollupReads;
 

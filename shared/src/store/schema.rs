@@ -34,7 +34,18 @@ pub const COUNT_INDEX: &str = "domain_id-created_key-count-index";
 /// What [`COUNT_INDEX`] holds besides its keys and `event_id`.
 pub const COUNT_ATTRIBUTES: [&str; 4] = ["severity", "event_type", "project_id", "workspace_id"];
 pub const ALERT_INDEX: &str = "alert_id-created_key-fields-index";
+pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-fields-index";
 pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
+/// Alerts by domain and state (open or resolved), newest first: see `store::alert_states`.
+pub const ALERT_STATE_INDEX: &str = "state_partition-created_at-index";
+/// `<domain_id>#open` or `<domain_id>#resolved`, the partition of [`ALERT_STATE_INDEX`].
+pub const STATE_PARTITION: &str = "state_partition";
+/// Open alerts that resolve by themselves, by the hour they do (see
+/// `store::alert_states`): what the sweep reads.
+pub const EXPIRY_INDEX: &str = "expiry_bucket-auto_resolve_at-index";
+/// The hour (`YYYY-MM-DDTHH`) of an open alert's auto_resolve_at, the partition of
+/// [`EXPIRY_INDEX`]; removed when the alert resolves.
+pub const EXPIRY_BUCKET: &str = "expiry_bucket";
 /// Keys of the rollups table: one rollup view of one domain, and one time bucket of it.
 pub const ROLLUP_KEY: &str = "rollup_key";
 pub const ROLLUP_BUCKET: &str = "bucket";
@@ -102,6 +113,7 @@ pub fn tables() -> Vec<TableDef> {
                 fields(DOMAIN_INDEX, "domain_id"),
                 IndexDef { includes: Some(COUNT_ATTRIBUTES.into()), ..fields(COUNT_INDEX, "domain_id") },
                 fields(ALERT_INDEX, "alert_id"),
+                fields(WEBHOOK_INDEX, "webhook_id"),
             ],
             ttl: true,
             stream: true,
@@ -123,7 +135,20 @@ pub fn tables() -> Vec<TableDef> {
             logical: "alerts",
             partition_key: "alert_id",
             sort_key: None,
-            indexes: vec![],
+            indexes: vec![
+                IndexDef {
+                    name: ALERT_STATE_INDEX,
+                    partition_key: STATE_PARTITION,
+                    sort_key: Some("created_at"),
+                    includes: None,
+                },
+                IndexDef {
+                    name: EXPIRY_INDEX,
+                    partition_key: EXPIRY_BUCKET,
+                    sort_key: Some("auto_resolve_at"),
+                    includes: None,
+                },
+            ],
             ttl: true,
             stream: false,
         },
@@ -436,7 +461,8 @@ mod tests {
             [
                 ("domain_id", Some(CREATED_KEY)),
                 ("domain_id", Some(CREATED_KEY)),
-                ("alert_id", Some(CREATED_KEY))
+                ("alert_id", Some(CREATED_KEY)),
+                ("webhook_id", Some(CREATED_KEY))
             ]
         );
     }
@@ -468,7 +494,7 @@ mod tests {
     #[test]
     fn cloudformation_defines_each_key_attribute_once() {
         let events = cloudformation()["events"]["AttributeDefinitions"].as_array().unwrap().len();
-        assert_eq!(events, 4, "event_id, domain_id, alert_id, created_key");
+        assert_eq!(events, 5, "event_id, domain_id, alert_id, webhook_id, created_key");
         let rollups = &cloudformation()["rollups"];
         assert_eq!(rollups["AttributeDefinitions"].as_array().unwrap().len(), 2);
         assert_eq!(rollups["KeySchema"][1], json!({"AttributeName": ROLLUP_BUCKET, "KeyType": "RANGE"}));

@@ -7,6 +7,8 @@ use super::{from_item, is_condition_failure, storage_error, to_item, Store};
 use crate::error::{Error, Result};
 use crate::model::{RetiredKey, Webhook, WebhookState};
 
+const RATE_LIMIT: &str = "max_deliveries_per_minute";
+
 impl Store {
     /// Stores a new webhook; its id must not exist yet.
     pub async fn create_webhook(&self, webhook: &Webhook) -> Result<()> {
@@ -85,6 +87,25 @@ impl Store {
                 .update_expression("SET #k = :k, #p = :p")
                 .expression_attribute_values(":p", to_attribute(previous)?),
             None => update.update_expression("SET #k = :k REMOVE #p"),
+        };
+        update.send().await.map_err(|e| missing_or_failed(e, webhook_id))?;
+        Ok(())
+    }
+
+    /// Sets the webhook's deliveries-a-minute limit (none: removed).
+    pub async fn set_webhook_rate_limit(&self, webhook_id: &str, per_minute: Option<u32>) -> Result<()> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.webhooks)
+            .key("webhook_id", AttributeValue::S(webhook_id.to_string()))
+            .condition_expression("attribute_exists(webhook_id)")
+            .expression_attribute_names("#r", RATE_LIMIT);
+        let update = match per_minute {
+            Some(n) => update
+                .update_expression("SET #r = :r")
+                .expression_attribute_values(":r", AttributeValue::N(n.to_string())),
+            None => update.update_expression("REMOVE #r"),
         };
         update.send().await.map_err(|e| missing_or_failed(e, webhook_id))?;
         Ok(())

@@ -98,6 +98,7 @@ pub(super) fn alarm_event(
             .or_else(|| envelope.and_then(Envelope::time)),
         additional_info: info,
         raw_data: raw.clone(),
+        auto_resolve_after_ms: None,
         dedup_key: envelope.and_then(|e| e.message_id).map(str::to_string),
     })
 }

@@ -114,6 +114,7 @@ pub(super) fn health_event(
             .or_else(|| envelope.and_then(Envelope::time)),
         additional_info: info,
         raw_data: raw.clone(),
+        auto_resolve_after_ms: None,
         dedup_key: envelope
             .and_then(|e| e.message_id)
             .or_else(|| optional_str(health, "id", what).ok().flatten())

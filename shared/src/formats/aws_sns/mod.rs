@@ -154,6 +154,7 @@ fn confirmation(body: &Value, subscribe: bool) -> Result<ParsedEvent, ParseError
         occurred_at: envelope.time(),
         additional_info: info,
         raw_data: body.clone(),
+        auto_resolve_after_ms: None,
         dedup_key: envelope.message_id.map(str::to_string),
     })
 }

@@ -31,6 +31,7 @@ pub(super) fn text_event(envelope: &Envelope<'_>, message: &str, raw: &Value) ->
         occurred_at: envelope.time(),
         additional_info: info,
         raw_data: raw.clone(),
+        auto_resolve_after_ms: None,
         dedup_key: envelope.message_id.map(str::to_string),
     }
 }

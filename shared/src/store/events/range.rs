@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 
 use crate::error::{Error, Result};
 use crate::query::FieldTest;
-use crate::store::schema::{ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX};
+use crate::store::schema::{
+    ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX,
+};
 use crate::store::{storage_error, Item, Store, Units};
 use crate::tenant::AuthorizedDomain;
 
@@ -20,6 +22,7 @@ use crate::tenant::AuthorizedDomain;
 pub enum EventIndex {
     Domain,
     Alert(String),
+    Webhook(String),
 }
 
 /// A slice of one index: always inside one domain, optionally bounded in creation time
@@ -73,6 +76,7 @@ impl EventRange {
         match &self.index {
             EventIndex::Domain => (DOMAIN_INDEX, "domain_id", self.domain.as_str()),
             EventIndex::Alert(id) => (ALERT_INDEX, "alert_id", id),
+            EventIndex::Webhook(id) => (WEBHOOK_INDEX, "webhook_id", id),
         }
     }
 }
