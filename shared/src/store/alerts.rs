@@ -290,51 +290,56 @@ impl Store {
     }
 
     /// Resolves the open alert of `scope` if it is still `alert_id`, and remembers the
-    /// resolution; a racing resolve that got there first is not an error.
+    /// resolution; a racing resolve that got there first is not an error. Two plain
+    /// updates, not a transaction (which bills each write twice): the alert first, so a
+    /// failure between them leaves the key naming its alert open, and the sender's retry
+    /// of the RECOVERY (or the sweep's next pass) finds it and resolves it again; the
+    /// other order would leave an alert open that no key names.
     pub async fn resolve_alert(
         &self,
         scope: &AlertScope<'_>,
         alert_id: &str,
         recovery: Recovery<'_>,
     ) -> Result<()> {
-        let marker = built(
-            Update::builder()
-                .table_name(&self.tables.alerts)
-                .key("alert_id", AttributeValue::S(scope.marker_id()))
-                .update_expression("REMOVE #t, #f SET #ra = :a, #ro = :o, #x = :x")
-                .condition_expression("#t = :a")
-                .expression_attribute_names("#t", MARKER_TARGET)
-                .expression_attribute_names("#f", MARKER_AUTO_RESOLVES)
-                .expression_attribute_names("#ra", RESOLVED_ALERT)
-                .expression_attribute_names("#ro", RESOLVED_AT)
-                .expression_attribute_names("#x", TTL_ATTRIBUTE)
-                .expression_attribute_values(":a", AttributeValue::S(alert_id.to_string()))
-                .expression_attribute_values(":o", AttributeValue::S(recovery.occurred_at.to_string()))
-                .expression_attribute_values(":x", AttributeValue::N(recovery.remember_until.to_string()))
-                .build(),
-        )?;
-        let alert = built(
-            Update::builder()
-                .table_name(&self.tables.alerts)
-                .key("alert_id", AttributeValue::S(alert_id.to_string()))
-                .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r, #sp = :sp REMOVE #b")
-                .expression_attribute_names("#s", "state")
-                .expression_attribute_names("#sp", STATE_PARTITION)
-                .expression_attribute_names("#b", EXPIRY_BUCKET)
-                .expression_attribute_values(":sp", resolved_partition(scope.domain_id))
-                .expression_attribute_values(
-                    ":s",
-                    AttributeValue::S(AlertState::Resolved.as_str().to_string()),
-                )
-                .expression_attribute_values(":r", AttributeValue::S(recovery.created_at.to_string()))
-                .build(),
-        )?;
-        let writes = vec![
-            TransactWriteItem::builder().update(marker).build(),
-            TransactWriteItem::builder().update(alert).build(),
-        ];
-        // Cancelled means a racing resolve got there first: the alert is resolved either way.
-        self.transact(writes).await?;
+        let resolved = AttributeValue::S(AlertState::Resolved.as_str().to_string());
+        // Resolved already (a racing resolve, or our own earlier attempt): left as it is.
+        let alert = self
+            .client
+            .update_item()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(alert_id.to_string()))
+            .update_expression("SET #s = :s, resolved_at = :r, updated_at = :r, #sp = :sp REMOVE #b")
+            .condition_expression("attribute_exists(alert_id) AND #s <> :s")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_names("#sp", STATE_PARTITION)
+            .expression_attribute_names("#b", EXPIRY_BUCKET)
+            .expression_attribute_values(":sp", resolved_partition(scope.domain_id))
+            .expression_attribute_values(":s", resolved)
+            .expression_attribute_values(":r", AttributeValue::S(recovery.created_at.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.conditional(alert)?;
+        let marker = self
+            .client
+            .update_item()
+            .table_name(&self.tables.alerts)
+            .key("alert_id", AttributeValue::S(scope.marker_id()))
+            .update_expression("REMOVE #t, #f SET #ra = :a, #ro = :o, #x = :x")
+            .condition_expression("#t = :a")
+            .expression_attribute_names("#t", MARKER_TARGET)
+            .expression_attribute_names("#f", MARKER_AUTO_RESOLVES)
+            .expression_attribute_names("#ra", RESOLVED_ALERT)
+            .expression_attribute_names("#ro", RESOLVED_AT)
+            .expression_attribute_names("#x", TTL_ATTRIBUTE)
+            .expression_attribute_values(":a", AttributeValue::S(alert_id.to_string()))
+            .expression_attribute_values(":o", AttributeValue::S(recovery.occurred_at.to_string()))
+            .expression_attribute_values(":x", AttributeValue::N(recovery.remember_until.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        // A key that names another alert now: a racing resolve got there first.
+        self.conditional(marker)?;
         Ok(())
     }
 
