@@ -74,7 +74,10 @@ async fn an_aom_alarm_past_its_timeout_is_resolved_for_every_reader_and_the_next
     assert_eq!(post(&app, &webhook_path(&key), &report).await, 200);
     let third = alert_ids(&app).await.remove(2);
     assert!(third != first && third != second, "a new alert");
-    assert_eq!(app.store.get_alert(&trusted(DOMAIN), &third).await.unwrap().unwrap().state, AlertState::Triggered);
+    assert_eq!(
+        app.store.get_alert(&trusted(DOMAIN), &third).await.unwrap().unwrap().state,
+        AlertState::Triggered
+    );
 }
 
 #[tokio::test]
@@ -98,10 +101,16 @@ async fn a_webhooks_auto_resolve_after_moves_on_with_each_event_and_the_sweep_wr
     assert_eq!(post(&app, &webhook_path(&key), &event("95%")).await, 200);
     assert_eq!(alert_of(&app, "95%").await, alert_id, "joins, and moves the time on");
     sleep_until(first + Duration::from_millis(3500)).await;
-    assert_eq!(app.store.get_alert(&trusted(DOMAIN), &alert_id).await.unwrap().unwrap().state, AlertState::Triggered);
+    assert_eq!(
+        app.store.get_alert(&trusted(DOMAIN), &alert_id).await.unwrap().unwrap().state,
+        AlertState::Triggered
+    );
 
     sleep_until(second + Duration::from_millis(3500)).await;
-    assert_eq!(app.store.get_alert(&trusted(DOMAIN), &alert_id).await.unwrap().unwrap().state, AlertState::Resolved);
+    assert_eq!(
+        app.store.get_alert(&trusted(DOMAIN), &alert_id).await.unwrap().unwrap().state,
+        AlertState::Resolved
+    );
     let waiting = app.store.expired_alerts(Utc::now(), 1, 10).await.unwrap();
     assert_eq!(waiting.iter().map(|a| a.alert_id.as_str()).collect::<Vec<_>>(), [alert_id.as_str()]);
     assert_eq!(sweep_expired_alerts(&app, Utc::now()).await.unwrap(), 1);
@@ -126,4 +135,33 @@ async fn alert_of(app: &App, description: &str) -> String {
 
 async fn sleep_until(deadline: Instant) {
     tokio::time::sleep(deadline.saturating_duration_since(Instant::now())).await;
+}
+
+/// A key's alert opened by a webhook without an auto-resolve time gains one from an
+/// event of a webhook with it (the join marks the key); past that time an event of the
+/// first webhook, which carries none, still finds the alert expired and opens a new one.
+#[tokio::test]
+async fn an_alert_that_gains_an_auto_resolve_time_by_a_join_expires_for_every_webhook() {
+    let app = app().await;
+    let new = event_core::service::webhooks::NewWebhook {
+        auto_resolve_after_seconds: Some(1),
+        ..new_webhook(WebhookFormat::Standard, DOMAIN, PROJECT)
+    };
+    let timed = webhook_from(&app, new).await;
+    let plain = webhook(&app, WebhookFormat::Standard).await;
+    let event =
+        |description: &str| json!({"title": "disk full", "event_key": "disk-2", "description": description});
+    assert_eq!(post(&app, &webhook_path(&plain), &event("80%")).await, 200);
+    let alert_id = alert_of(&app, "80%").await;
+    assert_eq!(post(&app, &webhook_path(&timed), &event("85%")).await, 200);
+    assert_eq!(alert_of(&app, "85%").await, alert_id, "joins, and gives the alert a time");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(post(&app, &webhook_path(&plain), &event("90%")).await, 200);
+    assert_ne!(alert_of(&app, "90%").await, alert_id, "the expired alert is not joined");
+    assert_eq!(
+        app.store.get_alert(&trusted(DOMAIN), &alert_id).await.unwrap().unwrap().state,
+        AlertState::Resolved
+    );
+    assert!(app.store.expired_alerts(Utc::now(), 1, 10).await.unwrap().is_empty(), "written down");
 }

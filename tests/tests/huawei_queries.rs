@@ -435,7 +435,8 @@ async fn aom_alarms_are_the_open_and_the_resolved_alerts() {
     let alarms = active["events"].as_array().unwrap();
     assert_eq!(alarms.len(), 21);
     for alarm in alarms {
-        let alert = app.store.get_alert(&trusted(DOMAIN), alarm["id"].as_str().unwrap()).await.unwrap().unwrap();
+        let alert =
+            app.store.get_alert(&trusted(DOMAIN), alarm["id"].as_str().unwrap()).await.unwrap().unwrap();
         assert_eq!(alarm["metadata"]["event_name"], json!(alert.title));
     }
     let other = [("domain_id", "domain-other"), ("type", "active_alert")];

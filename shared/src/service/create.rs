@@ -380,7 +380,9 @@ async fn linked_alert(
     let remember_until = now.timestamp() + i64::from(app.config.dedup_window_hours) * 3600;
     let recovery =
         Recovery { created_at: &event.created_at, occurred_at: &event.occurred_at, remember_until };
-    let join = |alert_id, auto_resolves| Join { app, event, alert_id, auto_resolves, auto_resolve_at, remember_until }.run();
+    let join = |alert_id, auto_resolves| {
+        Join { app, event, alert_id, auto_resolves, auto_resolve_at, remember_until }.run()
+    };
     // Each pass reads the key once; a pass ends early only when a racing delivery
     // changed the key's memory between that read and our write.
     for _ in 0..3 {
@@ -456,7 +458,9 @@ impl Join<'_> {
                 Ok(Some(self.alert_id))
             }
             Joined::Expired(at) => {
-                store.resolve_alert(&scope, &self.alert_id, Recovery::expiry(&at, self.remember_until)).await?;
+                store
+                    .resolve_alert(&scope, &self.alert_id, Recovery::expiry(&at, self.remember_until))
+                    .await?;
                 Ok(None)
             }
         }
