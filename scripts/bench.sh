@@ -6,6 +6,7 @@
 #   rollups   dashboard stats from rollups and from the query path at 10k, 100k and 1M
 #             events in one domain, and the rollup consumer's writes per event
 #             (BENCH_ROLLUP_EVENTS=10000,100000 for the smaller steps only)
+#   limits    a 5 MB, 5,000-alert Alertmanager group stored through one API Gateway event
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # With DynamoDB Local up for the whole run (scripts/with-dynamodb-local.sh).
@@ -14,3 +15,6 @@ cargo bench -p event-core --bench formats
 cargo bench -p e2e --bench capacity
 cargo bench -p e2e --bench query
 cargo bench -p e2e --bench rollups
+# A 5 MB, 5,000-alert Alertmanager group through one API Gateway event (docs/benchmarks.md,
+# "Big alert groups"); `make test` runs a 1.5 MB, 150-alert one.
+cargo test --profile bench -p e2e --test limits -- --ignored --nocapture

@@ -173,9 +173,15 @@ async fn raw_data_beyond_dynamodb_limits_is_stored_whole() {
     let got = app.store.get_event(&trusted(DOMAIN), &event.event_id).await.unwrap().unwrap();
     assert_eq!(got.raw_data["big"].as_str().unwrap().len(), big.len());
 
+    // Past MAX_BODY_BYTES the body is not refused (a sender drops a 413): one ERROR
+    // event keeps its head and size.
     let too_big = format!(r#"{{"title": "t", "big": "{}"}}"#, "y".repeat(app.config.max_body_bytes));
-    let (status, err) = post_event(&app, Gateway::Http, &webhook_path(&key), &too_big).await;
-    assert_eq!((status, error_code(status, &err).as_str()), (413, "ERROR_PAYLOAD_TOO_LARGE"));
+    let (status, resp) = post_event(&app, Gateway::Http, &webhook_path(&key), &too_big).await;
+    assert_eq!(status, 200, "{resp}");
+    let kept = stored(&app, DOMAIN).await.into_iter().find(|e| e.event_type.as_str() == "ERROR").unwrap();
+    assert!(kept.description.contains("MAX_BODY_BYTES"), "{}", kept.description);
+    assert_eq!(kept.raw_data["body_bytes"], json!(too_big.len()));
+    assert!(too_big.starts_with(kept.raw_data["body"].as_str().unwrap()));
 }
 
 #[tokio::test]

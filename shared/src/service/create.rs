@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::fanout::{self, Change};
+use super::intake;
 use super::normalise::{normalise, parse_error_event};
 use super::webhooks::access_key_matches;
 use crate::digest::{hex, sha256};
@@ -29,8 +31,10 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
 /// a redelivered change (same webhook, same identity, within the window) is not stored
 /// again, and its delivery is answered like the original. A payload that takes longer
-/// than the delivery budget is answered 503 between two events, so the answer comes
-/// before API Gateway gives up and the sender's retry goes on from there.
+/// than the delivery budget is answered 503 once the writes under way end, so the
+/// answer comes before API Gateway gives up and the sender's retry goes on from there.
+/// A body over `MAX_BODY_BYTES`, and events past `MAX_EVENTS_PER_DELIVERY`, become an
+/// ERROR event each (see `intake`).
 pub async fn create_events(
     app: &App,
     webhook_id: &str,
@@ -48,42 +52,41 @@ pub async fn create_events(
         tracing::warn!(webhook_id, error = %reason, "payload not readable as {}; storing an ERROR event", webhook.format);
         vec![parse_error_event(&webhook, &reason, kept)]
     };
-    let (mut parsed, confirmed) = match parse_body(body) {
-        Ok(payload) => {
-            let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
-            let confirmed = check_sns(&webhook, &payload, replay_window).await?;
-            match formats::parse(webhook.format, &payload) {
-                Ok(parsed) => (parsed, confirmed),
-                Err(e) => (unreadable(e.0, payload), confirmed),
+    let (mut parsed, confirmed) = if body.len() > app.config.max_body_bytes {
+        (vec![intake::oversized_body(&webhook, body, app.config.max_body_bytes)], None)
+    } else {
+        match parse_body(body) {
+            Ok(payload) => {
+                let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
+                let confirmed = check_sns(&webhook, &payload, replay_window).await?;
+                match formats::parse(webhook.format, &payload) {
+                    Ok(parsed) => (parsed, confirmed),
+                    Err(e) => (unreadable(e.0, payload), confirmed),
+                }
             }
+            Err((reason, kept)) => (unreadable(reason, kept), None),
         }
-        Err((reason, kept)) => (unreadable(reason, kept), None),
     };
     if let Some(confirmed) = confirmed {
         parsed.iter_mut().for_each(|e| {
             e.additional_info.insert("subscription_confirmed".into(), Value::Bool(confirmed));
         });
     }
+    let parsed = intake::capped(&webhook, parsed, app.config.max_events_per_delivery);
     let body_identity =
         idempotency_key.map(|k| format!("key:{k}")).unwrap_or_else(|| format!("body:{}", sha256_hex(body)));
-    let total = parsed.len();
-    let mut events = Vec::with_capacity(total);
-    for (index, item) in parsed.into_iter().enumerate() {
-        if started.elapsed() > app.config.delivery_budget() {
-            return Err(Error::InProgress(format!(
-                "Handled {index} of the {total} events before this request's time ran out; \
-                 retry to store the rest."
-            )));
-        }
-        let identity = match &item.dedup_key {
-            Some(key) => format!("change:{key}"),
-            None => format!("{body_identity}#{index}"),
-        };
-        let event = normalise(&webhook, item, now);
-        if let Some(event) = store_change(app, &identity, event, now).await? {
-            events.push(event);
-        }
-    }
+    let changes = parsed
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let identity = match &item.dedup_key {
+                Some(key) => format!("change:{key}"),
+                None => format!("{body_identity}#{index}"),
+            };
+            Change { identity, event: normalise(&webhook, item, now) }
+        })
+        .collect();
+    let events = fanout::store_all(app, changes, now, started).await?;
     Ok(Created { events })
 }
 
@@ -101,14 +104,16 @@ enum Written {
 /// it. Any failure gives the claim back (keeping its event id, since the event may
 /// have landed before the failure) and is answered 503, so the sender's retry
 /// finishes the change; a failure to mark it done is answered 503 too, and the retry
-/// finds the event and marks it.
-async fn store_change(
+/// finds the event and marks it. Writes still going at `cut_off` are cut off and
+/// their claim given back alike, so the answer comes before API Gateway gives up.
+pub(super) async fn store_change(
     app: &App,
     identity: &str,
     mut event: Event,
     now: DateTime<Utc>,
+    cut_off: Instant,
 ) -> Result<Option<Event>> {
-    let Some(claim) = claim(app, identity, &event, now).await? else {
+    let Some(claim) = claim(app, identity, &event, now, cut_off).await? else {
         return Ok(None); // already stored by an earlier delivery
     };
     event.event_id = claim.event_id().to_string();
@@ -130,7 +135,12 @@ async fn store_change(
             EventSlot::Free | EventSlot::Other => Written::Taken,
         })
     };
-    match written.await {
+    let written = tokio::time::timeout_at(cut_off.into(), written).await.unwrap_or_else(|_| {
+        Err(Error::InProgress(
+            "This request's time ran out while it stored an event; retry to store it.".into(),
+        ))
+    });
+    match written {
         Ok(Written::Now) => {
             app.store.complete_delivery(&claim).await?;
             Ok(Some(event))
@@ -161,9 +171,10 @@ async fn claim(
     identity: &str,
     event: &Event,
     now: DateTime<Utc>,
+    cut_off: Instant,
 ) -> Result<Option<DeliveryClaim>> {
     let window = i64::from(app.config.dedup_window_hours) * 3600;
-    let deadline = Instant::now() + IN_FLIGHT_WAIT;
+    let deadline = (Instant::now() + IN_FLIGHT_WAIT).min(cut_off);
     loop {
         let now_secs = now.timestamp().max(Utc::now().timestamp());
         match app.store.claim_delivery(&event.webhook_id, identity, now_secs, window).await? {
@@ -249,9 +260,6 @@ async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webh
     Ok(webhook)
 }
 
-/// How much of a body that is not JSON an ERROR event keeps.
-const UNREADABLE_BODY_KEPT: usize = 64 * 1024;
-
 /// The body as JSON; otherwise why not, and what of it an ERROR event keeps: the head of
 /// its text and its size. A sender that posts something unreadable learns of it from
 /// that event, not from a 400 it may drop on the floor.
@@ -259,8 +267,7 @@ fn parse_body(body: &[u8]) -> Result<Value, (String, Value)> {
     serde_json::from_slice(body).map_err(|e| {
         let hint =
             if e.to_string().contains("recursion limit") { " (it nests deeper than 128 levels)" } else { "" };
-        let head = String::from_utf8_lossy(&body[..body.len().min(UNREADABLE_BODY_KEPT)]).into_owned();
-        let kept = serde_json::json!({"body": head, "body_bytes": body.len()});
+        let kept = serde_json::json!({"body": intake::body_head(body), "body_bytes": body.len()});
         (format!("The request body is not valid JSON{hint}: {e}"), kept)
     })
 }
@@ -334,10 +341,10 @@ mod tests {
         assert_eq!(kept, serde_json::json!({"body": "<xml/>", "body_bytes": 6}));
         let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
         assert!(parse_body(deep.as_bytes()).unwrap_err().0.contains("128 levels"));
-        let long = "x".repeat(UNREADABLE_BODY_KEPT + 10);
+        let long = "x".repeat(intake::BODY_HEAD_KEPT + 10);
         let (_, kept) = parse_body(long.as_bytes()).unwrap_err();
-        assert_eq!(kept["body"].as_str().unwrap().len(), UNREADABLE_BODY_KEPT);
-        assert_eq!(kept["body_bytes"], UNREADABLE_BODY_KEPT + 10);
+        assert_eq!(kept["body"].as_str().unwrap().len(), intake::BODY_HEAD_KEPT);
+        assert_eq!(kept["body_bytes"], intake::BODY_HEAD_KEPT + 10);
     }
 
     #[test]

@@ -1,0 +1,168 @@
+//! Stores one delivery's changes a few alert keys at a time. Each change costs about five
+//! DynamoDB round trips, so one after another a group of a few thousand alerts cannot
+//! finish before API Gateway's 29 s; side by side it can. Events of one alert key stay
+//! in payload order (an ALERT and its RECOVERY in one payload must link in that order),
+//! so each key's events are one sequence, and only sequences run side by side. A key's
+//! first failure ends that key's sequence (a later event must not be linked before the
+//! failed one), never another key's: the sender's retry finds the rest stored.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+
+use super::create::store_change;
+use crate::error::{Error, Result};
+use crate::model::Event;
+use crate::service::App;
+
+/// How many alert keys are written at once: enough to store thousands of alerts within
+/// the delivery budget (docs/benchmarks.md, "Big alert groups"), few enough that one
+/// delivery does not take a table's whole burst capacity or the Lambda's connections.
+const KEYS_AT_ONCE: usize = 16;
+
+/// How long writes under way when the delivery budget ends may go on. A write cut off
+/// gives its claim back; budget + this + the release stays inside API Gateway's 29 s.
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(4);
+
+/// One change of the payload: the identity its claim is taken under, and its event.
+pub(super) struct Change {
+    pub identity: String,
+    pub event: Event,
+}
+
+/// How one key's sequence ended.
+enum End {
+    Done,
+    OutOfTime,
+    Failed(usize, Error),
+}
+
+/// Stores `changes` (in payload order) and answers the events this delivery stored, in
+/// payload order. Past the delivery budget no change is started, and the answer is 503:
+/// the sender's retry goes on where this one stopped.
+pub(super) async fn store_all(
+    app: &App,
+    changes: Vec<Change>,
+    now: DateTime<Utc>,
+    started: Instant,
+) -> Result<Vec<Event>> {
+    let total = changes.len();
+    let budget_end = started + app.config.delivery_budget();
+    let cut_off = budget_end + IN_FLIGHT_GRACE;
+    let sequences = by_key(changes);
+    let ends: Vec<(Vec<(usize, Event)>, usize, End)> = stream::iter(sequences)
+        .map(|sequence| async move {
+            let mut stored = Vec::new();
+            let mut handled = 0;
+            for (index, change) in sequence {
+                if Instant::now() >= budget_end {
+                    return (stored, handled, End::OutOfTime);
+                }
+                match store_change(app, &change.identity, change.event, now, cut_off).await {
+                    Ok(Some(event)) => stored.push((index, event)),
+                    Ok(None) => {}
+                    Err(err) => return (stored, handled, End::Failed(index, err)),
+                }
+                handled += 1;
+            }
+            (stored, handled, End::Done)
+        })
+        .buffer_unordered(KEYS_AT_ONCE)
+        .collect()
+        .await;
+    let mut stored = Vec::with_capacity(total);
+    let mut handled = 0;
+    let mut failures = Vec::new();
+    let mut out_of_time = false;
+    for (events, count, end) in ends {
+        stored.extend(events);
+        handled += count;
+        match end {
+            End::Done => {}
+            End::OutOfTime => out_of_time = true,
+            End::Failed(index, err) => failures.push((index, err)),
+        }
+    }
+    // The answer reports the failure that comes first in the payload; the log, every one.
+    failures.sort_by_key(|(index, _)| *index);
+    let mut failures = failures.into_iter();
+    if let Some((_, first)) = failures.next() {
+        for (index, err) in failures {
+            tracing::warn!(index, error = %err, "event not stored; the answer reports an earlier one");
+        }
+        return Err(first);
+    }
+    if out_of_time {
+        return Err(Error::InProgress(format!(
+            "Handled {handled} of the {total} events before this request's time ran out; retry to store the rest."
+        )));
+    }
+    stored.sort_by_key(|(index, _)| *index);
+    Ok(stored.into_iter().map(|(_, event)| event).collect())
+}
+
+/// The changes as one sequence per alert key, each in payload order (with each change's
+/// place in the payload), the sequences in the order their keys first appear.
+fn by_key(changes: Vec<Change>) -> Vec<Vec<(usize, Change)>> {
+    let mut sequences: Vec<Vec<(usize, Change)>> = Vec::new();
+    let mut of_key: HashMap<String, usize> = HashMap::new();
+    for (index, change) in changes.into_iter().enumerate() {
+        let next = sequences.len();
+        let at = *of_key.entry(change.event.event_key.clone()).or_insert(next);
+        if at == next {
+            sequences.push(Vec::new());
+        }
+        sequences[at].push((index, change));
+    }
+    sequences
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventType, Resource, Severity};
+
+    fn change(key: &str, title: &str) -> Change {
+        let event = Event {
+            event_id: String::new(),
+            event_key: key.into(),
+            event_type: EventType::Alert,
+            title: title.into(),
+            description: String::new(),
+            severity: Severity::None,
+            rule: String::new(),
+            resource: Resource::default(),
+            provider: String::new(),
+            account: String::new(),
+            image_url: String::new(),
+            raw_data: serde_json::Value::Null,
+            additional_info: Default::default(),
+            alert_id: String::new(),
+            webhook_id: String::new(),
+            project_id: String::new(),
+            workspace_id: String::new(),
+            domain_id: String::new(),
+            created_at: String::new(),
+            occurred_at: String::new(),
+        };
+        Change { identity: title.into(), event }
+    }
+
+    #[test]
+    fn each_key_is_one_sequence_in_payload_order() {
+        let changes =
+            vec![change("a", "1"), change("b", "2"), change("a", "3"), change("c", "4"), change("a", "5")];
+        let sequences: Vec<Vec<(usize, String)>> = by_key(changes)
+            .into_iter()
+            .map(|s| s.into_iter().map(|(i, c)| (i, c.event.title)).collect())
+            .collect();
+        let expected: Vec<Vec<(usize, String)>> = vec![
+            vec![(0, "1".into()), (2, "3".into()), (4, "5".into())],
+            vec![(1, "2".into())],
+            vec![(3, "4".into())],
+        ];
+        assert_eq!(sequences, expected);
+    }
+}
