@@ -176,3 +176,47 @@ async fn events_of_one_key_link_in_payload_order_while_keys_are_written_side_by_
         assert_eq!((resolved.state.as_str(), open.state.as_str()), ("RESOLVED", "TRIGGERED"), "k{k}");
     }
 }
+
+/// The poison payload of issue 10: events whose items DynamoDB would refuse (a 450 KB
+/// resource name; 300 additional_info keys of 1.5 KB; a key DynamoDB takes for no
+/// attribute name) between two innocent ones. Every event is stored, the poison ones
+/// bounded; and a resend stores nothing twice.
+#[tokio::test]
+async fn a_poison_payload_stores_the_innocent_events_and_bounded_poison_ones() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    let many: serde_json::Map<String, Value> =
+        (0..300).map(|i| (format!("{i:03}{}", "k".repeat(1_500)), json!(i))).collect();
+    let body = json!([
+        {"title": "innocent before", "event_key": "a"},
+        {"title": "long resource", "event_key": "b", "resource": {"name": "n".repeat(450 * 1024)}},
+        {"title": "many keys", "event_key": "c", "additional_info": many},
+        {"title": "empty key", "event_key": "d", "additional_info": {"": "x"}},
+        {"title": "innocent after", "event_key": "e"},
+    ])
+    .to_string();
+    for _ in 0..2 {
+        let (status, resp) = deliver(&app, &webhook_path(&key), &body).await;
+        assert_eq!(status, 200, "{resp}");
+    }
+    let events = stored(&app).await;
+    let by_title: BTreeMap<&str, &Event> = events.iter().map(|e| (e.title.as_str(), e)).collect();
+    let titles: Vec<&str> = by_title.keys().copied().collect();
+    assert_eq!(titles, ["empty key", "innocent after", "innocent before", "long resource", "many keys"]);
+    for event in &events {
+        let item = serde_json::to_string(event).unwrap().len()
+            - serde_json::to_string(&event.raw_data).unwrap().len();
+        assert!(item < 100 * 1024, "{}: {item} bytes besides raw_data", event.title);
+        assert!(!event.alert_id.is_empty(), "{}: linked to its alert", event.title);
+        let got = app.store.get_event(&trusted(DOMAIN), &event.event_id).await.unwrap().unwrap();
+        assert_eq!(&got, event);
+    }
+    let long = &by_title["long resource"].resource.name;
+    assert!(long.len() <= 2048 && long.ends_with("[truncated]"), "{}", long.len());
+    assert_eq!(by_title["long resource"].raw_data["resource"]["name"].as_str().unwrap().len(), 450 * 1024);
+    let info = &by_title["many keys"].additional_info;
+    assert!(info["additional_info_truncated"].contains("keys dropped"), "{info:?}");
+    // DynamoDB refuses the empty attribute name: the event is stored stripped, saying why.
+    let refused = &by_title["empty key"].additional_info;
+    assert!(refused["stored_bounded"].contains("DynamoDB refused"), "{refused:?}");
+}

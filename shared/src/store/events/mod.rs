@@ -7,6 +7,8 @@ mod load;
 mod page;
 mod range;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, Select};
 
 use item::{EventItem, SummaryItem};
@@ -15,7 +17,7 @@ use range::RangePages;
 pub use range::{EventIndex, EventRange, OutOfTime};
 
 use super::schema::COUNT_INDEX;
-use super::{from_item, to_item, Store};
+use super::{from_item, to_item, Item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary};
 use crate::tenant::AuthorizedDomain;
@@ -23,19 +25,32 @@ use crate::tenant::AuthorizedDomain;
 impl Store {
     /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
     /// Answers false, writing nothing new, when an event with this id is already stored
-    /// (an earlier delivery of the same change got this far).
+    /// (an earlier delivery of the same change got this far). An item DynamoDB refuses
+    /// as invalid is written again stripped (see `item`): the same item would be
+    /// refused on every retry, and the sender's payload would never be accepted.
     pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<bool> {
-        let item = self.write_raw_chunks(event, expires_at).await?;
-        let out = self
-            .client
+        let mut item = self.write_raw_chunks(event, expires_at).await?;
+        match self.put_new_event(to_item(&item)?).await {
+            Err(err) if err.code() == Some("ValidationException") => {
+                item.strip(&format!(
+                    "DynamoDB refused the event's item: {}",
+                    err.message().unwrap_or("invalid")
+                ));
+                self.conditional(self.put_new_event(to_item(&item)?).await)
+            }
+            out => self.conditional(out),
+        }
+    }
+
+    async fn put_new_event(&self, item: Item) -> Result<PutItemOutput, SdkError<PutItemError>> {
+        self.client
             .put_item()
             .table_name(&self.tables.events)
-            .set_item(Some(to_item(&item)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(event_id)")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        self.conditional(out)
+            .await
     }
 
     /// One event of `domain` by id; an event of another domain is none of its business,
