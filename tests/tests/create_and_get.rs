@@ -2,7 +2,7 @@
 
 use e2e::*;
 use event_core::model::{AlertState, WebhookFormat, WebhookState};
-use event_core::store::EventRange;
+use event_core::store::{EventRange, RawData};
 use serde_json::{json, Value};
 
 async fn post_event(
@@ -170,7 +170,7 @@ async fn raw_data_beyond_dynamodb_limits_is_stored_whole() {
     let sent: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(event.raw_data, sent);
     assert_eq!(event.additional_info["n"], "1234567890123456789012345678901234567890");
-    let got = app.store.get_event(&trusted(DOMAIN), &event.event_id).await.unwrap().unwrap();
+    let got = app.store.get_event(&trusted(DOMAIN), &event.event_id, RawData::Read).await.unwrap().unwrap();
     assert_eq!(got.raw_data["big"].as_str().unwrap().len(), big.len());
 
     // Past MAX_BODY_BYTES the body is not refused (a sender drops a 413): one ERROR
@@ -200,7 +200,7 @@ async fn get_checks_the_domain_before_reading_any_raw_data_chunk() {
         .send()
         .await
         .unwrap();
-    assert_eq!(app.store.get_event(&trusted("domain-other"), &event_id).await.unwrap(), None);
+    assert_eq!(app.store.get_event(&trusted("domain-other"), &event_id, RawData::Read).await.unwrap(), None);
     let path = format!("/monitoring/v1/event/{event_id}");
     let req = ApiEvent::new(Gateway::Rest, "get")
         .route("GET", &path)

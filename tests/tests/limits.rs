@@ -10,7 +10,7 @@ use e2e::*;
 use event_core::config::Config;
 use event_core::model::{Event, WebhookFormat};
 use event_core::service::App;
-use event_core::store::EventRange;
+use event_core::store::{EventRange, RawData};
 use serde_json::{json, Value};
 
 /// Lambda's limit on a synchronous invocation's payload: the whole API Gateway event.
@@ -208,7 +208,8 @@ async fn a_poison_payload_stores_the_innocent_events_and_bounded_poison_ones() {
             - serde_json::to_string(&event.raw_data).unwrap().len();
         assert!(item < 100 * 1024, "{}: {item} bytes besides raw_data", event.title);
         assert!(!event.alert_id.is_empty(), "{}: linked to its alert", event.title);
-        let got = app.store.get_event(&trusted(DOMAIN), &event.event_id).await.unwrap().unwrap();
+        let got =
+            app.store.get_event(&trusted(DOMAIN), &event.event_id, RawData::Read).await.unwrap().unwrap();
         assert_eq!(&got, event);
     }
     let long = &by_title["long resource"].resource.name;

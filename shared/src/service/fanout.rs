@@ -138,6 +138,7 @@ mod tests {
             account: String::new(),
             image_url: String::new(),
             raw_data: serde_json::Value::Null,
+            raw_data_missing: false,
             additional_info: Default::default(),
             alert_id: String::new(),
             webhook_id: String::new(),

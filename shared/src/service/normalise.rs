@@ -75,6 +75,7 @@ pub(super) fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>
         account: bounded(item.account.unwrap_or_default(), MAX_SHORT_FIELD),
         image_url: bounded(item.image_url.unwrap_or_default(), MAX_SHORT_FIELD),
         raw_data: item.raw_data,
+        raw_data_missing: false,
         additional_info,
         alert_id: String::new(),
         webhook_id: webhook.webhook_id.clone(),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alerts::{AlertScope, OpenAlert};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot};
-pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
+pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
 pub use rollups::RollupReads;
 
 use crate::config::{Config, Tables};

@@ -18,12 +18,17 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
+use super::RawData;
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary, EventType, Resource, Severity};
 use crate::store::{from_item, to_item, Store};
 
 /// Raw data text up to this size may stay in the event item, when the item still fits.
 pub const RAW_CHUNK_BYTES: usize = 256 * 1024;
+
+/// How much later than its event a chunk item expires: a day covers any skew between
+/// the clock that hides an expired event and the one TTL deletes by.
+const CHUNK_TTL_MARGIN_SECS: i64 = 86_400;
 
 /// The most an event item may hold, as [`item_bytes`] counts: DynamoDB's limit is
 /// 400 KB (409,600 bytes), less a margin for what the count leaves out.
@@ -118,9 +123,13 @@ impl Store {
             raw = item.raw_data.take().unwrap_or_default();
         }
         let chunks = split_text(&raw, RAW_CHUNK_BYTES);
+        // Chunks outlive their event: reads hide an event once it expires, so no read
+        // finds its chunks gone before it.
+        let chunk_expires_at = expires_at.map(|at| at + CHUNK_TTL_MARGIN_SECS);
         for (n, chunk) in chunks.iter().enumerate() {
             let chunk_id = chunk_id(&event.event_id, n);
-            let item = RawChunk { event_id: chunk_id, chunk: chunk.to_string(), expires_at };
+            let item =
+                RawChunk { event_id: chunk_id, chunk: chunk.to_string(), expires_at: chunk_expires_at };
             self.put_item(&self.tables.events, to_item(&item)?).await?;
         }
         item.raw_data_chunks = chunks.len() as u32;
@@ -133,12 +142,21 @@ impl Store {
         Ok(item)
     }
 
-    /// The event an item holds, its raw_data read back from chunk items when it has them.
-    pub(super) async fn to_event(&self, item: EventItem) -> Result<Event> {
+    /// The event an item holds, its raw_data read back from chunk items when it has them
+    /// and `raw` asks for it (else null). A chunk gone (TTL deletes each item on its own
+    /// time) leaves raw_data null and `raw_data_missing` set, never a failed read.
+    pub(super) async fn to_event(&self, item: EventItem, raw: RawData) -> Result<Event> {
+        let mut raw_data_missing = false;
         let raw_text = match item.raw_data {
             Some(text) => text,
-            None if item.raw_data_chunks > 0 => {
-                self.read_chunks(&item.event_id, item.raw_data_chunks).await?
+            None if item.raw_data_chunks > 0 && raw == RawData::Read => {
+                match self.read_chunks(&item.event_id, item.raw_data_chunks).await? {
+                    Some(text) => text,
+                    None => {
+                        raw_data_missing = true;
+                        "null".to_string()
+                    }
+                }
             }
             None => "null".to_string(),
         };
@@ -157,6 +175,7 @@ impl Store {
             account: item.account,
             image_url: item.image_url,
             raw_data,
+            raw_data_missing,
             additional_info: item.additional_info,
             alert_id: item.alert_id,
             webhook_id: item.webhook_id,
@@ -168,17 +187,25 @@ impl Store {
         })
     }
 
-    async fn read_chunks(&self, event_id: &str, count: u32) -> Result<String> {
+    /// The raw_data text of an event's chunk items; None when one of them is gone.
+    async fn read_chunks(&self, event_id: &str, count: u32) -> Result<Option<String>> {
         let mut text = String::new();
         for n in 0..count as usize {
-            let item = self
-                .get_item(&self.tables.events, ("event_id", &chunk_id(event_id, n)), true)
-                .await?
-                .ok_or_else(|| Error::Internal(format!("raw_data chunk {n} of {event_id} is missing")))?;
+            let Some(item) =
+                self.get_item(&self.tables.events, ("event_id", &chunk_id(event_id, n)), true).await?
+            else {
+                tracing::warn!(
+                    event_id,
+                    chunk = n,
+                    chunks = count,
+                    "raw_data chunk missing; answering raw_data null"
+                );
+                return Ok(None);
+            };
             let chunk: RawChunk = from_item(item)?;
             text.push_str(&chunk.chunk);
         }
-        Ok(text)
+        Ok(Some(text))
     }
 }
 
@@ -210,6 +237,11 @@ impl EventItem {
             created_key: format!("{}#{}", event.created_at, event.event_id),
             expires_at,
         }
+    }
+
+    /// Whether the event's time is past: TTL may not have deleted it yet.
+    pub(super) fn expired(&self) -> bool {
+        self.expires_at.is_some_and(|at| at <= chrono::Utc::now().timestamp())
     }
 
     fn fits(&self) -> Result<bool> {

@@ -16,6 +16,14 @@ pub use page::PageKey;
 use range::RangePages;
 pub use range::{EventIndex, EventRange, OutOfTime};
 
+/// Whether a read fetches raw_data kept in chunk items (one more read per 256 KB of it)
+/// or leaves it null: an answer that neither shows nor tests raw_data skips them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawData {
+    Read,
+    Skip,
+}
+
 use super::schema::COUNT_INDEX;
 use super::{from_item, to_item, Item, Store};
 use crate::error::{Error, Result};
@@ -54,14 +62,22 @@ impl Store {
     }
 
     /// One event of `domain` by id; an event of another domain is none of its business,
-    /// and is dropped before any of its raw_data chunks is read.
-    pub async fn get_event(&self, domain: &AuthorizedDomain, event_id: &str) -> Result<Option<Event>> {
+    /// and is dropped before any of its raw_data chunks is read. An expired event is
+    /// gone, whether or not TTL has deleted it yet.
+    pub async fn get_event(
+        &self,
+        domain: &AuthorizedDomain,
+        event_id: &str,
+        raw: RawData,
+    ) -> Result<Option<Event>> {
         if event_id.contains('#') {
             return Ok(None); // chunk items are not events
         }
         let item = self.get_item(&self.tables.events, ("event_id", event_id), false).await?;
         match item.map(from_item::<EventItem>).transpose()? {
-            Some(item) if item.domain_id == domain.as_str() => Ok(Some(self.to_event(item).await?)),
+            Some(item) if item.domain_id == domain.as_str() && !item.expired() => {
+                Ok(Some(self.to_event(item, raw).await?))
+            }
             _ => Ok(None),
         }
     }
@@ -87,7 +103,7 @@ impl Store {
         let mut pages = RangePages::new(range, range.partition().0, Select::AllProjectedAttributes);
         while let Some(page) = pages.next(self).await? {
             for item in page.items.unwrap_or_default() {
-                visit(self.to_event(from_item::<EventItem>(item)?).await?)?;
+                visit(self.to_event(from_item::<EventItem>(item)?, range.raw_data).await?)?;
             }
         }
         Ok(())
