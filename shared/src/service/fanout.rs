@@ -39,6 +39,14 @@ enum End {
     Failed(usize, Error),
 }
 
+/// What one key's sequence did: the events it stored (with their places in the
+/// payload), how many of its changes it handled (stored, or found stored), how it ended.
+struct Outcome {
+    stored: Vec<(usize, Event)>,
+    handled: usize,
+    end: End,
+}
+
 /// Stores `changes` (in payload order) and answers the events this delivery stored, in
 /// payload order. Past the delivery budget no change is started, and the answer is 503:
 /// the sender's retry goes on where this one stopped.
@@ -50,25 +58,8 @@ pub(super) async fn store_all(
 ) -> Result<Vec<Event>> {
     let total = changes.len();
     let budget_end = started + app.config.delivery_budget();
-    let cut_off = budget_end + IN_FLIGHT_GRACE;
-    let sequences = by_key(changes);
-    let ends: Vec<(Vec<(usize, Event)>, usize, End)> = stream::iter(sequences)
-        .map(|sequence| async move {
-            let mut stored = Vec::new();
-            let mut handled = 0;
-            for (index, change) in sequence {
-                if Instant::now() >= budget_end {
-                    return (stored, handled, End::OutOfTime);
-                }
-                match store_change(app, &change.identity, change.event, now, cut_off).await {
-                    Ok(Some(event)) => stored.push((index, event)),
-                    Ok(None) => {}
-                    Err(err) => return (stored, handled, End::Failed(index, err)),
-                }
-                handled += 1;
-            }
-            (stored, handled, End::Done)
-        })
+    let outcomes: Vec<Outcome> = stream::iter(by_key(changes))
+        .map(|sequence| store_sequence(app, sequence, now, budget_end))
         .buffer_unordered(KEYS_AT_ONCE)
         .collect()
         .await;
@@ -76,10 +67,10 @@ pub(super) async fn store_all(
     let mut handled = 0;
     let mut failures = Vec::new();
     let mut out_of_time = false;
-    for (events, count, end) in ends {
-        stored.extend(events);
-        handled += count;
-        match end {
+    for outcome in outcomes {
+        stored.extend(outcome.stored);
+        handled += outcome.handled;
+        match outcome.end {
             End::Done => {}
             End::OutOfTime => out_of_time = true,
             End::Failed(index, err) => failures.push((index, err)),
@@ -101,6 +92,32 @@ pub(super) async fn store_all(
     }
     stored.sort_by_key(|(index, _)| *index);
     Ok(stored.into_iter().map(|(_, event)| event).collect())
+}
+
+/// One key's changes, one after another, until the first failure or the budget's end.
+async fn store_sequence(
+    app: &App,
+    sequence: Vec<(usize, Change)>,
+    now: DateTime<Utc>,
+    budget_end: Instant,
+) -> Outcome {
+    let mut outcome = Outcome { stored: Vec::new(), handled: 0, end: End::Done };
+    for (index, change) in sequence {
+        if Instant::now() >= budget_end {
+            outcome.end = End::OutOfTime;
+            break;
+        }
+        match store_change(app, &change.identity, change.event, now, budget_end + IN_FLIGHT_GRACE).await {
+            Ok(Some(event)) => outcome.stored.push((index, event)),
+            Ok(None) => {}
+            Err(err) => {
+                outcome.end = End::Failed(index, err);
+                break;
+            }
+        }
+        outcome.handled += 1;
+    }
+    outcome
 }
 
 /// The changes as one sequence per alert key, each in payload order (with each change's
