@@ -449,3 +449,30 @@ async fn a_delivery_too_long_for_its_time_answers_503_in_time_and_the_resends_fi
     assert_eq!(stored(&s.direct).await, all_once("slow", 80));
     assert!(s.proxy.injected(Fault::Delay(Duration::from_millis(500))) >= 80);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_still_going_when_the_budget_ends_is_cut_off_its_claim_given_back_and_the_resend_stores_it_once(
+) {
+    // Storage timeouts longer than the write, so only the delivery's own cut-off (4 s
+    // past the budget) can end it.
+    let s = stage(|c| {
+        c.delivery_budget_seconds = 1;
+        c.storage_attempt_timeout_ms = 30_000;
+        c.storage_operation_timeout_ms = 30_000;
+    })
+    .await;
+    s.proxy.add(Rule::new(Fault::Delay(Duration::from_secs(10)), event_write(), When::Nth(1)));
+    let payload = notification(alerts("cut", 1));
+    let started = Instant::now();
+    let first = s.deliver(&payload).await;
+    let took = started.elapsed();
+    assert_eq!(assert_retryable(&first), "ERROR_IN_PROGRESS");
+    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(8), "{took:?}");
+    // The claim was given back: the resend need not wait for it to go stale (29 s).
+    let resent = Instant::now();
+    assert_eq!(s.deliver(&payload).await.0, 200);
+    assert!(resent.elapsed() < Duration::from_secs(8), "{:?}", resent.elapsed());
+    // The cut-off write reaches DynamoDB after its 10 s all the same; it is the same event.
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
+    assert_eq!(stored(&s.direct).await, all_once("cut", 1));
+}
