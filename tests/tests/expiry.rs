@@ -130,6 +130,28 @@ async fn raw_data_chunks_expire_a_day_after_their_event() {
 }
 
 #[tokio::test]
+async fn reads_that_do_not_show_raw_data_do_not_read_its_chunks() {
+    let app = app().await;
+    create(&app, &json!({"title": "big", "event_key": "big", "blob": "z".repeat(600 * 1024)})).await;
+    let big = id_of(&app, "big").await;
+    let units = |app: &App| app.store.consumed_capacity();
+    let cost = |before: f64, app: &App| units(app) - before;
+    let before = units(&app);
+    assert_eq!(get(&app, &big, Some("title,resource.name")).await.0, 200);
+    let slim = cost(before, &app);
+    let before = units(&app);
+    let (status, whole) = get(&app, &big, None).await;
+    assert_eq!((status, whole["raw_data"]["blob"].as_str().map(str::len)), (200, Some(600 * 1024)));
+    let full = cost(before, &app);
+    // The event item is about 1 KB; its three chunks 600 KB, read strongly consistent.
+    assert!(slim <= 1.0 && full > 100.0, "get with only: {slim} units, without: {full}");
+    let before = units(&app);
+    let (status, page) = list(&app, json!({"query": {"minimal": true}})).await;
+    assert_eq!((status, page["results"].as_array().map(Vec::len)), (200, Some(1)), "{page}");
+    assert!(cost(before, &app) <= 1.0, "a minimal list: {} units", cost(before, &app));
+}
+
+#[tokio::test]
 async fn an_expired_event_is_not_read_before_ttl_deletes_it() {
     let app = app_with(|c| c.retention_days = 3).await;
     create(&app, &json!({"title": "old", "event_key": "old"})).await;
