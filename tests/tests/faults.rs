@@ -436,9 +436,12 @@ async fn a_delivery_too_long_for_its_time_answers_503_in_time_and_the_resends_fi
         let answer = s.deliver(&payload).await;
         let took = started.elapsed();
         answers.push((answer.0, took));
+        // The budget (1 s), the writes under way cut off 4 s past it at the latest,
+        // their claims given back (2 s at most), and the machine's slack (2 s): an answer
+        // after that would be one that waited for more than the writes under way.
         assert!(
-            took < Duration::from_millis(4_000),
-            "an answer past the 1 s budget by far more than one event, as if it stored all 80: {answers:?}"
+            took < Duration::from_secs(1 + 4 + 2 + 2),
+            "an answer later than the budget and the cut-off of the writes under way allow: {answers:?}"
         );
         if answer.0 == 200 {
             break;

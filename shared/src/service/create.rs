@@ -24,9 +24,14 @@ pub struct Created {
 }
 
 /// How long a delivery waits for a concurrent delivery of the same change to finish
-/// before answering 503 (the sender retries later and then sees a duplicate).
+/// before answering 503 (the sender retries later and then sees a duplicate); never
+/// past the delivery's own cut-off.
 const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
+/// Its polls start this far apart and double up to the longest: a big group's events
+/// wait side by side, and many waiters polling fast would slow the very delivery they
+/// wait for.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
+const IN_FLIGHT_POLL_LONGEST: Duration = Duration::from_millis(800);
 
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
 /// a redelivered change (same webhook, same identity, within the window) is not stored
@@ -104,8 +109,10 @@ enum Written {
 /// it. Any failure gives the claim back (keeping its event id, since the event may
 /// have landed before the failure) and is answered 503, so the sender's retry
 /// finishes the change; a failure to mark it done is answered 503 too, and the retry
-/// finds the event and marks it. Writes still going at `cut_off` are cut off and
-/// their claim given back alike, so the answer comes before API Gateway gives up.
+/// finds the event and marks it. Writes still going at `cut_off` are cut off and the
+/// claim given back alike, so the answer comes before API Gateway gives up. The claim
+/// call itself is not cut: a claim landed unseen could not be given back, and would
+/// hold the change for its 29 s; the storage timeouts bound that call.
 pub(super) async fn store_change(
     app: &App,
     identity: &str,
@@ -135,18 +142,13 @@ pub(super) async fn store_change(
             EventSlot::Free | EventSlot::Other => Written::Taken,
         })
     };
-    let written = tokio::time::timeout_at(cut_off.into(), written).await.unwrap_or_else(|_| {
-        Err(Error::InProgress(
-            "This request's time ran out while it stored an event; retry to store it.".into(),
-        ))
-    });
-    match written {
+    match within(cut_off, written).await {
         Ok(Written::Now) => {
-            app.store.complete_delivery(&claim).await?;
+            within(cut_off, app.store.complete_delivery(&claim)).await?;
             Ok(Some(event))
         }
         Ok(Written::Before) => {
-            app.store.complete_delivery(&claim).await?;
+            within(cut_off, app.store.complete_delivery(&claim)).await?;
             Ok(None)
         }
         Ok(Written::Taken) => {
@@ -163,6 +165,15 @@ pub(super) async fn store_change(
     }
 }
 
+/// `work`'s outcome, or a 503 when it is still going at `cut_off`.
+async fn within<T>(cut_off: Instant, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout_at(cut_off.into(), work).await.unwrap_or_else(|_| {
+        Err(Error::InProgress(
+            "This request's time ran out while it stored an event; retry to store it.".into(),
+        ))
+    })
+}
+
 /// The claim on one change, `None` when it is already stored. Waits briefly for a
 /// concurrent delivery of the same change, so both are answered alike; one whose event
 /// is already stored (its owner is about to mark it done, or failed to) counts as done.
@@ -175,6 +186,7 @@ async fn claim(
 ) -> Result<Option<DeliveryClaim>> {
     let window = i64::from(app.config.dedup_window_hours) * 3600;
     let deadline = (Instant::now() + IN_FLIGHT_WAIT).min(cut_off);
+    let mut poll = IN_FLIGHT_POLL;
     loop {
         let now_secs = now.timestamp().max(Utc::now().timestamp());
         match app.store.claim_delivery(&event.webhook_id, identity, now_secs, window).await? {
@@ -184,7 +196,10 @@ async fn claim(
                 app.store.complete_delivery(&theirs).await?;
                 return Ok(None);
             }
-            Claim::InFlight(_) if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
+            Claim::InFlight(_) if Instant::now() < deadline => {
+                tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
+                poll = (poll * 2).min(IN_FLIGHT_POLL_LONGEST);
+            }
             Claim::InFlight(_) => {
                 return Err(Error::InProgress(
                     "Another delivery of this event is still being stored; retry in a moment.".into(),

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::create::store_change;
 use crate::error::{Error, Result};
@@ -58,11 +58,20 @@ pub(super) async fn store_all(
 ) -> Result<Vec<Event>> {
     let total = changes.len();
     let budget_end = started + app.config.delivery_budget();
-    let outcomes: Vec<Outcome> = stream::iter(by_key(changes))
-        .map(|sequence| store_sequence(app, sequence, now, budget_end))
-        .buffer_unordered(KEYS_AT_ONCE)
-        .collect()
-        .await;
+    // The first key alone, then KEYS_AT_ONCE at a time: a burst of redeliveries of a
+    // small payload (a sender retrying, HA peers) then waits on its first change together,
+    // instead of crowding the store that the one delivery storing it needs.
+    let mut waiting = by_key(changes).into_iter();
+    let mut running = FuturesUnordered::new();
+    running.extend(waiting.next().map(|sequence| store_sequence(app, sequence, now, budget_end)));
+    let mut outcomes = Vec::new();
+    while let Some(outcome) = running.next().await {
+        outcomes.push(outcome);
+        while running.len() < KEYS_AT_ONCE {
+            let Some(sequence) = waiting.next() else { break };
+            running.push(store_sequence(app, sequence, now, budget_end));
+        }
+    }
     let mut stored = Vec::with_capacity(total);
     let mut handled = 0;
     let mut failures = Vec::new();
