@@ -48,6 +48,15 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// Whether rows of this shape show the top-level field `field` (or a part of it).
+    pub fn shows(&self, field: &str) -> bool {
+        if !self.only.is_empty() {
+            self.only.iter().any(|name| name.split('.').next() == Some(field))
+        } else {
+            !self.minimal || MINIMAL_FIELDS.contains(&field)
+        }
+    }
+
     pub fn apply(&self, event: Value) -> Value {
         if !self.only.is_empty() {
             project(&event, &self.only)

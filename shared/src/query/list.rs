@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 /// The fields `keyword` searches, as the reference's event service names them.
 const KEYWORD_FIELDS: [&str; 2] = ["event_id", "title"];
 
+const RAW_DATA: &str = "raw_data";
+
 const QUERY_KEYS: [&str; 9] =
     ["filter", "filter_or", "sort", "page", "only", "keyword", "count_only", "minimal", "unwind"];
 
@@ -169,6 +171,18 @@ impl Query {
     pub fn shape(&self, event: Value) -> Value {
         self.shape.apply(event)
     }
+
+    /// Whether a condition or a sort key looks into raw_data.
+    pub fn tests_raw_data(&self) -> bool {
+        self.filter.iter().chain(&self.filter_or).any(|c| c.field() == RAW_DATA)
+            || self.sort.iter().any(|k| k.key.split('.').next() == Some(RAW_DATA))
+    }
+
+    /// Whether the answer needs raw_data: a test or sort on it, or rows that show it. A
+    /// read that does not skips its chunk items.
+    pub fn reads_raw_data(&self) -> bool {
+        self.tests_raw_data() || self.shape.shows(RAW_DATA)
+    }
 }
 
 #[cfg(test)]
@@ -283,6 +297,18 @@ mod tests {
         let both = list(json!({"minimal": true, "only": ["value"], "page": {"limit": 1}}));
         assert_eq!(both["results"], json!([{"value": 3}]), "only wins over minimal");
         assert_eq!(list(json!({"count_only": true, "keyword": "disk"})), json!({"total_count": 2}));
+    }
+
+    #[test]
+    fn knows_whether_an_answer_needs_raw_data() {
+        let reads = |query: Value| Query::from_json(&query).unwrap().reads_raw_data();
+        assert!(reads(json!({})), "every field is shown");
+        assert!(!reads(json!({"minimal": true})));
+        assert!(!reads(json!({"only": ["title", "resource.name"]})));
+        assert!(reads(json!({"only": ["raw_data.alerts"]})));
+        assert!(reads(json!({"only": ["title"], "filter": [{"k": "raw_data.labels.env", "v": "prod"}]})));
+        assert!(reads(json!({"minimal": true, "sort": [{"key": "raw_data.n"}]})));
+        assert!(!reads(json!({"only": ["raw_data_missing"]})));
     }
 
     #[test]

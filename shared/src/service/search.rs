@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
 use crate::query::limits::{approximate_size, MAX_STAT_BYTES};
 use crate::query::{FieldTest, ListPage, Pushdown, Query, StatAnswer, StatQuery, MAX_HELD_ROWS};
-use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
+use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, RawData, Store};
 use crate::tenant::AuthorizedDomain;
 
 /// Page size of a `next_token` page when the query gives no `page.limit`, and the most
@@ -45,7 +45,7 @@ pub async fn list_events(
     next_token: Option<&str>,
 ) -> Result<ListPage> {
     let now = Utc::now();
-    let plan = plan(domain, query.pushdown(now));
+    let plan = plan(domain, query.pushdown(now), query.reads_raw_data());
     if let Some(token) = next_token {
         return cursor_page(store, &plan, query, token, now).await;
     }
@@ -99,7 +99,7 @@ pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQ
         return Ok(answer);
     }
     let filter = query.filter_query();
-    let plan = plan(domain, filter.pushdown(now));
+    let plan = plan(domain, filter.pushdown(now), query.reads_raw_data() || filter.tests_raw_data());
     // A stat that groups and filters on summary fields alone reads the count index.
     let summaries = plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS);
     let most = if summaries { MAX_STAT_SUMMARIES } else { MAX_STAT_EVENTS };
@@ -171,10 +171,11 @@ async fn cursor_page(
 }
 
 /// Picks the index: an alert's or a webhook's events are a small partition of their
-/// own; otherwise the domain's. A created_at range bounds the sort key; field tests
+/// own; otherwise the domain's. raw_data chunks are read only for an answer that needs
+/// raw_data. A created_at range bounds the sort key; field tests
 /// become DynamoDB filters, except on the partition key (DynamoDB refuses those), where
 /// a test the key already satisfies is dropped and any other is left to the engine.
-fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
+fn plan(domain: &AuthorizedDomain, push: Pushdown, reads_raw_data: bool) -> Plan {
     let (index, partition_attr, partition) = match (push.alert_id, push.webhook_id) {
         (Some(alert_id), _) => (EventIndex::Alert(alert_id.clone()), "alert_id", alert_id),
         (None, Some(webhook_id)) => (EventIndex::Webhook(webhook_id.clone()), "webhook_id", webhook_id),
@@ -196,6 +197,7 @@ fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
         created_from: push.created_from.map(format_time),
         created_to: push.created_to.map(format_time),
         filters,
+        raw_data: if reads_raw_data { RawData::Read } else { RawData::Skip },
     };
     Plan { range, complete }
 }

@@ -7,6 +7,8 @@ mod load;
 mod page;
 mod range;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, Select};
 
 use item::{EventItem, SummaryItem};
@@ -14,8 +16,16 @@ pub use page::PageKey;
 use range::RangePages;
 pub use range::{EventIndex, EventRange, OutOfTime};
 
+/// Whether a read fetches raw_data kept in chunk items (one more read per 256 KB of it)
+/// or leaves it null: an answer that neither shows nor tests raw_data skips them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawData {
+    Read,
+    Skip,
+}
+
 use super::schema::COUNT_INDEX;
-use super::{from_item, to_item, Store};
+use super::{from_item, to_item, Item, Store};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary};
 use crate::tenant::AuthorizedDomain;
@@ -23,30 +33,51 @@ use crate::tenant::AuthorizedDomain;
 impl Store {
     /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
     /// Answers false, writing nothing new, when an event with this id is already stored
-    /// (an earlier delivery of the same change got this far).
+    /// (an earlier delivery of the same change got this far). An item DynamoDB refuses
+    /// as invalid is written again stripped (see `item`): the same item would be
+    /// refused on every retry, and the sender's payload would never be accepted.
     pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<bool> {
-        let item = self.write_raw_chunks(event, expires_at).await?;
-        let out = self
-            .client
+        let mut item = self.write_raw_chunks(event, expires_at).await?;
+        match self.put_new_event(to_item(&item)?).await {
+            Err(err) if err.code() == Some("ValidationException") => {
+                item.strip(&format!(
+                    "DynamoDB refused the event's item: {}",
+                    err.message().unwrap_or("invalid")
+                ));
+                self.conditional(self.put_new_event(to_item(&item)?).await)
+            }
+            out => self.conditional(out),
+        }
+    }
+
+    async fn put_new_event(&self, item: Item) -> Result<PutItemOutput, SdkError<PutItemError>> {
+        self.client
             .put_item()
             .table_name(&self.tables.events)
-            .set_item(Some(to_item(&item)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(event_id)")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        self.conditional(out)
+            .await
     }
 
     /// One event of `domain` by id; an event of another domain is none of its business,
-    /// and is dropped before any of its raw_data chunks is read.
-    pub async fn get_event(&self, domain: &AuthorizedDomain, event_id: &str) -> Result<Option<Event>> {
+    /// and is dropped before any of its raw_data chunks is read. An expired event is
+    /// gone, whether or not TTL has deleted it yet.
+    pub async fn get_event(
+        &self,
+        domain: &AuthorizedDomain,
+        event_id: &str,
+        raw: RawData,
+    ) -> Result<Option<Event>> {
         if event_id.contains('#') {
             return Ok(None); // chunk items are not events
         }
         let item = self.get_item(&self.tables.events, ("event_id", event_id), false).await?;
         match item.map(from_item::<EventItem>).transpose()? {
-            Some(item) if item.domain_id == domain.as_str() => Ok(Some(self.to_event(item).await?)),
+            Some(item) if item.domain_id == domain.as_str() && !item.expired() => {
+                Ok(Some(self.to_event(item, raw).await?))
+            }
             _ => Ok(None),
         }
     }
@@ -72,7 +103,7 @@ impl Store {
         let mut pages = RangePages::new(range, range.partition().0, Select::AllProjectedAttributes);
         while let Some(page) = pages.next(self).await? {
             for item in page.items.unwrap_or_default() {
-                visit(self.to_event(from_item::<EventItem>(item)?).await?)?;
+                visit(self.to_event(from_item::<EventItem>(item)?, range.raw_data).await?)?;
             }
         }
         Ok(())

@@ -86,7 +86,7 @@ impl Store {
             for item in page.items.unwrap_or_default() {
                 let item: EventItem = from_item(item)?;
                 let key = PageKey { created_key: item.created_key.clone(), event_id: item.event_id.clone() };
-                let event = self.to_event(item).await?;
+                let event = self.to_event(item, range.raw_data).await?;
                 if keep(&event) {
                     events.push(event);
                     if events.len() == want {

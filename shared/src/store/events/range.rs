@@ -9,10 +9,11 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::query::{QueryError, QueryOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 
+use super::RawData;
 use crate::error::{Error, Result};
 use crate::query::FieldTest;
 use crate::store::schema::{
-    ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX,
+    ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, TTL_ATTRIBUTE, WEBHOOK_INDEX,
 };
 use crate::store::{storage_error, Item, Store};
 use crate::tenant::AuthorizedDomain;
@@ -36,6 +37,8 @@ pub struct EventRange {
     pub created_to: Option<String>,
     /// Never on the index's partition attribute (DynamoDB refuses filters on keys).
     pub filters: Vec<FieldTest>,
+    /// Whether the events read carry raw_data kept in chunk items.
+    pub raw_data: RawData,
 }
 
 impl EventRange {
@@ -47,6 +50,7 @@ impl EventRange {
             created_from: None,
             created_to: None,
             filters: Vec::new(),
+            raw_data: RawData::Read,
         }
     }
 
@@ -154,8 +158,7 @@ impl<'r> RangePages<'r> {
             };
         }
         let mut out = store
-            .range_query(self.range)
-            .index_name(self.index)
+            .range_query(self.range, self.index)
             .select(self.select.clone())
             .set_limit(self.limit.map(|limit| limit as i32))
             .set_exclusive_start_key(self.start.take())
@@ -195,8 +198,8 @@ impl<'r> RangePages<'r> {
 }
 
 impl Store {
-    fn range_query(&self, range: &EventRange) -> QueryFluentBuilder {
-        let (index, partition_attr, partition) = range.partition();
+    fn range_query(&self, range: &EventRange, index: &'static str) -> QueryFluentBuilder {
+        let (_, partition_attr, partition) = range.partition();
         let mut key_condition = "#p = :p".to_string();
         let mut request = self
             .client
@@ -232,6 +235,15 @@ impl Store {
             request = request
                 .expression_attribute_names("#d", "domain_id")
                 .expression_attribute_values(":d", AttributeValue::S(range.domain.to_string()));
+        }
+        // TTL deletes an expired event days later at worst; until then, no read shows it.
+        // The count index does not hold expires_at: counts there include such events.
+        if index != COUNT_INDEX {
+            filters.push("(attribute_not_exists(#ttl) OR #ttl > :now)".to_string());
+            request = request.expression_attribute_names("#ttl", TTL_ATTRIBUTE).expression_attribute_values(
+                ":now",
+                AttributeValue::N(chrono::Utc::now().timestamp().to_string()),
+            );
         }
         for (n, test) in range.filters.iter().enumerate() {
             let steps: Vec<&str> = test.path().split('.').collect();
