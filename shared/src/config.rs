@@ -13,8 +13,16 @@ pub struct Config {
     pub tables: Tables,
     /// Days an event is kept before DynamoDB's TTL removes it; 0 keeps events forever.
     pub retention_days: u32,
-    /// Largest webhook body accepted, in bytes; larger ones get 413.
+    /// Largest webhook body whose events are stored, in bytes; a larger one is kept as
+    /// one ERROR event with its head. The default is Lambda's 6 MB invoke payload, so
+    /// every body API Gateway can hand the function is read in full.
     pub max_body_bytes: usize,
+    /// Most events one delivery stores; the rest become one ERROR event that counts them.
+    /// The default, 10,000, is more than a 6 MB body of real alerts holds (an Alertmanager
+    /// alert is 0.5 to 1 KB) and what the retries of one group can store within the
+    /// senders' retry horizon; it stops a body of tiny events (a 6 MB standard list of
+    /// `{"title":"x"}` is 400,000 of them) from asking hours of writes.
+    pub max_events_per_delivery: usize,
     /// How long a redelivered notification is recognised as a duplicate, in hours.
     pub dedup_window_hours: u32,
     /// How long a byte-identical body counts as a redelivery, in minutes, for senders
@@ -87,7 +95,8 @@ impl Default for Config {
                 rollups: "rollups".into(),
             },
             retention_days: 0,
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: 6 * 1024 * 1024,
+            max_events_per_delivery: 10_000,
             dedup_window_hours: 24,
             body_dedup_window_minutes: 60,
             read_budget_seconds: 20,
@@ -102,7 +111,8 @@ impl Default for Config {
 
 impl Config {
     /// `EVENTS_TABLE`, `WEBHOOKS_TABLE`, `ALERTS_TABLE`, `ROLLUPS_TABLE`, `EVENT_RETENTION_DAYS`,
-    /// `MAX_BODY_BYTES`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`, `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
+    /// `MAX_BODY_BYTES`, `MAX_EVENTS_PER_DELIVERY`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`,
+    /// `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
     /// `ROLLUP_SETTLE_SECONDS`;
     /// each falls back to its default.
@@ -122,6 +132,11 @@ impl Config {
             },
             retention_days: number(&lookup, "EVENT_RETENTION_DAYS", defaults.retention_days)?,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
+            max_events_per_delivery: number(
+                &lookup,
+                "MAX_EVENTS_PER_DELIVERY",
+                defaults.max_events_per_delivery,
+            )?,
             dedup_window_hours: number(&lookup, "DEDUP_WINDOW_HOURS", defaults.dedup_window_hours)?,
             body_dedup_window_minutes: number(
                 &lookup,

@@ -35,6 +35,10 @@ pub struct Event {
     pub account: String,
     pub image_url: String,
     pub raw_data: serde_json::Value,
+    /// True when raw_data was stored in chunk items and one of them is gone (TTL deletes
+    /// items each on its own time): raw_data is then null. Absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw_data_missing: bool,
     pub additional_info: BTreeMap<String, String>,
     pub alert_id: String,
     pub webhook_id: String,

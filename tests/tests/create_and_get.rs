@@ -3,7 +3,7 @@
 use e2e::*;
 use event_core::model::{AlertState, WebhookFormat, WebhookState};
 use event_core::service::webhooks::{IssuedKey, NewWebhook};
-use event_core::store::EventRange;
+use event_core::store::{EventRange, RawData};
 use serde_json::{json, Value};
 
 async fn post_event(
@@ -171,12 +171,18 @@ async fn raw_data_beyond_dynamodb_limits_is_stored_whole() {
     let sent: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(event.raw_data, sent);
     assert_eq!(event.additional_info["n"], "1234567890123456789012345678901234567890");
-    let got = app.store.get_event(&trusted(DOMAIN), &event.event_id).await.unwrap().unwrap();
+    let got = app.store.get_event(&trusted(DOMAIN), &event.event_id, RawData::Read).await.unwrap().unwrap();
     assert_eq!(got.raw_data["big"].as_str().unwrap().len(), big.len());
 
+    // Past MAX_BODY_BYTES the body is not refused (a sender drops a 413): one ERROR
+    // event keeps its head and size.
     let too_big = format!(r#"{{"title": "t", "big": "{}"}}"#, "y".repeat(app.config.max_body_bytes));
-    let (status, err) = post_event(&app, Gateway::Http, &webhook_path(&key), &too_big).await;
-    assert_eq!((status, error_code(status, &err).as_str()), (413, "ERROR_PAYLOAD_TOO_LARGE"));
+    let (status, resp) = post_event(&app, Gateway::Http, &webhook_path(&key), &too_big).await;
+    assert_eq!(status, 200, "{resp}");
+    let kept = stored(&app, DOMAIN).await.into_iter().find(|e| e.event_type.as_str() == "ERROR").unwrap();
+    assert!(kept.description.contains("MAX_BODY_BYTES"), "{}", kept.description);
+    assert_eq!(kept.raw_data["body_bytes"], json!(too_big.len()));
+    assert!(too_big.starts_with(kept.raw_data["body"].as_str().unwrap()));
 }
 
 #[tokio::test]
@@ -195,7 +201,7 @@ async fn get_checks_the_domain_before_reading_any_raw_data_chunk() {
         .send()
         .await
         .unwrap();
-    assert_eq!(app.store.get_event(&trusted("domain-other"), &event_id).await.unwrap(), None);
+    assert_eq!(app.store.get_event(&trusted("domain-other"), &event_id, RawData::Read).await.unwrap(), None);
     let path = format!("/monitoring/v1/event/{event_id}");
     let req = ApiEvent::new(Gateway::Rest, "get")
         .route("GET", &path)

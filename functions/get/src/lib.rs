@@ -8,7 +8,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     api::serve(req, |req, GetRoute { event_id }| async move {
         let request = decode::get_request(&req, event_id)?;
         let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
-        let event = service::get_event(&app.store, &domain, &request.event_id).await?;
+        let event = service::get_event(&app.store, &domain, &request.event_id, &request.only).await?;
         response::event(&event, request.only)
     })
     .await

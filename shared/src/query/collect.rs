@@ -48,7 +48,7 @@ pub struct Shape {
 }
 
 impl Shape {
-    /// Whether a row shaped so keeps the top-level `field`.
+    /// Whether rows of this shape show the top-level field `field` (or a part of it).
     pub fn shows(&self, field: &str) -> bool {
         if !self.only.is_empty() {
             self.only.iter().any(|name| name.split('.').next() == Some(field))

@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 /// The fields `keyword` searches, as the reference's event service names them.
 const KEYWORD_FIELDS: [&str; 2] = ["event_id", "title"];
 
-/// The event field a store may keep apart, being most of an event's bytes.
 const RAW_DATA: &str = "raw_data";
 
 const QUERY_KEYS: [&str; 9] =
@@ -136,13 +135,6 @@ impl Query {
             && self.filter.iter().chain(&self.filter_or).all(|c| fields.contains(&c.field()))
     }
 
-    /// Whether matching or ordering reads raw_data (a keyword reads only event_id and
-    /// title), so that every event read needs it.
-    pub fn reads_raw_data(&self) -> bool {
-        self.filter.iter().chain(&self.filter_or).any(|c| c.field() == RAW_DATA)
-            || self.sort.iter().any(|k| k.key.split('.').next() == Some(RAW_DATA))
-    }
-
     /// Whether the answer shows raw_data: every field does, unless `only` or `minimal`
     /// leave it out.
     pub fn shows_raw_data(&self) -> bool {
@@ -184,6 +176,18 @@ impl Query {
     /// Applies `only` (which wins) or `minimal` to one event.
     pub fn shape(&self, event: Value) -> Value {
         self.shape.apply(event)
+    }
+
+    /// Whether a condition or a sort key looks into raw_data.
+    pub fn tests_raw_data(&self) -> bool {
+        self.filter.iter().chain(&self.filter_or).any(|c| c.field() == RAW_DATA)
+            || self.sort.iter().any(|k| k.key.split('.').next() == Some(RAW_DATA))
+    }
+
+    /// Whether the answer needs raw_data: a test or sort on it, or rows that show it. A
+    /// read that does not skips its chunk items.
+    pub fn reads_raw_data(&self) -> bool {
+        self.tests_raw_data() || self.shape.shows(RAW_DATA)
     }
 }
 
@@ -299,6 +303,18 @@ mod tests {
         let both = list(json!({"minimal": true, "only": ["value"], "page": {"limit": 1}}));
         assert_eq!(both["results"], json!([{"value": 3}]), "only wins over minimal");
         assert_eq!(list(json!({"count_only": true, "keyword": "disk"})), json!({"total_count": 2}));
+    }
+
+    #[test]
+    fn knows_whether_an_answer_needs_raw_data() {
+        let reads = |query: Value| Query::from_json(&query).unwrap().reads_raw_data();
+        assert!(reads(json!({})), "every field is shown");
+        assert!(!reads(json!({"minimal": true})));
+        assert!(!reads(json!({"only": ["title", "resource.name"]})));
+        assert!(reads(json!({"only": ["raw_data.alerts"]})));
+        assert!(reads(json!({"only": ["title"], "filter": [{"k": "raw_data.labels.env", "v": "prod"}]})));
+        assert!(reads(json!({"minimal": true, "sort": [{"key": "raw_data.n"}]})));
+        assert!(!reads(json!({"only": ["raw_data_missing"]})));
     }
 
     #[test]

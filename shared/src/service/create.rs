@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::fanout::{self, Change};
+use super::intake;
 use super::normalise::{normalise, parse_error_event};
 use super::webhooks::access_key_matches;
 use crate::digest::{hex, sha256};
@@ -28,16 +30,22 @@ pub struct Created {
 }
 
 /// How long a delivery waits for a concurrent delivery of the same change to finish
-/// before answering 503 (the sender retries later and then sees a duplicate).
+/// before answering 503 (the sender retries later and then sees a duplicate); never
+/// past the delivery's own cut-off.
 const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
+/// Its polls start this far apart and double up to the longest: a big group's events
+/// wait side by side, and many waiters polling fast would slow the very delivery they
+/// wait for.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
+const IN_FLIGHT_POLL_LONGEST: Duration = Duration::from_millis(800);
 
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
 /// a redelivered change (same webhook, same identity, within the window) is not stored
 /// again, and its delivery is answered like the original. A payload that takes longer
-/// than the delivery budget is answered 503 between two events, so the answer comes
-/// before API Gateway gives up and the sender's retry goes on from there. `action` is
-/// the URL's `?action=` (AOM's `clear`).
+/// than the delivery budget is answered 503 once the writes under way end, so the
+/// answer comes before API Gateway gives up and the sender's retry goes on from there.
+/// A body over `MAX_BODY_BYTES`, and events past `MAX_EVENTS_PER_DELIVERY`, become an
+/// ERROR event each (see `intake`). `action` is the URL's `?action=` (AOM's `clear`).
 pub async fn create_events(
     app: &App,
     webhook_id: &str,
@@ -57,53 +65,52 @@ pub async fn create_events(
         tracing::warn!(webhook_id, error = %reason, "payload not readable as {}; storing an ERROR event", webhook.format);
         vec![parse_error_event(&webhook, &reason, kept)]
     };
-    let (mut parsed, confirmed) = match parse_body(body) {
-        Ok(payload) => {
-            let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
-            let confirmed = check_sns(&webhook, &payload, replay_window).await?;
-            match formats::parse_delivery(webhook.format, &payload, action) {
-                Ok(parsed) => (parsed, confirmed),
-                Err(e) => (unreadable(e.0, payload), confirmed),
+    let (mut parsed, confirmed) = if body.len() > app.config.max_body_bytes {
+        (vec![intake::oversized_body(&webhook, body, app.config.max_body_bytes)], None)
+    } else {
+        match parse_body(body) {
+            Ok(payload) => {
+                let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
+                let confirmed = check_sns(&webhook, &payload, replay_window).await?;
+                match formats::parse_delivery(webhook.format, &payload, action) {
+                    Ok(parsed) => (parsed, confirmed),
+                    Err(e) => (unreadable(e.0, payload), confirmed),
+                }
             }
+            Err((reason, kept)) => (unreadable(reason, kept), None),
         }
-        Err((reason, kept)) => (unreadable(reason, kept), None),
     };
     if let Some(confirmed) = confirmed {
         parsed.iter_mut().for_each(|e| {
             e.additional_info.insert("subscription_confirmed".into(), Value::Bool(confirmed));
         });
     }
+    let parsed = intake::capped(&webhook, parsed, app.config.max_events_per_delivery);
     let body_hash = sha256_hex(body);
-    let total = parsed.len();
-    let mut events = Vec::with_capacity(total);
-    for (index, item) in parsed.into_iter().enumerate() {
-        if started.elapsed() > app.config.delivery_budget() {
-            return Err(Error::InProgress(format!(
-                "Handled {index} of the {total} events before this request's time ran out; \
-                 retry to store the rest."
-            )));
-        }
-        let identity = match (&item.dedup_key, idempotency_key) {
-            (Some(key), _) => Identity::Sender(format!("change:{key}")),
-            (None, Some(key)) => Identity::Sender(format!("key:{key}#{index}")),
-            (None, None) => Identity::Body(format!("body:{body_hash}#{index}")),
-        };
-        // The sender's own (AOM's timeout) or the webhook's; from the event's arrival.
-        let auto_resolve_after = item
-            .auto_resolve_after_ms
-            .or(webhook.auto_resolve_after_seconds.map(|s| s.saturating_mul(1000) as i64));
-        let auto_resolve_at =
-            auto_resolve_after.map(|ms| format_time(now + chrono::Duration::milliseconds(ms)));
-        let event = normalise(&webhook, item, now);
-        if let Some(event) = store_change(app, &identity, event, now, auto_resolve_at.as_deref()).await? {
-            events.push(event);
-        }
-    }
+    let changes = parsed
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let identity = match (&item.dedup_key, idempotency_key) {
+                (Some(key), _) => Identity::Sender(format!("change:{key}")),
+                (None, Some(key)) => Identity::Sender(format!("key:{key}#{index}")),
+                (None, None) => Identity::Body(format!("body:{body_hash}#{index}")),
+            };
+            // The sender's own (AOM's timeout) or the webhook's; from the event's arrival.
+            let auto_resolve_after = item
+                .auto_resolve_after_ms
+                .or(webhook.auto_resolve_after_seconds.map(|s| s.saturating_mul(1000) as i64));
+            let auto_resolve_at =
+                auto_resolve_after.map(|ms| format_time(now + chrono::Duration::milliseconds(ms)));
+            Change { identity, event: normalise(&webhook, item, now), auto_resolve_at }
+        })
+        .collect();
+    let events = fanout::store_all(app, changes, now, started).await?;
     Ok(Created { events, format: webhook.format })
 }
 
 /// What tells two deliveries of one change apart from two changes.
-enum Identity {
+pub(super) enum Identity {
     /// The sender's own: a dedup key from the payload, or the `Idempotency-Key` header.
     Sender(String),
     /// Only the body's bytes, a guess: trusted within the body window, and only while the
@@ -127,14 +134,19 @@ enum Written {
 /// it. The stored event completes the claim: no write marks it done. Any failure gives
 /// the claim back (keeping its event id, since the event may have landed before the
 /// failure) and is answered 503, so the sender's retry finds the event, or stores it.
-async fn store_change(
+/// Writes still going at `cut_off` are cut off and the claim given back alike, so the
+/// answer comes before API Gateway gives up. The claim call itself is not cut: a claim
+/// landed unseen could not be given back, and would hold the change for its 29 s; the
+/// storage timeouts bound that call.
+pub(super) async fn store_change(
     app: &App,
     identity: &Identity,
     mut event: Event,
     now: DateTime<Utc>,
     auto_resolve_at: Option<&str>,
+    cut_off: Instant,
 ) -> Result<Option<Event>> {
-    let Some(claim) = claim(app, identity, &event, now).await? else {
+    let Some(claim) = claim(app, identity, &event, now, cut_off).await? else {
         return Ok(None); // already stored by an earlier delivery
     };
     event.event_id = claim.event_id().to_string();
@@ -149,7 +161,7 @@ async fn store_change(
             EventSlot::Free | EventSlot::Other => Written::Taken,
         })
     };
-    match written.await {
+    match within(cut_off, written).await {
         Ok(Written::Now) => Ok(Some(event)),
         Ok(Written::Taken) => Err(taken(app, &claim).await),
         Err(err) => {
@@ -169,6 +181,15 @@ async fn taken(app: &App, claim: &DeliveryClaim) -> Error {
     ))
 }
 
+/// `work`'s outcome, or a 503 when it is still going at `cut_off`.
+async fn within<T>(cut_off: Instant, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout_at(cut_off.into(), work).await.unwrap_or_else(|_| {
+        Err(Error::InProgress(
+            "This request's time ran out while it stored an event; retry to store it.".into(),
+        ))
+    })
+}
+
 /// The claim on one change, `None` when it is already stored. A body stored before is a
 /// redelivery only while its key's alert is as that body left it; otherwise it is a
 /// repeat incident, claimed as the next in the body's chain of incidents.
@@ -177,13 +198,14 @@ async fn claim(
     identity: &Identity,
     event: &Event,
     now: DateTime<Utc>,
+    cut_off: Instant,
 ) -> Result<Option<DeliveryClaim>> {
     let (mut name, window) = match identity {
         Identity::Sender(name) => (name.clone(), i64::from(app.config.dedup_window_hours) * 3600),
         Identity::Body(name) => (name.clone(), i64::from(app.config.body_dedup_window_minutes) * 60),
     };
     for _ in 0..MAX_REPEATS {
-        match claim_change(app, &name, event, now, window).await? {
+        match claim_change(app, &name, event, now, window, cut_off).await? {
             Claimed::Mine(claim) => return Ok(Some(claim)),
             Claimed::Stored(Some(stored)) if matches!(identity, Identity::Body(_)) => {
                 if is_redelivery(app, &stored, event).await? {
@@ -204,23 +226,28 @@ enum Claimed {
     Stored(Option<StoredEvent>),
 }
 
-/// Claims one change, waiting briefly for a concurrent delivery of it, so both are
-/// answered alike.
+/// Claims one change, waiting briefly (never past `cut_off`) for a concurrent delivery
+/// of it, so both are answered alike.
 async fn claim_change(
     app: &App,
     name: &str,
     event: &Event,
     now: DateTime<Utc>,
     window: i64,
+    cut_off: Instant,
 ) -> Result<Claimed> {
-    let deadline = Instant::now() + IN_FLIGHT_WAIT;
+    let deadline = (Instant::now() + IN_FLIGHT_WAIT).min(cut_off);
+    let mut poll = IN_FLIGHT_POLL;
     loop {
         let now_secs = now.timestamp().max(Utc::now().timestamp());
         match app.store.claim_delivery(&event.webhook_id, name, now_secs, window).await? {
             Claim::New(claim) => return Ok(Claimed::Mine(claim)),
             Claim::Duplicate(stored) => return Ok(Claimed::Stored(stored)),
             Claim::Taken(theirs) => return Err(taken(app, &theirs).await),
-            Claim::InFlight(_) if Instant::now() < deadline => tokio::time::sleep(IN_FLIGHT_POLL).await,
+            Claim::InFlight(_) if Instant::now() < deadline => {
+                tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
+                poll = (poll * 2).min(IN_FLIGHT_POLL_LONGEST);
+            }
             Claim::InFlight(_) => {
                 return Err(Error::InProgress(
                     "Another delivery of this event is still being stored; retry in a moment.".into(),
@@ -328,9 +355,6 @@ async fn within_rate_limit(app: &App, webhook: &Webhook) -> Result<()> {
     Err(Error::RateLimited { per_minute, retry_after })
 }
 
-/// How much of a body that is not JSON an ERROR event keeps.
-const UNREADABLE_BODY_KEPT: usize = 64 * 1024;
-
 /// The body as JSON; otherwise why not, and what of it an ERROR event keeps: the head of
 /// its text and its size. A sender that posts something unreadable learns of it from
 /// that event, not from a 400 it may drop on the floor.
@@ -338,8 +362,7 @@ fn parse_body(body: &[u8]) -> Result<Value, (String, Value)> {
     serde_json::from_slice(body).map_err(|e| {
         let hint =
             if e.to_string().contains("recursion limit") { " (it nests deeper than 128 levels)" } else { "" };
-        let head = String::from_utf8_lossy(&body[..body.len().min(UNREADABLE_BODY_KEPT)]).into_owned();
-        let kept = serde_json::json!({"body": head, "body_bytes": body.len()});
+        let kept = serde_json::json!({"body": intake::body_head(body), "body_bytes": body.len()});
         (format!("The request body is not valid JSON{hint}: {e}"), kept)
     })
 }
@@ -498,10 +521,10 @@ mod tests {
         assert_eq!(kept, serde_json::json!({"body": "<xml/>", "body_bytes": 6}));
         let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
         assert!(parse_body(deep.as_bytes()).unwrap_err().0.contains("128 levels"));
-        let long = "x".repeat(UNREADABLE_BODY_KEPT + 10);
+        let long = "x".repeat(intake::BODY_HEAD_KEPT + 10);
         let (_, kept) = parse_body(long.as_bytes()).unwrap_err();
-        assert_eq!(kept["body"].as_str().unwrap().len(), UNREADABLE_BODY_KEPT);
-        assert_eq!(kept["body_bytes"], UNREADABLE_BODY_KEPT + 10);
+        assert_eq!(kept["body"].as_str().unwrap().len(), intake::BODY_HEAD_KEPT);
+        assert_eq!(kept["body_bytes"], intake::BODY_HEAD_KEPT + 10);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! knows HTTP; nothing here builds DynamoDB requests.
 
 mod create;
+mod fanout;
 mod get;
+mod intake;
 mod normalise;
 mod rollup_reads;
 pub mod rollups;

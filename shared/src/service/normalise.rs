@@ -1,12 +1,14 @@
 //! From what a sender described to a stored Event: defaults, enum checks, tenancy from
 //! the webhook, derived keys, and bounds that keep every item inside DynamoDB's limits.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::digest::{hex, sha256_of_parts};
 use crate::formats::{info_text, ParsedEvent};
-use crate::model::{format_time, new_id, parse_time, Event, EventType, Severity, Webhook};
+use crate::model::{format_time, new_id, parse_time, Event, EventType, Resource, Severity, Webhook};
 
 /// Bounds on the text fields, so that an event item always fits DynamoDB's 400 KB
 /// beside its raw data (which keeps the sender's full text).
@@ -50,20 +52,16 @@ pub(super) fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>
         item.occurred_at.as_deref().and_then(parse_time).map(format_time).unwrap_or(created_at.clone());
     let title = bounded(item.title.unwrap_or_default(), MAX_TITLE);
     let resource = item.resource.unwrap_or_default();
+    let resource = Resource {
+        resource_id: bounded(resource.resource_id, MAX_SHORT_FIELD),
+        resource_type: bounded(resource.resource_type, MAX_SHORT_FIELD),
+        name: bounded(resource.name, MAX_SHORT_FIELD),
+    };
     let rule = bounded(item.rule.unwrap_or_default(), MAX_SHORT_FIELD);
     let event_key = item
         .event_key
         .unwrap_or_else(|| derived_key(&webhook.webhook_id, &title, &resource.resource_id, &rule));
-    let mut info_budget = MAX_ADDITIONAL_INFO;
-    let additional_info = item
-        .additional_info
-        .iter()
-        .map(|(k, v)| {
-            let text = bounded(info_text(v), info_budget.min(MAX_DESCRIPTION));
-            info_budget = info_budget.saturating_sub(text.len() + k.len());
-            (bounded(k.clone(), MAX_SHORT_FIELD), text)
-        })
-        .collect();
+    let additional_info = bounded_info(&item.additional_info);
     Event {
         event_id: new_id("event"),
         event_key: bounded(event_key, MAX_SHORT_FIELD),
@@ -77,6 +75,7 @@ pub(super) fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>
         account: bounded(item.account.unwrap_or_default(), MAX_SHORT_FIELD),
         image_url: bounded(item.image_url.unwrap_or_default(), MAX_SHORT_FIELD),
         raw_data: item.raw_data,
+        raw_data_missing: false,
         additional_info,
         alert_id: String::new(),
         webhook_id: webhook.webhook_id.clone(),
@@ -88,6 +87,34 @@ pub(super) fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>
     }
 }
 
+/// additional_info within [`MAX_ADDITIONAL_INFO`] bytes, keys included: values are cut
+/// to what is left, and once nothing is left the remaining keys are dropped, with one
+/// key saying how many (keys are the sender's: without this, a payload with thousands
+/// of them would make an item DynamoDB refuses).
+fn bounded_info(info: &serde_json::Map<String, Value>) -> BTreeMap<String, String> {
+    let mut budget = MAX_ADDITIONAL_INFO;
+    let mut kept = BTreeMap::new();
+    let mut dropped = 0;
+    for (key, value) in info {
+        let key = bounded(key.clone(), MAX_SHORT_FIELD);
+        if budget < key.len() + TRUNCATED.len() {
+            dropped += 1;
+            continue;
+        }
+        let text = bounded(info_text(value), (budget - key.len()).min(MAX_DESCRIPTION));
+        budget = budget.saturating_sub(key.len() + text.len());
+        kept.insert(key, text);
+    }
+    if dropped > 0 {
+        let note = format!("{dropped} more keys dropped: additional_info keeps {MAX_ADDITIONAL_INFO} bytes");
+        kept.insert(INFO_TRUNCATED.to_string(), note);
+    }
+    kept
+}
+
+/// The additional_info key that says how many of the sender's keys were dropped.
+const INFO_TRUNCATED: &str = "additional_info_truncated";
+
 /// A stable key for senders that give none: the same problem reported again maps to
 /// the same key, so it joins the same alert.
 fn derived_key(webhook_id: &str, title: &str, resource_id: &str, rule: &str) -> String {
@@ -96,18 +123,19 @@ fn derived_key(webhook_id: &str, title: &str, resource_id: &str, rule: &str) -> 
 
 /// Cuts text to at most `limit` bytes on a character boundary, saying it was cut.
 fn bounded(mut text: String, limit: usize) -> String {
-    const MARK: &str = "…[truncated]";
     if text.len() <= limit {
         return text;
     }
-    let mut cut = limit.saturating_sub(MARK.len());
+    let mut cut = limit.saturating_sub(TRUNCATED.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
     text.truncate(cut);
-    text.push_str(MARK);
+    text.push_str(TRUNCATED);
     text
 }
+
+const TRUNCATED: &str = "…[truncated]";
 
 #[cfg(test)]
 mod tests {
@@ -190,6 +218,23 @@ mod tests {
             normalise(&webhook(), parsed(json!({"title": title, "additional_info": info})), Utc::now());
         assert!(event.title.len() <= MAX_TITLE && event.title.ends_with("[truncated]"));
         let info_bytes: usize = event.additional_info.iter().map(|(k, v)| k.len() + v.len()).sum();
-        assert!(info_bytes <= MAX_ADDITIONAL_INFO + 100 * 16, "{info_bytes}");
+        assert!(info_bytes <= MAX_ADDITIONAL_INFO + 100, "{info_bytes}");
+        assert!(event.additional_info[INFO_TRUNCATED].starts_with("93 more keys dropped"));
+    }
+
+    #[test]
+    fn resource_fields_and_additional_info_keys_are_bounded_however_many_and_long() {
+        let long = "r".repeat(500 * 1024);
+        let info: serde_json::Map<String, Value> =
+            (0..5_000).map(|i| (format!("{i:04}{}", "k".repeat(3_000)), json!(i))).collect();
+        let body = json!({"title": "t", "resource": {"resource_id": long, "resource_type": long, "name": long},
+                          "additional_info": info});
+        let event = normalise(&webhook(), parsed(body), Utc::now());
+        for field in [&event.resource.resource_id, &event.resource.resource_type, &event.resource.name] {
+            assert!(field.len() <= MAX_SHORT_FIELD && field.ends_with("[truncated]"));
+        }
+        let info_bytes: usize = event.additional_info.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(info_bytes <= MAX_ADDITIONAL_INFO + 100, "{info_bytes}");
+        assert!(event.additional_info.len() < 40, "{}", event.additional_info.len());
     }
 }

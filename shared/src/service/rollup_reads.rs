@@ -14,7 +14,7 @@ use crate::model::{format_time, parse_time};
 use crate::query::{cell_row, Query, RollupAsk, StatAnswer, StatQuery};
 use crate::rollup::plan::{self, Counted, TimeRange};
 use crate::rollup::{Dims, Granularity, View, DIMENSIONS};
-use crate::store::{EventIndex, EventRange, Store};
+use crate::store::{EventIndex, EventRange, RawData, Store};
 use crate::tenant::AuthorizedDomain;
 
 /// The stat from rollups, when they can answer it.
@@ -98,7 +98,8 @@ async fn index_rows(
         created_from: from.map(format_time),
         created_to: to.map(format_time),
         filters: filter.pushdown(now).filters,
-        with_raw_data: false, // no rollup field is in raw_data
+        // Rollup fields only: never raw_data.
+        raw_data: RawData::Skip,
     };
     let mut counts: BTreeMap<(Vec<String>, DateTime<Utc>), u64> = BTreeMap::new();
     let mut count = |event: Value| -> Result<()> {

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
 use crate::query::limits::{approximate_size, MAX_STAT_BYTES};
 use crate::query::{FieldTest, ListPage, Pushdown, Query, StatAnswer, StatQuery, MAX_HELD_ROWS};
-use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, Store};
+use crate::store::{EventIndex, EventRange, OutOfTime, PageKey, RawData, Store};
 use crate::tenant::AuthorizedDomain;
 
 /// Page size of a `next_token` page when the query gives no `page.limit`, and the most
@@ -45,10 +45,9 @@ pub async fn list_events(
     next_token: Option<&str>,
 ) -> Result<ListPage> {
     let now = Utc::now();
-    let mut plan = plan(domain, query.pushdown(now));
     // The list indexes do not hold raw_data: read it with every event when matching or
     // ordering needs it, else only for the rows the answer shows (see `shown`).
-    plan.range.with_raw_data = query.reads_raw_data();
+    let plan = plan(domain, query.pushdown(now), query.tests_raw_data());
     if let Some(token) = next_token {
         return cursor_page(store, &plan, query, token, now).await;
     }
@@ -91,14 +90,17 @@ pub async fn list_events(
 /// field does, unless `only` or `minimal` leave it out) and the range was read without:
 /// one BatchGetItem for the page, not one for every event the range read.
 async fn shown(store: &Store, plan: &Plan, query: &Query, rows: &mut [Value]) -> Result<()> {
-    if plan.range.with_raw_data || !query.shows_raw_data() || rows.is_empty() {
+    if plan.range.raw_data == RawData::Read || !query.shows_raw_data() || rows.is_empty() {
         return Ok(());
     }
     let ids: Vec<String> = rows.iter().filter_map(|row| row["event_id"].as_str().map(String::from)).collect();
     let mut raw = store.raw_data(&ids.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     for row in rows {
-        if let Some(value) = row["event_id"].as_str().and_then(|id| raw.remove(id)) {
+        if let Some((value, missing)) = row["event_id"].as_str().and_then(|id| raw.remove(id)) {
             row["raw_data"] = value;
+            if missing {
+                row["raw_data_missing"] = Value::Bool(true);
+            }
         }
     }
     Ok(())
@@ -118,8 +120,7 @@ pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQ
         return Ok(answer);
     }
     let filter = query.filter_query();
-    let mut plan = plan(domain, filter.pushdown(now));
-    plan.range.with_raw_data = query.reads_raw_data() || filter.reads_raw_data();
+    let plan = plan(domain, filter.pushdown(now), query.reads_raw_data() || filter.tests_raw_data());
     // A stat that groups and filters on summary fields alone reads the count index.
     let summaries = plan.range.index == EventIndex::Domain && query.reads_only(&EventSummary::FIELDS);
     let most = if summaries { MAX_STAT_SUMMARIES } else { MAX_STAT_EVENTS };
@@ -193,10 +194,11 @@ async fn cursor_page(
 }
 
 /// Picks the index: an alert's or a webhook's events are a small partition of their
-/// own; otherwise the domain's. A created_at range bounds the sort key; field tests
+/// own; otherwise the domain's. raw_data chunks are read only for an answer that needs
+/// raw_data. A created_at range bounds the sort key; field tests
 /// become DynamoDB filters, except on the partition key (DynamoDB refuses those), where
 /// a test the key already satisfies is dropped and any other is left to the engine.
-fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
+fn plan(domain: &AuthorizedDomain, push: Pushdown, reads_raw_data: bool) -> Plan {
     let (index, partition_attr, partition) = match (push.alert_id, push.webhook_id) {
         (Some(alert_id), _) => (EventIndex::Alert(alert_id.clone()), "alert_id", alert_id),
         (None, Some(webhook_id)) => (EventIndex::Webhook(webhook_id.clone()), "webhook_id", webhook_id),
@@ -218,7 +220,7 @@ fn plan(domain: &AuthorizedDomain, push: Pushdown) -> Plan {
         created_from: push.created_from.map(format_time),
         created_to: push.created_to.map(format_time),
         filters,
-        with_raw_data: false,
+        raw_data: if reads_raw_data { RawData::Read } else { RawData::Skip },
     };
     Plan { range, complete }
 }

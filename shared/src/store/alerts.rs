@@ -28,7 +28,9 @@ use aws_sdk_dynamodb::types::{
 
 use super::alert_states::{expiry_bucket, resolved_partition, with_state_partition};
 use super::schema::{EXPIRY_BUCKET, STATE_PARTITION};
-use super::{built, from_item, storage_error, to_item, EventIndex, EventRange, Item, Store, Units};
+use super::{
+    built, from_item, storage_error, to_item, EventIndex, EventRange, Item, RawData, Store, Units,
+};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
 use crate::model::{format_time, Alert, AlertState, EventType};
@@ -418,7 +420,7 @@ impl Store {
                 path: "event_type".into(),
                 values: vec![EventType::Recovery.as_str().into()],
             }],
-            with_raw_data: false,
+            raw_data: RawData::Skip,
             ..EventRange::domain(domain)
         };
         if let Some(newest) = self.newest_event(&range).await? {

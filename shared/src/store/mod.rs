@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use alert_states::AlertRange;
 pub use alerts::{AlertScope, Joined, KeyState, OpenAlert, Recovery, Resolution};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
-pub use events::{EventIndex, EventRange, OutOfTime, PageKey};
+pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
 pub use rollups::RollupReads;
 
 use crate::config::{Config, Tables};

@@ -52,8 +52,9 @@ pub const ROLLUP_BUCKET: &str = "bucket";
 
 /// An event item's attributes that the list indexes hold besides the table key
 /// (`event_id`) and `created_key`: all but raw_data (and where it lives,
-/// `raw_data_chunks`) and the TTL.
-pub const EVENT_FIELDS: [&str; 18] = [
+/// `raw_data_chunks`). The TTL is one of them: reads hide an expired event before TTL
+/// deletes it, by a filter on the index they read.
+pub const EVENT_FIELDS: [&str; 19] = [
     "event_key",
     "event_type",
     "title",
@@ -72,6 +73,7 @@ pub const EVENT_FIELDS: [&str; 18] = [
     "domain_id",
     "created_at",
     "occurred_at",
+    "expires_at",
 ];
 
 /// A table as both DynamoDB and CloudFormation see it.

@@ -7,12 +7,22 @@ mod load;
 mod page;
 mod range;
 
-use aws_sdk_dynamodb::types::Select;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, Select};
 
 use item::{EventItem, SummaryItem};
 pub use page::PageKey;
 use range::RangePages;
 pub use range::{EventIndex, EventRange, OutOfTime};
+
+/// Whether a read fetches raw_data kept in chunk items (one more read per 256 KB of it)
+/// or leaves it null: an answer that neither shows nor tests raw_data skips them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawData {
+    Read,
+    Skip,
+}
 
 use super::schema::COUNT_INDEX;
 use super::{from_item, to_item, Item, Store};
@@ -24,21 +34,51 @@ use serde_json::Value;
 impl Store {
     /// Writes one event (and its raw data chunks) durably; `expires_at` is its TTL.
     /// Answers false, writing nothing new, when an event with this id is already stored
-    /// (an earlier delivery of the same change got this far).
+    /// (an earlier delivery of the same change got this far). An item DynamoDB refuses
+    /// as invalid is written again stripped (see `item`): the same item would be
+    /// refused on every retry, and the sender's payload would never be accepted.
     pub async fn put_event(&self, event: &Event, expires_at: Option<i64>) -> Result<bool> {
-        let item = self.write_raw_chunks(event, expires_at).await?;
-        self.put_new(&self.tables.events, "event_id", to_item(&item)?).await
+        let mut item = self.write_raw_chunks(event, expires_at).await?;
+        match self.put_new_event(to_item(&item)?).await {
+            Err(err) if err.code() == Some("ValidationException") => {
+                item.strip(&format!(
+                    "DynamoDB refused the event's item: {}",
+                    err.message().unwrap_or("invalid")
+                ));
+                self.conditional(self.put_new_event(to_item(&item)?).await)
+            }
+            out => self.conditional(out),
+        }
+    }
+
+    async fn put_new_event(&self, item: Item) -> Result<PutItemOutput, SdkError<PutItemError>> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.events)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(event_id)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
     }
 
     /// One event of `domain` by id; an event of another domain is none of its business,
-    /// and is dropped before any of its raw_data chunks is read.
-    pub async fn get_event(&self, domain: &AuthorizedDomain, event_id: &str) -> Result<Option<Event>> {
+    /// and is dropped before any of its raw_data chunks is read. An expired event is
+    /// gone, whether or not TTL has deleted it yet.
+    pub async fn get_event(
+        &self,
+        domain: &AuthorizedDomain,
+        event_id: &str,
+        raw: RawData,
+    ) -> Result<Option<Event>> {
         if event_id.contains('#') {
             return Ok(None); // chunk items are not events
         }
         let item = self.get_item(&self.tables.events, ("event_id", event_id), false).await?;
         match item.map(from_item::<EventItem>).transpose()? {
-            Some(item) if item.domain_id == domain.as_str() => Ok(Some(self.to_event(item).await?)),
+            Some(item) if item.domain_id == domain.as_str() && !item.expired() => {
+                Ok(Some(self.to_event(item, raw).await?))
+            }
             _ => Ok(None),
         }
     }
@@ -77,11 +117,11 @@ impl Store {
             .into_iter()
             .map(|item| Ok(from_item::<EventItem>(item)?.into_event(Value::Null)))
             .collect::<Result<Vec<_>>>()?;
-        if range.with_raw_data {
+        if range.raw_data == RawData::Read {
             let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
             let mut raw = self.raw_data(&ids).await?;
             for event in &mut events {
-                event.raw_data = raw.remove(&event.event_id).unwrap_or_default();
+                (event.raw_data, event.raw_data_missing) = raw.remove(&event.event_id).unwrap_or_default();
             }
         }
         Ok(events)

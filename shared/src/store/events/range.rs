@@ -9,10 +9,11 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::query::{QueryError, QueryOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 
+use super::RawData;
 use crate::error::{Error, Result};
 use crate::query::FieldTest;
 use crate::store::schema::{
-    ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, WEBHOOK_INDEX,
+    ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, TTL_ATTRIBUTE, WEBHOOK_INDEX,
 };
 use crate::store::{storage_error, Item, Store, Units};
 use crate::tenant::AuthorizedDomain;
@@ -38,9 +39,10 @@ pub struct EventRange {
     pub filters: Vec<FieldTest>,
     /// Whether the events read carry raw_data, which the list indexes do not hold: a
     /// BatchGetItem of the event items follows each Query page (0.5 read units an event
-    /// up to 4 KB). Reads that only show a page's raw_data fetch it for that page
-    /// instead ([`Store::raw_data`]).
-    pub with_raw_data: bool,
+    /// up to 4 KB), and chunk items are read for raw_data kept in them. Reads that only
+    /// show a page's raw_data skip it and fetch it for that page instead
+    /// ([`Store::raw_data`]).
+    pub raw_data: RawData,
 }
 
 impl EventRange {
@@ -52,7 +54,7 @@ impl EventRange {
             created_from: None,
             created_to: None,
             filters: Vec::new(),
-            with_raw_data: true,
+            raw_data: RawData::Read,
         }
     }
 
@@ -160,8 +162,7 @@ impl<'r> RangePages<'r> {
             };
         }
         let mut out = store
-            .range_query(self.range)
-            .index_name(self.index)
+            .range_query(self.range, self.index)
             .select(self.select.clone())
             .set_limit(self.limit.map(|limit| limit as i32))
             .set_exclusive_start_key(self.start.take())
@@ -201,8 +202,8 @@ impl<'r> RangePages<'r> {
 }
 
 impl Store {
-    fn range_query(&self, range: &EventRange) -> QueryFluentBuilder {
-        let (index, partition_attr, partition) = range.partition();
+    fn range_query(&self, range: &EventRange, index: &'static str) -> QueryFluentBuilder {
+        let (_, partition_attr, partition) = range.partition();
         let mut key_condition = "#p = :p".to_string();
         let mut request = self
             .client
@@ -238,6 +239,15 @@ impl Store {
             request = request
                 .expression_attribute_names("#d", "domain_id")
                 .expression_attribute_values(":d", AttributeValue::S(range.domain.to_string()));
+        }
+        // TTL deletes an expired event days later at worst; until then, no read shows it.
+        // The count index does not hold expires_at: counts there include such events.
+        if index != COUNT_INDEX {
+            filters.push("(attribute_not_exists(#ttl) OR #ttl > :now)".to_string());
+            request = request.expression_attribute_names("#ttl", TTL_ATTRIBUTE).expression_attribute_values(
+                ":now",
+                AttributeValue::N(chrono::Utc::now().timestamp().to_string()),
+            );
         }
         for (n, test) in range.filters.iter().enumerate() {
             let steps: Vec<&str> = test.path().split('.').collect();
