@@ -28,9 +28,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::alert_states::{expiry_bucket, resolved_partition, with_state_partition};
 use super::schema::{EXPIRY_BUCKET, STATE_PARTITION};
-use super::{
-    built, from_item, storage_error, to_item, EventIndex, EventRange, Item, RawData, Store, Units,
-};
+use super::{built, from_item, storage_error, to_item, EventIndex, EventRange, Item, RawData, Store, Units};
 use crate::digest::{hex, sha256_of_parts};
 use crate::error::{Error, Result};
 use crate::model::{format_time, Alert, AlertState, EventType};

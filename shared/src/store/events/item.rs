@@ -231,8 +231,9 @@ impl Store {
             }
             None => return Ok((Value::Null, false)),
         };
-        let value = serde_json::from_str(&text)
-            .map_err(|e| Error::Internal(format!("stored raw_data of {} is not JSON: {e}", stored.event_id)))?;
+        let value = serde_json::from_str(&text).map_err(|e| {
+            Error::Internal(format!("stored raw_data of {} is not JSON: {e}", stored.event_id))
+        })?;
         Ok((value, false))
     }
 
