@@ -191,17 +191,7 @@ impl Store {
         if !alert.auto_resolve_at.is_empty() {
             marker.insert(MARKER_AUTO_RESOLVES.to_string(), AttributeValue::Bool(true));
         }
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.tables.alerts)
-            .set_item(Some(marker))
-            .condition_expression("attribute_not_exists(#t)")
-            .expression_attribute_names("#t", MARKER_TARGET)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        self.conditional(out)
+        self.put_new(&self.tables.alerts, MARKER_TARGET, marker).await
     }
 
     /// Deletes an alert no marker names, best effort: no event names it either.

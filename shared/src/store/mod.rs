@@ -253,8 +253,8 @@ impl Store {
         Err(Error::Throttled)
     }
 
-    /// Writes one item if its key (`key_attr`) is new; false, writing nothing, when an
-    /// item with that key exists.
+    /// Writes one item if its key (`key_attr`) is new, or whatever item it replaces
+    /// lacks `key_attr`; false, writing nothing, otherwise.
     async fn put_new(&self, table: &str, key_attr: &str, item: Item) -> Result<bool, Error> {
         let out = self
             .client
