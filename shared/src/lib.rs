@@ -8,7 +8,8 @@
 //! - [`store`]: DynamoDB, the only module that builds AttributeValues and expressions.
 //! - [`sns`]: Amazon SNS, the other adapter: signature checks (HTTPS client, certificate
 //!   cache) and subscription confirmation, for [`service::create_events`].
-//! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS).
+//! - [`formats`]: pure parsers, one per sender (standard, Alertmanager, Grafana, SNS,
+//!   Cloud Eye, AOM).
 //! - [`huawei`]: Huawei Cloud Eye's and AOM's event queries, answered from the same
 //!   events and alerts, and the mapping of their fields to ours.
 //! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
@@ -24,8 +25,10 @@
 //! A request flows one way: a function's `handle` (`functions/*/src/lib.rs`) →
 //! [`api::serve`] (route, decode, tenant) → a [`service`] operation → [`store`] → back out
 //! through [`api::response`]. Start at `functions/create/src/lib.rs` and
-//! [`service::create_events`] for ingestion, `functions/list/src/lib.rs` and
-//! [`service::list_events`] for reads.
+//! [`service::create_events`] for ingestion (then `service/fanout.rs`, which writes a
+//! delivery's alert keys side by side, and `service/alert_link.rs`, which links each
+//! event to its alert), `functions/list/src/lib.rs` and [`service::list_events`] for
+//! reads.
 
 pub mod api;
 pub mod config;

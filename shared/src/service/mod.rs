@@ -2,6 +2,7 @@
 //! functions over the store (and, for SNS deliveries, [`crate::sns`]). Nothing here
 //! knows HTTP; nothing here builds DynamoDB requests.
 
+mod alert_link;
 mod create;
 mod fanout;
 mod get;
