@@ -37,8 +37,8 @@ pub enum Error {
     #[error("Storage is throttling requests; retry later.")]
     Throttled,
     /// The webhook's own rate limit is used up for this minute (503
-    /// `ERROR_RATE_LIMITED`, with `Retry-After` until the next minute): a 503 and not a
-    /// 429, so senders retry it.
+    /// `ERROR_RATE_LIMITED`, with `Retry-After` until the next minute): a 503, never
+    /// "too many requests", so senders retry it.
     #[error("This webhook accepts at most {per_minute} deliveries a minute; retry in {retry_after} s.")]
     RateLimited { per_minute: u32, retry_after: u32 },
     /// Another delivery is changing the same thing right now: the same change being

@@ -197,7 +197,8 @@ pub struct Webhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_resolve_after_seconds: Option<u64>,
     /// At most this many deliveries a minute are accepted; more are answered 503 with
-    /// `Retry-After` (a sender retries those; a 429 would make SNS drop the message).
+    /// `Retry-After` (a sender retries those; SNS drops a message answered "too many
+    /// requests").
     /// None: no limit beyond API Gateway's throttling of the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deliveries_per_minute: Option<u32>,
