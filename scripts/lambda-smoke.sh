@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make lambda-smoke`: the deployable artifacts, run as Lambda runs them.
-# Builds the four functions with cargo-lambda (release, as SAM does), starts cargo-lambda's
+# Builds the six functions with cargo-lambda (release, as SAM does), starts cargo-lambda's
 # Lambda Runtime API emulator and DynamoDB Local, then starts each `bootstrap` against the
-# emulator and invokes it with the console samples in events/ (REST v1 and HTTP API v2).
+# emulator and invokes it with the console samples in events/: the four HTTP functions
+# with REST v1 and HTTP API v2 events, rollup with a DynamoDB Streams batch, sweep with
+# an EventBridge scheduled event.
 #   LAMBDA_ARCH  x86-64 (default) or arm64, the template's architecture: adds the aarch64
 #                Rust target, and on a non-arm64 machine runs the bootstraps under
 #                qemu-aarch64 (Debian's qemu-user and libc6-arm64-cross, installed if
@@ -30,7 +32,8 @@ if [ "$arch" = arm64 ]; then
   fi
 fi
 
-scripts/cargo-lambda.sh build --release "--$arch" -p event-create -p event-get -p event-list -p event-stat
+scripts/cargo-lambda.sh build --release "--$arch" -p event-create -p event-get -p event-list -p event-stat \
+  -p event-rollup -p event-sweep
 cargo build --quiet -p eventctl
 
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
@@ -59,8 +62,9 @@ export AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$rt_port") 2>/dev/null && break; sleep 0.2; done
 
 failures=0
-# invoke FUNCTION EVENT_FILE EXPECTED_STATUS: one cold start and one invocation; prints the
-# function process's peak resident memory.
+# invoke FUNCTION EVENT_FILE EXPECTED: one cold start and one invocation; prints the
+# function process's peak resident memory. EXPECTED is the HTTP status for the API
+# functions, and for the others `key=value`: one field of the answer, as compact JSON.
 invoke() {
   local function="$1" event="$2" expected="$3" out status peak
   "${runner[@]}" "target/lambda/$function/bootstrap" >"$work/$function.log" 2>&1 &
@@ -68,7 +72,9 @@ invoke() {
   out="$(scripts/cargo-lambda.sh invoke --invoke-port "$rt_port" --data-file "$event" _)"
   peak="$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$function_pid/status")"
   kill "$function_pid" 2>/dev/null; wait "$function_pid" 2>/dev/null || true; function_pid=""
-  status="$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])')"
+  status="$(printf '%s' "$out" | python3 -c 'import json,sys
+answer, key = json.load(sys.stdin), sys.argv[1].partition("=")[0]
+print(answer["statusCode"] if "statusCode" in answer else key + "=" + json.dumps(answer.get(key), separators=(",", ":")))' "$expected")"
   if [ "$status" = "$expected" ]; then
     echo "ok    $function $(basename "$event"): $status, peak RSS $peak"
   else
@@ -92,6 +98,9 @@ for version in rest http; do
   invoke stat "events/stat.$version.json" 200
 done
 
-ls -l target/lambda/{create,get,list,stat}/bootstrap
+invoke rollup events/rollup.json 'batchItemFailures=[]'
+invoke sweep events/sweep.json 'resolved=0'
+
+ls -l target/lambda/{create,get,list,stat,rollup,sweep}/bootstrap
 if [ "$failures" -gt 0 ]; then echo "$failures invocation(s) failed; logs in $work/" >&2; exit 1; fi
 echo "every function answered through the Lambda Runtime API"
