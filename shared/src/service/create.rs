@@ -11,7 +11,7 @@ use super::fanout::{self, Change};
 use super::intake;
 use super::normalise::{normalise, parse_error_event};
 use super::webhooks::access_key_matches;
-use crate::digest::{hex, sha256};
+use crate::digest::{hex, random_hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
 use crate::model::{format_time, Event, EventType, Webhook, WebhookFormat, WebhookState};
@@ -214,8 +214,15 @@ async fn claim(
             Claimed::Stored(_) => return Ok(None),
         }
     }
-    tracing::warn!(webhook_id = %event.webhook_id, "the same body repeated {MAX_REPEATS} incidents within the body window; taken as a redelivery");
-    Ok(None)
+    // A key that changed state this often within the window: the event is stored under
+    // a name of its own. A resend of this very delivery may then be stored twice, which is
+    // better than a 200 for an event that was never stored.
+    tracing::warn!(webhook_id = %event.webhook_id, "the same body repeated {MAX_REPEATS} incidents within the body window; stored as a new one");
+    let own = format!("{name}@{}", random_hex(8));
+    Ok(match claim_change(app, &own, event, now, window, cut_off).await? {
+        Claimed::Mine(claim) => Some(claim),
+        Claimed::Stored(_) => None,
+    })
 }
 
 enum Claimed {
