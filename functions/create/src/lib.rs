@@ -3,13 +3,14 @@
 //! carries is stored, or for a `cloud_eye` webhook Cloud Eye's own answer,
 //! `[{event_id, event_name}]` of the events this delivery stored. An `Idempotency-Key`
 //! header names the delivery for redelivery detection when the payload's format has no
-//! identity of its own. With `_` in place of the access key, the key comes from the
+//! identity of its own (with the body's bytes: one key sent with different bodies names
+//! different changes). With `_` in place of the access key, the key comes from the
 //! Authorization header (Bearer, or a Basic password). `?action=clear` makes an AOM
 //! body clear the alarms it names, as AOM's own `?action=clear` does.
 
 use event_core::api::{self, CreateRoute};
 use event_core::model::WebhookFormat;
-use event_core::service::{self, App};
+use event_core::service::{self, App, Delivery};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 
@@ -22,8 +23,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let idempotency_key = api::header(&req, "idempotency-key");
         let params = req.query_string_parameters();
         let action = params.first("action");
-        let created =
-            service::create_events(app, &webhook_id, &access_key, body, idempotency_key, action).await?;
+        let delivery = Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action };
+        let created = service::create_events(app, delivery).await?;
         Ok(match created.format {
             WebhookFormat::CloudEye => {
                 let stored =

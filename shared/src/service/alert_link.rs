@@ -1,13 +1,24 @@
 //! Linking each event to its alert: the one open alert of its key, opened, joined or
 //! resolved as the event says, and the key's memory of its last resolution for events
-//! that arrive late.
+//! that arrive late. docs/data-model.md ("The alert state machine") gives every state
+//! of a key, every input and the writes each takes; each write is conditional on the
+//! state it assumes, and a key left half-written by a failure is repaired by its next
+//! event here.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Error, Result};
-use crate::model::{new_id, Alert, AlertState, Event, EventType};
+use crate::model::{new_id, parse_time, Alert, AlertState, Event, EventType};
 use crate::service::App;
-use crate::store::{AlertScope, Joined, OpenAlert, Recovery, Resolution};
+use crate::store::{AlertNow, AlertScope, Recovery, Resolution, Resolved};
+
+/// How far ahead of its arrival a sender's time may be and still count for lateness: a
+/// clock that runs ahead, or seconds read as milliseconds, must not make every later
+/// ALERT of its key look older than a RECOVERY.
+const SENDER_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Reads of the key before a racing delivery's changes make this one give up (503).
+const PASSES: usize = 4;
 
 pub(super) fn alert_scope(event: &Event) -> AlertScope<'_> {
     AlertScope {
@@ -18,10 +29,23 @@ pub(super) fn alert_scope(event: &Event) -> AlertScope<'_> {
     }
 }
 
+/// When `event` happened by its sender, for lateness: `None` when the sender gave no time
+/// (its occurred_at is its arrival), its arrival when the sender's time is more than
+/// [`SENDER_CLOCK_SKEW`] ahead of that. The event itself keeps the sender's value.
+pub(super) fn sender_time(event: &Event) -> Option<String> {
+    if event.occurred_at == event.created_at {
+        return None;
+    }
+    let arrival = parse_time(&event.created_at)?;
+    let ahead = parse_time(&event.occurred_at).is_none_or(|t| t > arrival + SENDER_CLOCK_SKEW);
+    Some(if ahead { event.created_at.clone() } else { event.occurred_at.clone() })
+}
+
 /// Whether an ALERT started before its key's last RECOVERY: a late delivery of the
-/// incident that RECOVERY ended.
+/// incident that RECOVERY ended. Like is compared with like: only when both carry a
+/// sender time.
 pub(super) fn started_before(event: &Event, resolution: &Resolution) -> bool {
-    event.occurred_at < resolution.occurred_at
+    !resolution.late_before.is_empty() && sender_time(event).is_some_and(|t| t < resolution.late_before)
 }
 
 /// The alert `event` belongs to ("" for none). An ALERT joins the open alert of its key
@@ -36,52 +60,24 @@ pub(super) async fn linked_alert(
     now: DateTime<Utc>,
     auto_resolve_at: Option<&str>,
 ) -> Result<String> {
-    let scope = alert_scope(event);
-    let store = &app.store;
-    let remember_until = now.timestamp() + i64::from(app.config.dedup_window_hours) * 3600;
-    let recovery =
-        Recovery { created_at: &event.created_at, occurred_at: &event.occurred_at, remember_until };
-    let join = |alert_id, auto_resolves| {
-        Join { app, event, alert_id, auto_resolves, auto_resolve_at, remember_until }.run()
-    };
-    // Each pass reads the key once; a pass ends early only when a racing delivery
-    // changed the key's memory between that read and our write.
-    for _ in 0..3 {
-        let state = store.key_state(&scope).await?;
-        let is_recovery = event.event_type == EventType::Recovery;
-        match (state.open, state.resolved.filter(|r| !is_recovery && started_before(event, r))) {
-            (Some(alert_id), _) if is_recovery => {
-                store.resolve_alert(&scope, &alert_id, recovery).await?;
-                return Ok(alert_id);
+    let link = Link::new(app, event, now, auto_resolve_at);
+    let is_recovery = event.event_type == EventType::Recovery;
+    // Each pass reads the key once; a pass ends without a link only when the key was
+    // found half-written (and is repaired) or a racing delivery changed it.
+    for _ in 0..PASSES {
+        let state = app.store.key_state(&link.scope).await?;
+        let linked = match state.open {
+            Some(open) if is_recovery => link.resolve(&open).await?,
+            Some(open) => link.join(&open, state.auto_resolves).await?,
+            None if is_recovery => {
+                let late_before = sender_time(event).unwrap_or_default();
+                app.store.remember_resolution(&link.scope, &late_before, link.remember_until).await?;
+                Some(String::new())
             }
-            (Some(alert_id), _) => {
-                if let Some(alert_id) = join(alert_id, state.auto_resolves).await? {
-                    return Ok(alert_id);
-                }
-            }
-            (None, _) if is_recovery => {
-                store.remember_resolution(&scope, recovery).await?;
-                return Ok(String::new());
-            }
-            (None, Some(Resolution { alert_id: Some(alert_id), .. })) => return Ok(alert_id),
-            (None, Some(resolution)) => {
-                let alert = Alert {
-                    state: AlertState::Resolved,
-                    resolved_at: resolution.occurred_at.clone(),
-                    ..new_alert(event, None)
-                };
-                if store.record_resolved_alert(&alert, &resolution).await? {
-                    return Ok(alert.alert_id);
-                }
-            }
-            (None, None) => {
-                let alert = new_alert(event, auto_resolve_at);
-                match store.open_alert(&alert).await? {
-                    OpenAlert::Opened => return Ok(alert.alert_id),
-                    // A racing delivery opened it: the next pass reads the key and joins.
-                    OpenAlert::Existing(_) => {}
-                }
-            }
+            None => link.open_or_late(state.resolved).await?,
+        };
+        if let Some(alert_id) = linked {
+            return Ok(alert_id);
         }
     }
     Err(Error::InProgress(format!(
@@ -90,42 +86,139 @@ pub(super) async fn linked_alert(
     )))
 }
 
-/// An event joining its key's open alert.
-struct Join<'a> {
+/// One event's linking, or one repeat's refresh (`service/repeats.rs`).
+pub(super) struct Link<'a> {
     app: &'a App,
     event: &'a Event,
-    alert_id: String,
-    /// Whether the alert has an auto-resolve time (its key's marker says).
-    auto_resolves: bool,
+    pub(super) scope: AlertScope<'a>,
     auto_resolve_at: Option<&'a str>,
     remember_until: i64,
+    /// The time its writes compare auto-resolve times with: the event's arrival.
+    at: &'a str,
 }
 
-impl Join<'_> {
-    /// The joined alert; `None` when it was past its auto-resolve time, which is then
-    /// written down (the key remembers the expiry as it remembers a RECOVERY). Only an
-    /// alert that resolves by itself, or comes to, is written: any other join writes
-    /// nothing (the alert's description and updated_at are its newest event's).
-    async fn run(self) -> Result<Option<String>> {
-        let store = &self.app.store;
-        if !self.auto_resolves && self.auto_resolve_at.is_none() {
-            return Ok(Some(self.alert_id));
+impl<'a> Link<'a> {
+    pub(super) fn new(
+        app: &'a App,
+        event: &'a Event,
+        now: DateTime<Utc>,
+        auto_resolve_at: Option<&'a str>,
+    ) -> Link<'a> {
+        Link {
+            app,
+            event,
+            scope: alert_scope(event),
+            auto_resolve_at,
+            remember_until: now.timestamp() + i64::from(app.config.dedup_window_hours) * 3600,
+            at: &event.created_at,
         }
-        let scope = alert_scope(self.event);
-        match store.join_alert(&self.alert_id, &self.event.created_at, self.auto_resolve_at).await? {
-            Joined::Open if self.auto_resolves => Ok(Some(self.alert_id)),
-            Joined::Open => {
-                store.mark_auto_resolves(&scope, &self.alert_id).await?;
-                Ok(Some(self.alert_id))
+    }
+
+    /// A RECOVERY of the key's open alert `open`. An alert already past its auto-resolve
+    /// time is written down as expired then, and the RECOVERY still links to it; an
+    /// alert that is missing (its opener died before putting it) never held an event,
+    /// so the RECOVERY is stored unlinked and the key let go.
+    async fn resolve(&self, open: &str) -> Result<Option<String>> {
+        let store = &self.app.store;
+        let late_before = sender_time(self.event).unwrap_or_default();
+        let recovery =
+            Recovery { resolved_at: self.at, late_before: &late_before, remember_until: self.remember_until, expiry: false };
+        let resolved = Resolution { alert_id: Some(open.to_string()), late_before: late_before.clone(), by_expiry: false };
+        match store.resolve_alert(self.scope.domain_id, open, recovery).await? {
+            Resolved::Now | Resolved::Already(_) => {}
+            Resolved::Expired(at) => {
+                store.resolve_alert(self.scope.domain_id, open, Recovery::expiry(&at, self.remember_until)).await?;
             }
-            Joined::Expired(at) => {
-                store
-                    .resolve_alert(&scope, &self.alert_id, Recovery::expiry(&at, self.remember_until))
-                    .await?;
-                Ok(None)
+            Resolved::Missing => {
+                let nothing = Resolution { alert_id: None, ..resolved };
+                store.forget_open(&self.scope, open, &nothing, self.remember_until).await?;
+                return Ok(Some(String::new()));
+            }
+            Resolved::StillOpen => return Ok(None),
+        }
+        store.forget_open(&self.scope, open, &resolved, self.remember_until).await?;
+        Ok(Some(open.to_string()))
+    }
+
+    /// An event joining the key's open alert `open`; `None` when the alert turned out
+    /// closed (past its auto-resolve time, or resolved by a RECOVERY whose second write
+    /// failed), and the key was repaired to say so. A join of an alert that resolves by
+    /// itself moves its auto-resolve time (a write); any other join reads the alert.
+    pub(super) async fn join(&self, open: &str, auto_resolves: bool) -> Result<Option<String>> {
+        let store = &self.app.store;
+        let found = if auto_resolves || self.auto_resolve_at.is_some() {
+            store.join_alert(open, self.at, self.auto_resolve_at).await?
+        } else {
+            store.alert_now(open, self.at).await?
+        };
+        match found {
+            AlertNow::Open => {}
+            AlertNow::Expired(at) => {
+                write_down_expiry(self.app, &self.scope, open, &at, self.remember_until).await?;
+                return Ok(None);
+            }
+            AlertNow::Resolved(resolution) => {
+                store.forget_open(&self.scope, open, &resolution, self.remember_until).await?;
+                return Ok(None);
+            }
+            // Its opener put the key's marker and died before the alert: this event puts
+            // the alert the marker names.
+            AlertNow::Missing => {
+                let alert = Alert { alert_id: open.to_string(), ..new_alert(self.event, self.auto_resolve_at) };
+                store.put_alert(&alert).await?;
+            }
+        }
+        if self.auto_resolve_at.is_some() && !auto_resolves {
+            store.mark_auto_resolves(&self.scope, open).await?;
+        }
+        Ok(Some(open.to_string()))
+    }
+
+    /// An ALERT with nothing open: late for the key's last RECOVERY, it joins the alert
+    /// that RECOVERY resolved (one recorded as resolved, when it found nothing open);
+    /// otherwise it opens a new alert. `None` when a racing delivery changed the key.
+    async fn open_or_late(&self, resolved: Option<Resolution>) -> Result<Option<String>> {
+        let store = &self.app.store;
+        match resolved.filter(|r| started_before(self.event, r)) {
+            Some(Resolution { alert_id: Some(alert_id), .. }) => Ok(Some(alert_id)),
+            Some(resolution) => {
+                let alert = Alert {
+                    state: AlertState::Resolved,
+                    resolved_at: resolution.late_before.clone(),
+                    ..new_alert(self.event, None)
+                };
+                let recorded = store.record_resolved_alert(&alert, &resolution).await?;
+                Ok(recorded.then_some(alert.alert_id))
+            }
+            None => {
+                let alert = new_alert(self.event, self.auto_resolve_at);
+                let opened = store.open_alert(&alert).await?;
+                Ok(opened.then_some(alert.alert_id))
             }
         }
     }
+}
+
+/// Writes down that `alert_id` resolved by itself at `at`, and the key's memory of it;
+/// false when it turned out refreshed since `at` was read (still open), or closed already.
+pub(super) async fn write_down_expiry(
+    app: &App,
+    scope: &AlertScope<'_>,
+    alert_id: &str,
+    at: &str,
+    remember_until: i64,
+) -> Result<bool> {
+    let store = &app.store;
+    let (resolution, now) = match store.resolve_alert(scope.domain_id, alert_id, Recovery::expiry(at, remember_until)).await? {
+        Resolved::Now => {
+            (Resolution { alert_id: Some(alert_id.to_string()), late_before: String::new(), by_expiry: true }, true)
+        }
+        Resolved::Already(resolution) => (resolution, false),
+        Resolved::Missing => (Resolution::default(), false),
+        Resolved::StillOpen | Resolved::Expired(_) => return Ok(false),
+    };
+    store.forget_open(scope, alert_id, &resolution, remember_until).await?;
+    Ok(now)
 }
 
 fn new_alert(event: &Event, auto_resolve_at: Option<&str>) -> Alert {

@@ -1,23 +1,22 @@
-//! create: webhook check, parse, normalise, claim each change, link it to its alert
-//! (`alert_link`), store.
+//! create: webhook check, parse, normalise, then each change claimed, linked to its
+//! alert and stored (`change`, a few alert keys at a time by `fanout`).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::alert_link::{alert_scope, linked_alert, started_before};
-use super::fanout::{self, Change};
+use super::change::{Change, Identity};
+use super::fanout;
 use super::intake;
 use super::normalise::{normalise, parse_error_event};
 use super::webhooks::access_key_matches;
-use crate::digest::{hex, random_hex, sha256};
+use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
-use crate::model::{format_time, Event, EventType, Webhook, WebhookFormat, WebhookState};
+use crate::model::{format_time, Event, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
 use crate::sns;
-use crate::store::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 
 /// The events one delivery stored, in payload order, and the webhook's format (whose
 /// sender may expect its own answer: Cloud Eye's lists the events).
@@ -27,15 +26,18 @@ pub struct Created {
     pub format: WebhookFormat,
 }
 
-/// How long a delivery waits for a concurrent delivery of the same change to finish
-/// before answering 503 (the sender retries later and then sees a duplicate); never
-/// past the delivery's own cut-off.
-const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
-/// Its polls start this far apart and double up to the longest: a big group's events
-/// wait side by side, and many waiters polling fast would slow the very delivery they
-/// wait for.
-const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
-const IN_FLIGHT_POLL_LONGEST: Duration = Duration::from_millis(800);
+/// One POST to a webhook's URL, as the create route received it.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub webhook_id: &'a str,
+    pub access_key: &'a str,
+    pub body: &'a [u8],
+    /// The `Idempotency-Key` header: names the delivery's changes when the payload's
+    /// format has no identity of its own.
+    pub idempotency_key: Option<&'a str>,
+    /// The URL's `?action=` (AOM's `clear`).
+    pub action: Option<&'a str>,
+}
 
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
 /// a redelivered change (same webhook, same identity, within the window) is not stored
@@ -43,15 +45,9 @@ const IN_FLIGHT_POLL_LONGEST: Duration = Duration::from_millis(800);
 /// than the delivery budget is answered 503 once the writes under way end, so the
 /// answer comes before API Gateway gives up and the sender's retry goes on from there.
 /// A body over `MAX_BODY_BYTES`, and events past `MAX_EVENTS_PER_DELIVERY`, become an
-/// ERROR event each (see `intake`). `action` is the URL's `?action=` (AOM's `clear`).
-pub async fn create_events(
-    app: &App,
-    webhook_id: &str,
-    access_key: &str,
-    body: &[u8],
-    idempotency_key: Option<&str>,
-    action: Option<&str>,
-) -> Result<Created> {
+/// ERROR event each (see `intake`).
+pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created> {
+    let Delivery { webhook_id, access_key, body, idempotency_key, action } = delivery;
     let started = Instant::now();
     let webhook = authorize(app, webhook_id, access_key).await?;
     within_rate_limit(app, &webhook).await?;
@@ -91,7 +87,9 @@ pub async fn create_events(
         .map(|(index, item)| {
             let identity = match (&item.dedup_key, idempotency_key) {
                 (Some(key), _) => Identity::Sender(format!("change:{key}")),
-                (None, Some(key)) => Identity::Sender(format!("key:{key}#{index}")),
+                // With the body's hash: a sender that sends one key with every delivery
+                // must not have each later delivery taken for the first.
+                (None, Some(key)) => Identity::Sender(format!("key:{key}:{body_hash}#{index}")),
                 (None, None) => Identity::Body(format!("body:{body_hash}#{index}")),
             };
             // The sender's own (AOM's timeout) or the webhook's; from the event's arrival.
@@ -105,180 +103,6 @@ pub async fn create_events(
         .collect();
     let events = fanout::store_all(app, changes, now, started).await?;
     Ok(Created { events, format: webhook.format })
-}
-
-/// What tells two deliveries of one change apart from two changes.
-pub(super) enum Identity {
-    /// The sender's own: a dedup key from the payload, or the `Idempotency-Key` header.
-    Sender(String),
-    /// Only the body's bytes, a guess: trusted within the body window, and only while the
-    /// key's alert is as the stored body left it (a repeat incident sends the same bytes).
-    Body(String),
-}
-
-/// How many repeat incidents of one byte-identical body a delivery walks past; each is
-/// a state change of its key within the body window.
-const MAX_REPEATS: usize = 64;
-
-/// How one claimed change ended.
-enum Written {
-    /// This delivery stored the event.
-    Now,
-    /// The claim's event id holds another event.
-    Taken,
-}
-
-/// Stores one change's event under its claim; `None` when an earlier delivery stored
-/// it. The stored event completes the claim: no write marks it done. Any failure gives
-/// the claim back (keeping its event id, since the event may have landed before the
-/// failure) and is answered 503, so the sender's retry finds the event, or stores it.
-/// Writes still going at `cut_off` are cut off and the claim given back alike, so the
-/// answer comes before API Gateway gives up. The claim call itself is not cut: a claim
-/// landed unseen could not be given back, and would hold the change for its 29 s; the
-/// storage timeouts bound that call.
-pub(super) async fn store_change(
-    app: &App,
-    identity: &Identity,
-    mut event: Event,
-    now: DateTime<Utc>,
-    auto_resolve_at: Option<&str>,
-    cut_off: Instant,
-) -> Result<Option<Event>> {
-    let Some(claim) = claim(app, identity, &event, now, cut_off).await? else {
-        return Ok(None); // already stored by an earlier delivery
-    };
-    event.event_id = claim.event_id().to_string();
-    let written = async {
-        event.alert_id = linked_alert(app, &event, now, auto_resolve_at).await?;
-        if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
-            return Ok(Written::Now);
-        }
-        // The id is taken: by this event when an earlier attempt's answer was lost.
-        Ok(match app.store.event_slot(&claim, &event).await? {
-            EventSlot::This => Written::Now,
-            EventSlot::Free | EventSlot::Other => Written::Taken,
-        })
-    };
-    match within(cut_off, written).await {
-        Ok(Written::Now) => Ok(Some(event)),
-        Ok(Written::Taken) => Err(taken(app, &claim).await),
-        Err(err) => {
-            app.store.release_delivery(&claim).await;
-            Err(err)
-        }
-    }
-}
-
-/// Drops a claim whose event id holds another event, so the sender's retry mints a new
-/// one.
-async fn taken(app: &App, claim: &DeliveryClaim) -> Error {
-    app.store.forget_delivery(claim).await;
-    Error::Internal(format!(
-        "event id {} already holds another event; the claim is dropped so a retry mints a new id",
-        claim.event_id()
-    ))
-}
-
-/// `work`'s outcome, or a 503 when it is still going at `cut_off`.
-async fn within<T>(cut_off: Instant, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    tokio::time::timeout_at(cut_off.into(), work).await.unwrap_or_else(|_| {
-        Err(Error::InProgress(
-            "This request's time ran out while it stored an event; retry to store it.".into(),
-        ))
-    })
-}
-
-/// The claim on one change, `None` when it is already stored. A body stored before is a
-/// redelivery only while its key's alert is as that body left it; otherwise it is a
-/// repeat incident, claimed as the next in the body's chain of incidents.
-async fn claim(
-    app: &App,
-    identity: &Identity,
-    event: &Event,
-    now: DateTime<Utc>,
-    cut_off: Instant,
-) -> Result<Option<DeliveryClaim>> {
-    let (mut name, window) = match identity {
-        Identity::Sender(name) => (name.clone(), i64::from(app.config.dedup_window_hours) * 3600),
-        Identity::Body(name) => (name.clone(), i64::from(app.config.body_dedup_window_minutes) * 60),
-    };
-    for _ in 0..MAX_REPEATS {
-        match claim_change(app, &name, event, now, window, cut_off).await? {
-            Claimed::Mine(claim) => return Ok(Some(claim)),
-            Claimed::Stored(Some(stored)) if matches!(identity, Identity::Body(_)) => {
-                if is_redelivery(app, &stored, event).await? {
-                    return Ok(None);
-                }
-                name = format!("{name}@{}", stored.event_id);
-            }
-            Claimed::Stored(_) => return Ok(None),
-        }
-    }
-    // A key that changed state this often within the window: the event is stored under
-    // a name of its own. A resend of this very delivery may then be stored twice, which is
-    // better than a 200 for an event that was never stored.
-    tracing::warn!(webhook_id = %event.webhook_id, "the same body repeated {MAX_REPEATS} incidents within the body window; stored as a new one");
-    let own = format!("{name}@{}", random_hex(8));
-    Ok(match claim_change(app, &own, event, now, window, cut_off).await? {
-        Claimed::Mine(claim) => Some(claim),
-        Claimed::Stored(_) => None,
-    })
-}
-
-enum Claimed {
-    Mine(DeliveryClaim),
-    /// Stored already, as this event when the marker says.
-    Stored(Option<StoredEvent>),
-}
-
-/// Claims one change, waiting briefly (never past `cut_off`) for a concurrent delivery
-/// of it, so both are answered alike.
-async fn claim_change(
-    app: &App,
-    name: &str,
-    event: &Event,
-    now: DateTime<Utc>,
-    window: i64,
-    cut_off: Instant,
-) -> Result<Claimed> {
-    let deadline = (Instant::now() + IN_FLIGHT_WAIT).min(cut_off);
-    let mut poll = IN_FLIGHT_POLL;
-    loop {
-        let now_secs = now.timestamp().max(Utc::now().timestamp());
-        match app.store.claim_delivery(&event.webhook_id, name, now_secs, window).await? {
-            Claim::New(claim) => return Ok(Claimed::Mine(claim)),
-            Claim::Duplicate(stored) => return Ok(Claimed::Stored(stored)),
-            Claim::Taken(theirs) => return Err(taken(app, &theirs).await),
-            Claim::InFlight(_) if Instant::now() < deadline => {
-                tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
-                poll = (poll * 2).min(IN_FLIGHT_POLL_LONGEST);
-            }
-            Claim::InFlight(_) => {
-                return Err(Error::InProgress(
-                    "Another delivery of this event is still being stored; retry in a moment.".into(),
-                ))
-            }
-        }
-    }
-}
-
-/// Whether `event`, whose body is byte for byte the one `stored` was, is that body sent
-/// again: its key's alert is still as the stored event left it (open as the alert it
-/// joined; closed after a RECOVERY). An ALERT body seen after its alert was resolved is
-/// a repeat incident unless it started before that resolution.
-async fn is_redelivery(app: &App, stored: &StoredEvent, event: &Event) -> Result<bool> {
-    let state = app.store.key_state(&alert_scope(event)).await?;
-    if stored.event_type == EventType::Recovery.as_str() {
-        return Ok(state.open.is_none());
-    }
-    Ok(match (state.open, state.resolved) {
-        (Some(open), _) => open == stored.alert_id,
-        (None, Some(resolution)) => {
-            started_before(event, &resolution)
-                && resolution.alert_id.as_deref() == Some(stored.alert_id.as_str())
-        }
-        (None, None) => false,
-    })
 }
 
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
@@ -329,11 +153,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex(&sha256(bytes))
 }
 
-/// Missing webhook → 404; wrong key → 403; disabled → 400. The key is checked before
-/// the state, so a caller without the key learns nothing about the webhook.
 /// The webhook, when `access_key` opens it. An unknown webhook and a wrong key are
 /// answered alike, so a caller without the key learns nothing, not even that the
-/// webhook exists.
+/// webhook exists (403 both); a disabled webhook is a 400, told only to a caller with
+/// the key.
 async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webhook> {
     let webhook = app.store.get_webhook(webhook_id).await?;
     let Some(webhook) = webhook.filter(|w| access_key_matches(w, access_key, Utc::now())) else {
@@ -372,10 +195,6 @@ fn parse_body(body: &[u8]) -> Result<Value, (String, Value)> {
     })
 }
 
-fn expires_at(retention_days: u32, now: DateTime<Utc>) -> Option<i64> {
-    (retention_days > 0).then(|| now.timestamp() + i64::from(retention_days) * 86_400)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,10 +212,4 @@ mod tests {
         assert_eq!(kept["body_bytes"], intake::BODY_HEAD_KEPT + 10);
     }
 
-    #[test]
-    fn retention_sets_expiry_only_when_configured() {
-        let now = Utc::now();
-        assert_eq!(expires_at(0, now), None);
-        assert_eq!(expires_at(2, now), Some(now.timestamp() + 172_800));
-    }
 }

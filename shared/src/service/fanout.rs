@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use super::create::{store_change, Identity};
+use super::change::{store_change, Change};
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::service::App;
@@ -25,14 +25,6 @@ const KEYS_AT_ONCE: usize = 16;
 /// How long writes under way when the delivery budget ends may go on. A write cut off
 /// gives its claim back; budget + this + the release stays inside API Gateway's 29 s.
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(4);
-
-/// One change of the payload: the identity its claim is taken under, its event, and
-/// when its alert resolves by itself if nothing refreshes it.
-pub(super) struct Change {
-    pub identity: Identity,
-    pub event: Event,
-    pub auto_resolve_at: Option<String>,
-}
 
 /// How one key's sequence ended.
 enum End {
@@ -119,8 +111,7 @@ async fn store_sequence(
             break;
         }
         let cut_off = budget_end + IN_FLIGHT_GRACE;
-        let auto_resolve_at = change.auto_resolve_at.as_deref();
-        match store_change(app, &change.identity, change.event, now, auto_resolve_at, cut_off).await {
+        match store_change(app, change, now, cut_off).await {
             Ok(Some(event)) => outcome.stored.push((index, event)),
             Ok(None) => {}
             Err(err) => {
@@ -153,6 +144,7 @@ fn by_key(changes: Vec<Change>) -> Vec<Vec<(usize, Change)>> {
 mod tests {
     use super::*;
     use crate::model::{EventType, Resource, Severity};
+    use crate::service::change::Identity;
 
     fn change(key: &str, title: &str) -> Change {
         let event = Event {

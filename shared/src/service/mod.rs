@@ -3,18 +3,20 @@
 //! knows HTTP; nothing here builds DynamoDB requests.
 
 mod alert_link;
+mod change;
 mod create;
 mod fanout;
 mod get;
 mod intake;
 mod normalise;
+mod repeats;
 mod rollup_reads;
 pub mod rollups;
 mod search;
 pub mod sweep;
 pub mod webhooks;
 
-pub use create::{create_events, Created};
+pub use create::{create_events, Created, Delivery};
 pub use get::get_event;
 pub use rollups::RollupConsumer;
 pub use search::{list_events, stat_events};

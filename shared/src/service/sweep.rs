@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::service::App;
+use crate::store::AlertScope;
+
+use super::alert_link::write_down_expiry;
 
 /// How far back the sweep looks for expiry hours: a sweep that was down longer leaves
 /// the older ones as they are (they still read as RESOLVED, and the next event of their
@@ -18,7 +21,7 @@ const BATCH: usize = 500;
 const MAX_ROUNDS: usize = 20;
 
 /// Resolves every alert whose auto-resolve time is `now` or earlier, at that time;
-/// answers how many.
+/// answers how many (an alert refreshed since the index was read is left open).
 pub async fn sweep_expired_alerts(app: &App, now: DateTime<Utc>) -> Result<usize> {
     let store = &app.store;
     // The key remembers the expiry for the redelivery window, as it remembers a RECOVERY.
@@ -27,9 +30,13 @@ pub async fn sweep_expired_alerts(app: &App, now: DateTime<Utc>) -> Result<usize
     for _ in 0..MAX_ROUNDS {
         let expired = store.expired_alerts(now, LOOKBACK_HOURS, BATCH).await?;
         for alert in &expired {
-            store.resolve_expired(alert, remember_until).await?;
+            // The index is read eventually consistent, and a join may have moved the
+            // time since: the write is conditional on the time read.
+            let scope = AlertScope::of(alert);
+            if write_down_expiry(app, &scope, &alert.alert_id, &alert.auto_resolve_at, remember_until).await? {
+                resolved += 1;
+            }
         }
-        resolved += expired.len();
         if expired.len() < BATCH {
             break;
         }

@@ -2,9 +2,9 @@
 //! [`STATE_PARTITION`], `<domain_id>#open` while it is open and `<domain_id>#resolved`
 //! once resolved, which partitions [`ALERT_STATE_INDEX`] (sorted by `created_at`): a
 //! domain's open or resolved alerts in a time range are one Query. Opening writes the
-//! attribute with the alert, resolving rewrites it in the same transaction that sets
-//! the state, so the index never disagrees with `state`. Alerts written before the index
-//! existed carry no partition and are not listed.
+//! attribute with the alert, and resolving rewrites it in the same update that sets the
+//! state (`alerts.rs`), so the index never disagrees with `state`. Alerts written before
+//! the index existed carry no partition and are not listed.
 //!
 //! An open alert that resolves by itself also carries [`EXPIRY_BUCKET`], the hour of its
 //! `auto_resolve_at`, which partitions [`EXPIRY_INDEX`] (sorted by `auto_resolve_at`):
@@ -15,38 +15,12 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use chrono::{DateTime, Duration, Utc};
 
-use super::alerts::{alert_scope, Recovery};
+use super::alerts::{expiry_bucket, state_partition};
 use super::schema::{ALERT_STATE_INDEX, EXPIRY_BUCKET, EXPIRY_INDEX, STATE_PARTITION};
-use super::{from_item, storage_error, Item, Store, Units};
+use super::{from_item, storage_error, Store, Units};
 use crate::error::{Error, Result};
-use crate::model::{format_time, Alert, AlertState};
+use crate::model::{format_time, Alert};
 use crate::tenant::AuthorizedDomain;
-
-/// `<domain_id>#open` or `<domain_id>#resolved`.
-fn partition(domain_id: &str, open: bool) -> AttributeValue {
-    AttributeValue::S(format!("{domain_id}#{}", if open { "open" } else { "resolved" }))
-}
-
-/// The alert item with its state partition, and its expiry bucket when it resolves by
-/// itself.
-pub(super) fn with_state_partition(mut item: Item, alert: &Alert) -> Item {
-    let open = alert.state != AlertState::Resolved;
-    item.insert(STATE_PARTITION.into(), partition(&alert.domain_id, open));
-    if open && !alert.auto_resolve_at.is_empty() {
-        item.insert(EXPIRY_BUCKET.into(), expiry_bucket(&alert.auto_resolve_at));
-    }
-    item
-}
-
-/// The hour of an API time, `YYYY-MM-DDTHH`.
-pub(super) fn expiry_bucket(time: &str) -> AttributeValue {
-    AttributeValue::S(time.chars().take(13).collect())
-}
-
-/// The state partition of a resolved alert of `domain_id`, for the resolving update.
-pub(super) fn resolved_partition(domain_id: &str) -> AttributeValue {
-    partition(domain_id, false)
-}
 
 /// Which alerts to list: open or resolved, of one project, created within a range.
 #[derive(Debug, Clone)]
@@ -60,13 +34,6 @@ pub struct AlertRange<'a> {
 }
 
 impl Store {
-    /// Writes down that an alert past its auto-resolve time resolved then; its key
-    /// remembers that until `remember_until` (epoch seconds).
-    pub async fn resolve_expired(&self, alert: &Alert, remember_until: i64) -> Result<()> {
-        let expiry = Recovery::expiry(&alert.auto_resolve_at, remember_until);
-        self.resolve_alert(&alert_scope(alert), &alert.alert_id, expiry).await
-    }
-
     /// Open alerts whose auto_resolve_at is `now` or earlier and falls in the
     /// `lookback_hours` hours up to now, at most `most` of them (the sweep resolves them
     /// and comes back for the rest).
@@ -109,7 +76,7 @@ impl Store {
             .key_condition_expression("#p = :p AND created_at BETWEEN :from AND :to")
             .filter_expression("project_id = :project")
             .expression_attribute_names("#p", STATE_PARTITION)
-            .expression_attribute_values(":p", partition(range.domain.as_str(), range.open))
+            .expression_attribute_values(":p", state_partition(range.domain.as_str(), range.open))
             .expression_attribute_values(":from", AttributeValue::S(range.created_from.to_string()))
             .expression_attribute_values(":to", AttributeValue::S(range.created_to.to_string()))
             .expression_attribute_values(":project", AttributeValue::S(range.project_id.to_string()))

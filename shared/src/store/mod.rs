@@ -1,6 +1,7 @@
 //! DynamoDB: the only module that knows table names, keys, indexes, AttributeValues and
 //! expressions. Everything above it speaks in model types.
 
+mod alert_keys;
 mod alert_states;
 mod alerts;
 mod deliveries;
@@ -23,7 +24,8 @@ use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
 pub use alert_states::AlertRange;
-pub use alerts::{AlertScope, Joined, KeyState, OpenAlert, Recovery, Resolution};
+pub use alert_keys::{AlertScope, KeyState, Resolution};
+pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
 pub use rollups::RollupReads;
