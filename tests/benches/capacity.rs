@@ -93,7 +93,8 @@ async fn main() {
     let aom = webhook_path(&webhook(&app, WebhookFormat::Aom).await);
     let report = fixture("aom/report-alarm.json");
     let n = report.len();
-    measure(&app, "aom: 1 alarm, new key (opens an auto-resolving alert)", n, post(&aom, report.clone())).await;
+    measure(&app, "aom: 1 alarm, new key (opens an auto-resolving alert)", n, post(&aom, report.clone()))
+        .await;
     measure(&app, "aom: the same report again (refreshes its alert)", n, post(&aom, report)).await;
 
     let events =

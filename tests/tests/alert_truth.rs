@@ -73,7 +73,8 @@ async fn state_of(app: &App, alert_id: &str) -> AlertState {
 }
 
 fn standard(event_type: &str, occurred_at: Option<String>) -> String {
-    let mut body = json!({"title": "db down", "event_key": "db-1", "severity": "CRITICAL", "event_type": event_type});
+    let mut body =
+        json!({"title": "db down", "event_key": "db-1", "severity": "CRITICAL", "event_type": event_type});
     if let Some(at) = occurred_at {
         body["occurred_at"] = json!(at);
     }
@@ -152,7 +153,11 @@ async fn a_failure_on_either_write_of_an_opening_leaves_exactly_one_alarm() {
             let case = format!("{fault:?} on the {name}, {retries} retries");
             let events = stored(&direct).await;
             assert_eq!(events.len(), 1, "{case}");
-            assert_eq!(active_ids(&direct).await, [events[0].alert_id.clone()], "{case}: one alarm, the event's");
+            assert_eq!(
+                active_ids(&direct).await,
+                [events[0].alert_id.clone()],
+                "{case}: one alarm, the event's"
+            );
             deliver(&app, &key, &standard("RECOVERY", None)).await;
             assert_eq!(active_ids(&direct).await, Vec::<String>::new(), "{case}: its RECOVERY reaches it");
         }
@@ -183,7 +188,11 @@ async fn a_resolve_whose_second_write_failed_is_repaired_by_the_next_alert() {
     let key = webhook(&direct, WebhookFormat::Standard).await;
     assert_eq!(post(&app, &key, &standard("ALERT", None)).await, 200);
     // The key's marker update after the alert was written RESOLVED; the SDK's retries too.
-    proxy.add(Rule::new(Fault::ServerError, Target::op("UpdateItem").containing("resolved_alert_id"), When::Nth(1)));
+    proxy.add(Rule::new(
+        Fault::ServerError,
+        Target::op("UpdateItem").containing("resolved_alert_id"),
+        When::Nth(1),
+    ));
     assert_eq!(post(&app, &key, &standard("RECOVERY", None)).await, 503);
     let first = stored(&direct).await[0].alert_id.clone();
     assert_eq!(state_of(&direct, &first).await, AlertState::Resolved);
@@ -194,7 +203,7 @@ async fn a_resolve_whose_second_write_failed_is_repaired_by_the_next_alert() {
     let events = stored(&direct).await;
     let again = events.iter().find(|e| e.title == "db down again").unwrap();
     assert_ne!(again.alert_id, first, "not joined to the resolved alert");
-    assert_eq!(active_ids(&direct).await, [again.alert_id.clone()]);
+    assert_eq!(active_ids(&direct).await, vec![again.alert_id.clone()]);
 }
 
 #[tokio::test]
@@ -220,7 +229,10 @@ async fn a_join_racing_a_resolution_neither_joins_the_resolved_alert_nor_puts_it
     assert_eq!(state_of(&direct, &first).await, AlertState::Resolved);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let waiting = direct.store.expired_alerts(Utc::now(), 1, 10).await.unwrap();
-    assert!(waiting.iter().all(|a| a.alert_id != first), "the resolved alert is not back in the expiry index");
+    assert!(
+        waiting.iter().all(|a| a.alert_id != first),
+        "the resolved alert is not back in the expiry index"
+    );
 }
 
 #[tokio::test]
@@ -254,13 +266,17 @@ async fn a_second_recovery_keeps_which_alert_the_first_resolved_for_a_late_alert
     let t = |minutes: i64| Some(format_time(Utc::now() - chrono::Duration::minutes(60 - minutes)));
     assert_eq!(post(&app, &key, &standard("ALERT", t(0))).await, 200);
     assert_eq!(post(&app, &key, &standard("RECOVERY", t(20))).await, 200);
-    let second = json!({"title": "db down", "event_key": "db-1", "event_type": "RECOVERY", "occurred_at": t(30)});
+    let second =
+        json!({"title": "db down", "event_key": "db-1", "event_type": "RECOVERY", "occurred_at": t(30)});
     assert_eq!(post(&app, &key, &second.to_string()).await, 200);
     let late = json!({"title": "db down (late)", "event_key": "db-1", "occurred_at": t(10)});
     assert_eq!(post(&app, &key, &late.to_string()).await, 200);
     let events = stored(&app).await;
     let late = events.iter().find(|e| e.title == "db down (late)").unwrap();
-    assert_eq!(late.alert_id, events[0].alert_id, "the late ALERT belongs to the alert the first RECOVERY resolved");
+    assert_eq!(
+        late.alert_id, events[0].alert_id,
+        "the late ALERT belongs to the alert the first RECOVERY resolved"
+    );
     assert!(active_ids(&app).await.is_empty());
     assert_eq!(alarms(&app, "history_alert").await.len(), 1, "no second alert recorded for it");
 }

@@ -23,7 +23,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let idempotency_key = api::header(&req, "idempotency-key");
         let params = req.query_string_parameters();
         let action = params.first("action");
-        let delivery = Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action };
+        let delivery =
+            Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action };
         let created = service::create_events(app, delivery).await?;
         Ok(match created.format {
             WebhookFormat::CloudEye => {

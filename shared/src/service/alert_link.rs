@@ -121,13 +121,23 @@ impl<'a> Link<'a> {
     async fn resolve(&self, open: &str) -> Result<Option<String>> {
         let store = &self.app.store;
         let late_before = sender_time(self.event).unwrap_or_default();
-        let recovery =
-            Recovery { resolved_at: self.at, late_before: &late_before, remember_until: self.remember_until, expiry: false };
-        let resolved = Resolution { alert_id: Some(open.to_string()), late_before: late_before.clone(), by_expiry: false };
+        let recovery = Recovery {
+            resolved_at: self.at,
+            late_before: &late_before,
+            remember_until: self.remember_until,
+            expiry: false,
+        };
+        let resolved = Resolution {
+            alert_id: Some(open.to_string()),
+            late_before: late_before.clone(),
+            by_expiry: false,
+        };
         match store.resolve_alert(self.scope.domain_id, open, recovery).await? {
             Resolved::Now | Resolved::Already(_) => {}
             Resolved::Expired(at) => {
-                store.resolve_alert(self.scope.domain_id, open, Recovery::expiry(&at, self.remember_until)).await?;
+                store
+                    .resolve_alert(self.scope.domain_id, open, Recovery::expiry(&at, self.remember_until))
+                    .await?;
             }
             Resolved::Missing => {
                 let nothing = Resolution { alert_id: None, ..resolved };
@@ -164,7 +174,8 @@ impl<'a> Link<'a> {
             // Its opener put the key's marker and died before the alert: this event puts
             // the alert the marker names.
             AlertNow::Missing => {
-                let alert = Alert { alert_id: open.to_string(), ..new_alert(self.event, self.auto_resolve_at) };
+                let alert =
+                    Alert { alert_id: open.to_string(), ..new_alert(self.event, self.auto_resolve_at) };
                 store.put_alert(&alert).await?;
             }
         }
@@ -209,10 +220,14 @@ pub(super) async fn write_down_expiry(
     remember_until: i64,
 ) -> Result<bool> {
     let store = &app.store;
-    let (resolution, now) = match store.resolve_alert(scope.domain_id, alert_id, Recovery::expiry(at, remember_until)).await? {
-        Resolved::Now => {
-            (Resolution { alert_id: Some(alert_id.to_string()), late_before: String::new(), by_expiry: true }, true)
-        }
+    let (resolution, now) = match store
+        .resolve_alert(scope.domain_id, alert_id, Recovery::expiry(at, remember_until))
+        .await?
+    {
+        Resolved::Now => (
+            Resolution { alert_id: Some(alert_id.to_string()), late_before: String::new(), by_expiry: true },
+            true,
+        ),
         Resolved::Already(resolution) => (resolution, false),
         Resolved::Missing => (Resolution::default(), false),
         Resolved::StillOpen | Resolved::Expired(_) => return Ok(false),

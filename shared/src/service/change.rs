@@ -193,7 +193,6 @@ fn expires_at(retention_days: u32, now: DateTime<Utc>) -> Option<i64> {
     (retention_days > 0).then(|| now.timestamp() + i64::from(retention_days) * 86_400)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

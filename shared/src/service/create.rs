@@ -211,5 +211,4 @@ mod tests {
         assert_eq!(kept["body"].as_str().unwrap().len(), intake::BODY_HEAD_KEPT);
         assert_eq!(kept["body_bytes"], intake::BODY_HEAD_KEPT + 10);
     }
-
 }

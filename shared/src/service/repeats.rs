@@ -54,7 +54,11 @@ pub(super) async fn judge(
         state = app.store.key_state(&link.scope).await?;
     }
     if by_body {
-        return Ok(if body_left_key_so(&state, stored, event) { Repeat::Redelivery } else { Repeat::NewOccurrence });
+        return Ok(if body_left_key_so(&state, stored, event) {
+            Repeat::Redelivery
+        } else {
+            Repeat::NewOccurrence
+        });
     }
     Ok(match app.store.alert_now(&stored.alert_id, &event.created_at).await? {
         AlertNow::Expired(_) => Repeat::NewOccurrence,
@@ -69,7 +73,8 @@ pub(super) async fn judge(
 fn body_left_key_so(state: &KeyState, stored: &StoredEvent, event: &Event) -> bool {
     match (&state.open, &state.resolved) {
         (None, Some(resolution)) => {
-            started_before(event, resolution) && resolution.alert_id.as_deref() == Some(stored.alert_id.as_str())
+            started_before(event, resolution)
+                && resolution.alert_id.as_deref() == Some(stored.alert_id.as_str())
         }
         _ => false,
     }

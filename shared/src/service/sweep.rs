@@ -33,7 +33,8 @@ pub async fn sweep_expired_alerts(app: &App, now: DateTime<Utc>) -> Result<usize
             // The index is read eventually consistent, and a join may have moved the
             // time since: the write is conditional on the time read.
             let scope = AlertScope::of(alert);
-            if write_down_expiry(app, &scope, &alert.alert_id, &alert.auto_resolve_at, remember_until).await? {
+            if write_down_expiry(app, &scope, &alert.alert_id, &alert.auto_resolve_at, remember_until).await?
+            {
                 resolved += 1;
             }
         }

@@ -98,7 +98,12 @@ impl Store {
     /// replaces a marker holding only the key's resolution memory: an open alert is what
     /// the next events join. True also when the key already names `alert_id` (this put,
     /// applied and retried after a lost answer).
-    pub async fn claim_key(&self, scope: &AlertScope<'_>, alert_id: &str, auto_resolves: bool) -> Result<bool> {
+    pub async fn claim_key(
+        &self,
+        scope: &AlertScope<'_>,
+        alert_id: &str,
+        auto_resolves: bool,
+    ) -> Result<bool> {
         let mut marker = Item::from([
             ("alert_id".to_string(), AttributeValue::S(scope.marker_id())),
             (MARKER_TARGET.to_string(), AttributeValue::S(alert_id.to_string())),

@@ -165,7 +165,12 @@ impl Store {
     /// RECOVERY on it not being past its auto-resolve time (it resolved then), for an
     /// expiry on its auto-resolve time being the one read. Its key's marker is the
     /// caller's next write.
-    pub async fn resolve_alert(&self, domain_id: &str, alert_id: &str, recovery: Recovery<'_>) -> Result<Resolved> {
+    pub async fn resolve_alert(
+        &self,
+        domain_id: &str,
+        alert_id: &str,
+        recovery: Recovery<'_>,
+    ) -> Result<Resolved> {
         let update = self
             .update_alert(alert_id)
             .update_expression(

@@ -23,8 +23,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-pub use alert_states::AlertRange;
 pub use alert_keys::{AlertScope, KeyState, Resolution};
+pub use alert_states::AlertRange;
 pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
