@@ -124,6 +124,7 @@ async fn claim(
     auto_resolve_at: Option<&str>,
     cut_off: Instant,
 ) -> Result<Option<DeliveryClaim>> {
+    let by_body = matches!(identity, Identity::Body(_));
     let (mut name, window) = match identity {
         Identity::Sender(name) => (name.clone(), i64::from(app.config.dedup_window_hours) * 3600),
         Identity::Body(name) => (name.clone(), i64::from(app.config.body_dedup_window_minutes) * 60),
@@ -132,7 +133,7 @@ async fn claim(
         match claim_change(app, &name, event, now, window, cut_off).await? {
             Claimed::Mine(claim) => return Ok(Some(claim)),
             Claimed::Stored(Some(stored)) => {
-                match repeats::judge(app, identity, &stored, event, now, auto_resolve_at).await? {
+                match repeats::judge(app, by_body, &stored, event, now, auto_resolve_at).await? {
                     Repeat::Redelivery => return Ok(None),
                     Repeat::NewOccurrence => name = format!("{name}@{}", stored.event_id),
                 }

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 
 use super::alert_link::{started_before, Link};
-use super::change::Identity;
 use crate::error::Result;
 use crate::model::{Event, EventType};
 use crate::service::App;
@@ -21,18 +20,17 @@ pub(super) enum Repeat {
 
 /// Whether `event`, a change stored before as `stored`, is a redelivery, refreshing the
 /// open alert it joined when that alert resolves by itself. A sender's identity names
-/// one change, which repeats only once its alert has expired; a body's bytes repeat
-/// whenever the key's alert is no longer as the stored event left it (open as the alert
-/// it joined; closed after a RECOVERY).
+/// one change, which repeats only once its alert has expired; a body's bytes (`by_body`)
+/// repeat whenever the key's alert is no longer as the stored event left it (open as the
+/// alert it joined; closed after a RECOVERY).
 pub(super) async fn judge(
     app: &App,
-    identity: &Identity,
+    by_body: bool,
     stored: &StoredEvent,
     event: &Event,
     now: DateTime<Utc>,
     auto_resolve_at: Option<&str>,
 ) -> Result<Repeat> {
-    let by_body = matches!(identity, Identity::Body(_));
     // A sender's redelivery of a change that refreshes nothing costs its claim alone.
     if !by_body && auto_resolve_at.is_none() {
         return Ok(Repeat::Redelivery);
