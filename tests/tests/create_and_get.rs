@@ -3,6 +3,7 @@
 use e2e::*;
 use event_core::model::{AlertState, WebhookFormat, WebhookState};
 use event_core::service::webhooks::{IssuedKey, NewWebhook};
+use event_core::service::App;
 use event_core::store::{EventRange, RawData};
 use serde_json::{json, Value};
 
@@ -197,7 +198,7 @@ async fn get_checks_the_domain_before_reading_any_raw_data_chunk() {
     dynamodb()
         .delete_item()
         .table_name(&app.config.tables.events)
-        .key("event_id", aws_sdk_dynamodb::types::AttributeValue::S(format!("{event_id}#raw#0")))
+        .key("event_id", aws_sdk_dynamodb::types::AttributeValue::S(first_chunk(&app, &event_id).await))
         .send()
         .await
         .unwrap();
@@ -390,11 +391,18 @@ async fn an_idempotency_key_names_the_delivery() {
         async move { parts(event_create::handle(&app, req).await).0 }
     };
     assert_eq!(send("delivery-1", "first").await, 200);
-    assert_eq!(send("delivery-1", "first, resent with a new timestamp").await, 200);
+    assert_eq!(send("delivery-1", "first").await, 200);
     assert_eq!(send("delivery-2", "first").await, 200);
+    // A key is bound to its payload (as the IETF Idempotency-Key draft has it): the same
+    // key with other bytes is another delivery, never dropped as a resend.
+    assert_eq!(send("delivery-1", "second, under the first one's key").await, 200);
     let mut titles: Vec<_> = stored(&app, DOMAIN).await.into_iter().map(|e| e.title).collect();
     titles.sort();
-    assert_eq!(titles, ["first", "first"], "same key stored once; a new key is a new delivery");
+    assert_eq!(
+        titles,
+        ["first", "first", "second, under the first one's key"],
+        "same key and body stored once; a new key is a new delivery"
+    );
 }
 
 #[tokio::test]
@@ -544,4 +552,18 @@ async fn a_webhook_over_its_rate_limit_answers_503_with_retry_after_and_others_g
         accepted + 1,
         "what was answered 200 is stored, nothing else"
     );
+}
+
+/// The key of an event's first raw_data chunk item, as its event item names its chunks.
+async fn first_chunk(app: &App, event_id: &str) -> String {
+    let item = dynamodb()
+        .get_item()
+        .table_name(&app.config.tables.events)
+        .key("event_id", aws_sdk_dynamodb::types::AttributeValue::S(event_id.to_string()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the event is stored");
+    format!("{event_id}#raw#{}#0", item["raw_data_digest"].as_s().unwrap())
 }

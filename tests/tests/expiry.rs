@@ -4,8 +4,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::*;
-use event_core::model::WebhookFormat;
+use event_core::model::{Event, WebhookFormat};
 use event_core::service::App;
+use event_core::store::RawData;
 use serde_json::{json, Value};
 
 async fn create(app: &App, body: &Value) {
@@ -64,6 +65,13 @@ async fn item(app: &App, id: &str) -> Option<std::collections::HashMap<String, A
     out.item
 }
 
+/// The key of an event's chunk item `n`, as the event item names its chunks.
+async fn chunk_key(app: &App, event_id: &str, n: usize) -> String {
+    let event = item(app, event_id).await.expect("the event is stored");
+    let digest = event["raw_data_digest"].as_s().unwrap();
+    format!("{event_id}#raw#{digest}#{n}")
+}
+
 async fn delete(app: &App, id: &str) {
     let table = &app.config.tables.events;
     let key = AttributeValue::S(id.to_string());
@@ -76,8 +84,9 @@ async fn a_deleted_raw_data_chunk_degrades_every_read_and_never_answers_500() {
     create(&app, &json!({"title": "big", "event_key": "big", "blob": "z".repeat(600 * 1024)})).await;
     create(&app, &json!({"title": "small", "event_key": "small"})).await;
     let big = id_of(&app, "big").await;
-    assert!(item(&app, &format!("{big}#raw#1")).await.is_some(), "600 KB of raw_data takes three chunks");
-    delete(&app, &format!("{big}#raw#1")).await;
+    let second = chunk_key(&app, &big, 1).await;
+    assert!(item(&app, &second).await.is_some(), "600 KB of raw_data takes three chunks");
+    delete(&app, &second).await;
 
     let (status, event) = get(&app, &big, None).await;
     assert_eq!(status, 200, "{event}");
@@ -124,7 +133,7 @@ async fn raw_data_chunks_expire_a_day_after_their_event() {
     };
     let event = expires(item(&app, &big).await.unwrap());
     for n in 0..2 {
-        let chunk = expires(item(&app, &format!("{big}#raw#{n}")).await.unwrap());
+        let chunk = expires(item(&app, &chunk_key(&app, &big, n).await).await.unwrap());
         assert_eq!(chunk, event + 86_400, "chunk {n}");
     }
 }
@@ -182,4 +191,20 @@ async fn an_expired_event_is_not_read_before_ttl_deletes_it() {
                                                    "fields": [{"name": "n", "operator": "count"}]}}]});
     let (status, answer) = stat(&app, by_title).await;
     assert_eq!((status, &answer["results"]), (200, &json!([{"t": "new", "n": 1}])), "{answer}");
+}
+
+#[tokio::test]
+async fn two_writers_of_one_event_id_never_mix_their_chunks() {
+    let app = app().await;
+    create(&app, &json!({"title": "big", "event_key": "big", "blob": "a".repeat(600 * 1024)})).await;
+    let id = id_of(&app, "big").await;
+    let domain = trusted(DOMAIN);
+    let first = app.store.get_event(&domain, &id, RawData::Read).await.unwrap().unwrap();
+    // A delivery that took the claim over writes its chunks for the same event id, then
+    // finds the id taken: another body of the same change, shorter (two chunks, not three).
+    let other = Event { raw_data: json!({"title": "big", "blob": "b".repeat(300 * 1024)}), ..first.clone() };
+    assert!(!app.store.put_event(&other, None).await.unwrap(), "the id is taken");
+    let read = app.store.get_event(&domain, &id, RawData::Read).await;
+    let read = read.expect("the stored event still reads").unwrap();
+    assert_eq!(read.raw_data, first.raw_data, "its own chunks, whole");
 }

@@ -52,7 +52,7 @@ pub const ROLLUP_BUCKET: &str = "bucket";
 
 /// An event item's attributes that the list indexes hold besides the table key
 /// (`event_id`) and `created_key`: all but raw_data (and where it lives,
-/// `raw_data_chunks`). The TTL is one of them: reads hide an expired event before TTL
+/// `raw_data_chunks` and `raw_data_digest`). The TTL is one of them: reads hide an expired event before TTL
 /// deletes it, by a filter on the index they read.
 pub const EVENT_FIELDS: [&str; 19] = [
     "event_key",

@@ -4,8 +4,8 @@
 //! `raw_data` is stored as JSON text, not as a DynamoDB map: a sender's JSON may nest
 //! deeper than DynamoDB's 32 levels or carry numbers DynamoDB cannot hold, and as text it
 //! costs fewer bytes. Text larger than [`RAW_CHUNK_BYTES`], or that would make the event
-//! item larger than [`ITEM_BUDGET`], is split into chunk items (`<event_id>#raw#<n>`)
-//! beside the event, written before it, so a reader never sees an event whose chunks
+//! item larger than [`ITEM_BUDGET`], is split into chunk items
+//! (`<event_id>#raw#<digest>#<n>`, see [`chunk_id`]) beside the event, written before it, so a reader never sees an event whose chunks
 //! were not written; chunk items carry no domain, so no index shows them.
 //!
 //! Every item is measured as DynamoDB counts it before it is written: the service bounds
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::RawData;
+use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary, EventType, Resource, Severity};
 use crate::store::{from_item, to_item, Item, Store};
@@ -52,6 +53,9 @@ pub(super) struct EventItem {
     raw_data: Option<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
     raw_data_chunks: u32,
+    /// Names this event's chunk items (see [`chunk_id`]); absent on items written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_data_digest: Option<String>,
     additional_info: BTreeMap<String, String>,
     /// Absent, not empty, when the event has no alert: index keys cannot be empty strings,
     /// and an absent key keeps the event out of the alert index.
@@ -80,6 +84,8 @@ struct StoredRaw {
     raw_data: Option<String>,
     #[serde(default)]
     raw_data_chunks: u32,
+    #[serde(default)]
+    raw_data_digest: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -166,13 +172,15 @@ impl Store {
         // Chunks outlive their event: reads hide an event once it expires, so no read
         // finds its chunks gone before it.
         let chunk_expires_at = expires_at.map(|at| at + CHUNK_TTL_MARGIN_SECS);
+        let digest = Some(hex(&sha256(raw.as_bytes()))[..16].to_string());
         for (n, chunk) in chunks.iter().enumerate() {
-            let chunk_id = chunk_id(&event.event_id, n);
+            let chunk_id = chunk_id(&event.event_id, digest.as_deref(), n);
             let item =
                 RawChunk { event_id: chunk_id, chunk: chunk.to_string(), expires_at: chunk_expires_at };
             self.put_item(&self.tables.events, to_item(&item)?).await?;
         }
         item.raw_data_chunks = chunks.len() as u32;
+        item.raw_data_digest = digest;
         if !item.fits()? {
             let size = item_bytes(&to_item(&item)?);
             item.strip(&format!(
@@ -190,6 +198,7 @@ impl Store {
             event_id: item.event_id.clone(),
             raw_data: item.raw_data.take(),
             raw_data_chunks: item.raw_data_chunks,
+            raw_data_digest: item.raw_data_digest.take(),
         };
         let (raw_data, missing) = self.raw_value(stored, raw).await?;
         Ok(Event { raw_data_missing: missing, ..item.into_event(raw_data) })
@@ -208,7 +217,11 @@ impl Store {
                 .iter()
                 .map(|id| Item::from([("event_id".to_string(), AttributeValue::S(id.to_string()))]));
             for item in self
-                .batch_get(&self.tables.events, keys.collect(), "event_id, raw_data, raw_data_chunks")
+                .batch_get(
+                    &self.tables.events,
+                    keys.collect(),
+                    "event_id, raw_data, raw_data_chunks, raw_data_digest",
+                )
                 .await?
             {
                 let stored: StoredRaw = from_item(item)?;
@@ -224,7 +237,8 @@ impl Store {
         let text = match stored.raw_data {
             Some(text) => text,
             None if stored.raw_data_chunks > 0 && raw == RawData::Read => {
-                match self.read_chunks(&stored.event_id, stored.raw_data_chunks).await? {
+                let digest = stored.raw_data_digest.as_deref();
+                match self.read_chunks(&stored.event_id, digest, stored.raw_data_chunks).await? {
                     Some(text) => text,
                     None => return Ok((Value::Null, true)),
                 }
@@ -238,11 +252,12 @@ impl Store {
     }
 
     /// The raw_data text of an event's chunk items; None when one of them is gone.
-    async fn read_chunks(&self, event_id: &str, count: u32) -> Result<Option<String>> {
+    async fn read_chunks(&self, event_id: &str, digest: Option<&str>, count: u32) -> Result<Option<String>> {
         let mut text = String::new();
         for n in 0..count as usize {
-            let Some(item) =
-                self.get_item(&self.tables.events, ("event_id", &chunk_id(event_id, n)), true).await?
+            let Some(item) = self
+                .get_item(&self.tables.events, ("event_id", &chunk_id(event_id, digest, n)), true)
+                .await?
             else {
                 tracing::warn!(
                     event_id,
@@ -276,6 +291,7 @@ impl EventItem {
             image_url: event.image_url.clone(),
             raw_data: None,
             raw_data_chunks: 0,
+            raw_data_digest: None,
             additional_info: event.additional_info.clone(),
             alert_id: event.alert_id.clone(),
             webhook_id: event.webhook_id.clone(),
@@ -357,8 +373,14 @@ fn value_bytes(value: &AttributeValue) -> usize {
     }
 }
 
-fn chunk_id(event_id: &str, n: usize) -> String {
-    format!("{event_id}#raw#{n}")
+/// A chunk item's key. The digest of the whole raw_data text is in it, so two writers of
+/// one event id (a delivery and the one that took its claim over, with another body of
+/// the same change) never mix their chunks: the event item that lands names its own.
+fn chunk_id(event_id: &str, digest: Option<&str>, n: usize) -> String {
+    match digest {
+        Some(digest) => format!("{event_id}#raw#{digest}#{n}"),
+        None => format!("{event_id}#raw#{n}"),
+    }
 }
 
 /// Splits text into pieces of at most `limit` bytes, on character boundaries.
@@ -426,6 +448,7 @@ mod tests {
             image_url: "i".into(),
             raw_data: Some("{}".into()),
             raw_data_chunks: 2,
+            raw_data_digest: Some("0123456789abcdef".into()),
             additional_info: BTreeMap::new(),
             alert_id: "alert-1".into(),
             webhook_id: "webhook-1".into(),
@@ -441,7 +464,7 @@ mod tests {
         let mut names: Vec<&str> = stored.keys().map(String::as_str).collect();
         names.sort_unstable();
         let mut expected = EVENT_FIELDS.to_vec();
-        expected.extend(["event_id", "created_key", "raw_data", "raw_data_chunks"]);
+        expected.extend(["event_id", "created_key", "raw_data", "raw_data_chunks", "raw_data_digest"]);
         expected.sort_unstable();
         assert_eq!(names, expected);
     }
