@@ -294,3 +294,27 @@ async fn one_idempotency_key_on_every_delivery_does_not_drop_the_later_ones() {
     let titles: Vec<String> = stored(&app).await.into_iter().map(|e| e.title).collect();
     assert_eq!(titles, ["cpu hot", "disk full"], "the resend once, the other delivery stored");
 }
+
+#[tokio::test]
+async fn a_recovery_between_the_two_writes_of_an_opening_leaves_no_alert_that_no_key_names() {
+    let (proxy, app, direct) = proxied().await;
+    let key = webhook(&direct, WebhookFormat::Standard).await;
+    // The opening's alert put is slow: its key's marker already names the alert.
+    let slow = Target::op("PutItem").containing("\"urgency\"");
+    proxy.add(Rule::new(Fault::Delay(Duration::from_millis(1500)), slow, When::Nth(1)));
+    let opening = tokio::spawn({
+        let (app, key) = (app.clone(), key.clone());
+        async move { post(&app, &key, &standard("ALERT", None)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(post(&direct, &key, &standard("RECOVERY", None)).await, 200);
+    assert_eq!(opening.await.unwrap(), 200);
+    let events = stored(&direct).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].alert_id, events[1].alert_id, "the ALERT and its RECOVERY share one alert");
+    assert_eq!(state_of(&direct, &events[0].alert_id).await, AlertState::Resolved);
+    let again =
+        json!({"title": "db down", "event_key": "db-1", "event_type": "RECOVERY", "description": "again"});
+    assert_eq!(post(&direct, &key, &again.to_string()).await, 200);
+    assert_eq!(active_ids(&direct).await, Vec::<String>::new(), "nothing is left open");
+}

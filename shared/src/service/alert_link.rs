@@ -115,9 +115,7 @@ impl<'a> Link<'a> {
     }
 
     /// A RECOVERY of the key's open alert `open`. An alert already past its auto-resolve
-    /// time is written down as expired then, and the RECOVERY still links to it; an
-    /// alert that is missing (its opener died before putting it) never held an event,
-    /// so the RECOVERY is stored unlinked and the key let go.
+    /// time is written down as expired then, and the RECOVERY still links to it.
     async fn resolve(&self, open: &str) -> Result<Option<String>> {
         let store = &self.app.store;
         let late_before = sender_time(self.event).unwrap_or_default();
@@ -139,10 +137,19 @@ impl<'a> Link<'a> {
                     .resolve_alert(self.scope.domain_id, open, Recovery::expiry(&at, self.remember_until))
                     .await?;
             }
+            // Its opener put the key's marker and has not put the alert (yet, or ever):
+            // the alert is put here, resolved. An opener still under way then finds it
+            // and links its ALERT to it, which never leaves an open alert no key names.
             Resolved::Missing => {
-                let nothing = Resolution { alert_id: None, ..resolved };
-                store.forget_open(&self.scope, open, &nothing, self.remember_until).await?;
-                return Ok(Some(String::new()));
+                let alert = Alert {
+                    alert_id: open.to_string(),
+                    state: AlertState::Resolved,
+                    resolved_at: self.at.to_string(),
+                    ..new_alert(self.event, None)
+                };
+                if !store.put_alert(&alert).await? {
+                    return Ok(None); // its opener put it meanwhile: resolve that one
+                }
             }
             Resolved::StillOpen => return Ok(None),
         }
@@ -176,7 +183,9 @@ impl<'a> Link<'a> {
             AlertNow::Missing => {
                 let alert =
                     Alert { alert_id: open.to_string(), ..new_alert(self.event, self.auto_resolve_at) };
-                store.put_alert(&alert).await?;
+                if !store.put_alert(&alert).await? {
+                    return Ok(None); // put meanwhile by another delivery: decide again
+                }
             }
         }
         if self.auto_resolve_at.is_some() && !auto_resolves {

@@ -98,22 +98,24 @@ impl Store {
                 self.release_key(&scope, &alert.alert_id).await?;
                 Err(Error::Internal(taken))
             }
-            done => done.map(|()| true),
+            // Put by another delivery meanwhile (open, or resolved by a RECOVERY that
+            // came while this one was between its puts): this ALERT is linked to it.
+            done => done.map(|_| true),
         }
     }
 
-    /// Puts the alert item if its id is new, or already holds an alert of the same key
-    /// (an earlier attempt's put with its answer lost, or a delivery that put the alert a
-    /// dead opener's marker named); an id holding another key's alert is an error, never
-    /// overwritten.
-    pub async fn put_alert(&self, alert: &Alert) -> Result<()> {
+    /// Puts the alert item if its id is new (true). False when the id already holds an
+    /// alert of the same key: an earlier attempt's put with its answer lost, or another
+    /// delivery's put of the alert its key's marker names, which is left as it is. An id
+    /// holding another key's alert is an error, never overwritten.
+    pub async fn put_alert(&self, alert: &Alert) -> Result<bool> {
         let item = with_state_partition(to_item(alert)?, alert);
         if self.put_new(&self.tables.alerts, "alert_id", item).await? {
-            return Ok(());
+            return Ok(true);
         }
         let held = self.get_item(&self.tables.alerts, ("alert_id", &alert.alert_id), true).await?;
         match held.map(from_item::<Alert>).transpose()? {
-            Some(held) if same_key(&held, alert) => Ok(()),
+            Some(held) if same_key(&held, alert) => Ok(false),
             _ => Err(Error::Internal(format!(
                 "alert id {} already holds another alert; a retry mints a new id",
                 alert.alert_id
