@@ -55,9 +55,9 @@ pub fn divergences(
                 Link::UnlinkedOr(r) => either.push((tag, r, id)),
                 Link::Alert(_) if id.is_empty() => out.push(format!("{tag}: names no alert, expected one")),
                 Link::Alert(r) => match ids.get(&r) {
-                    Some(known) if *known != id => out.push(format!(
-                        "{tag}: names {id}, but its incident's other events name {known}"
-                    )),
+                    Some(known) if *known != id => {
+                        out.push(format!("{tag}: names {id}, but its incident's other events name {known}"))
+                    }
                     Some(_) => {}
                     None => {
                         ids.insert(r, id);
@@ -79,8 +79,10 @@ pub fn divergences(
         }
     }
 
+    let named: BTreeSet<&str> = seen.iter().map(|s| s.alert_id.as_str()).collect();
     let name = |id: &str| match owners.get(id) {
         Some(r) => format!("{id} ({})", key_name(model.alerts[*r].key)),
+        None if named.contains(id) => format!("{id} (named only by events stored a wrong number of times)"),
         None => format!("{id} (named by no event)"),
     };
     for (listing, got, open) in [("active_alert", active, true), ("history_alert", history, false)] {

@@ -22,15 +22,28 @@ pub enum Stamp {
 pub enum Op {
     /// A new ALERT body; `reuse` sends the key's last untimed ALERT bytes again when its
     /// incident was resolved since (a repeat incident), else a new body.
-    Alert { key: usize, stamp: Stamp, reuse: bool },
-    Recovery { key: usize, stamp: Stamp },
+    Alert {
+        key: usize,
+        stamp: Stamp,
+        reuse: bool,
+    },
+    Recovery {
+        key: usize,
+        stamp: Stamp,
+    },
     /// An ALERT stamped a minute before the key's last timed RECOVERY (an HA peer or a
     /// retry overtaken by the resolution); a plain timed ALERT when there is none.
-    LateAlert { key: usize },
+    LateAlert {
+        key: usize,
+    },
     /// The key's last body, byte for byte.
-    Repeat { key: usize },
+    Repeat {
+        key: usize,
+    },
     /// Waits until the key's auto-resolving alert has expired, then repeats its last body.
-    ExpireThenRepeat { key: usize },
+    ExpireThenRepeat {
+        key: usize,
+    },
     /// An AOM alarm report with a new `starts_at`.
     AomReport,
     /// The last report again (same `starts_at`) while the alarm is open; a new report
@@ -38,6 +51,9 @@ pub enum Op {
     AomReReport,
     /// `?action=clear` of the alarm's last report.
     AomClear,
+    /// No delivery: time passes (less than an auto-resolve time) and the state is read
+    /// again, so an alert that should have been kept alive, and was not, shows.
+    Pause,
 }
 
 /// The writes a delivery makes, told apart as `tests/tests/faults.rs` does.
@@ -104,6 +120,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::AomReport),
         1 => Just(Op::AomReReport),
         1 => Just(Op::AomClear),
+        1 => Just(Op::Pause),
     ]
 }
 

@@ -122,21 +122,22 @@ impl Reference {
         }
     }
 
-    /// The key of a move.
-    pub fn key_of(op: &Op) -> usize {
+    /// The key a move delivers to; none for a pause.
+    pub fn key_of(op: &Op) -> Option<usize> {
         match *op {
             Op::Alert { key, .. }
             | Op::Recovery { key, .. }
             | Op::LateAlert { key }
             | Op::Repeat { key }
-            | Op::ExpireThenRepeat { key } => key,
-            Op::AomReport | Op::AomReReport | Op::AomClear => AOM,
+            | Op::ExpireThenRepeat { key } => Some(key),
+            Op::AomReport | Op::AomReReport | Op::AomClear => Some(AOM),
+            Op::Pause => None,
         }
     }
 
-    /// The concrete delivery of `op` in the current state.
+    /// The concrete delivery of `op` (not a pause) in the current state.
     pub fn plan(&mut self, op: Op, now: DateTime<Utc>) -> Planned {
-        let key = Self::key_of(&op);
+        let key = Self::key_of(&op).expect("a move that delivers");
         let state = &self.keys[key];
         match op {
             Op::Alert { reuse: true, .. } if state.open.is_none() && state.last_resolved_one => {
@@ -151,7 +152,7 @@ impl Reference {
                 let at = state.recovered_at.map(|t| t - chrono::Duration::seconds(60)).unwrap_or(now);
                 self.standard(key, "ALERT", Some(at))
             }
-            Op::Repeat { .. } | Op::ExpireThenRepeat { .. } => self.repeat(key, now),
+            Op::Repeat { .. } | Op::ExpireThenRepeat { .. } | Op::Pause => self.repeat(key, now),
             Op::AomReReport if state.open.is_some() => self.repeat(key, now),
             Op::AomReport | Op::AomReReport => {
                 let starts_at = now.timestamp_millis().max(state.starts_at.map_or(0, |s| s + 1));
@@ -165,7 +166,8 @@ impl Reference {
                 let starts_at = state.starts_at.unwrap_or(now.timestamp_millis());
                 let tag = format!("aom-clear-{starts_at}");
                 let body = aom_body(starts_at, &tag, None);
-                let again = state.last.as_ref().is_some_and(|(last, _, _)| *last == body) && !state.last_is_new;
+                let again =
+                    state.last.as_ref().is_some_and(|(last, _, _)| *last == body) && !state.last_is_new;
                 let at = DateTime::from_timestamp_millis(starts_at);
                 self.planned(AOM, body, true, (!again).then_some((tag, Kind::Recovery(at))))
             }
