@@ -141,12 +141,9 @@ fn fault() -> impl Strategy<Value = FaultSpec> {
         3 => Just(FaultKind::DropResponse),
         1 => Just(FaultKind::Kill),
     ];
-    (write, fault, 1..=2usize, any::<bool>()).prop_map(|(write, fault, nth, first_attempt_only)| FaultSpec {
-        write,
-        fault,
-        nth,
-        first_attempt_only,
-    })
+    (write, fault, prop_oneof![3 => Just(1usize), 1 => Just(2usize)], any::<bool>()).prop_map(
+        |(write, fault, nth, first_attempt_only)| FaultSpec { write, fault, nth, first_attempt_only },
+    )
 }
 
 fn step() -> impl Strategy<Value = Step> {
