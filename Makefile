@@ -30,7 +30,7 @@ contract:
 fuzz:
 	scripts/fuzz.sh
 
-## soak: ten minutes of mixed deliveries under random storage faults (SOAK_SECONDS, SOAK_SEED)
+## soak: ten minutes of mixed deliveries under random storage faults (SOAK_SECONDS, SOAK_SEED), then 500 alert-model sequences (ALERT_MODEL_CASES, ALERT_MODEL_SEED)
 soak:
 	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) scripts/soak.sh
 

@@ -2,13 +2,15 @@
 //! API Gateway events (REST v1 and HTTP API v2) built from the console samples in
 //! `events/`, fed to the very handlers the Lambdas run.
 //!
-//! `faults` puts a fault-injecting proxy between a service and that DynamoDB Local.
+//! `faults` puts a fault-injecting proxy between a service and that DynamoDB Local;
+//! `model` holds the reference model of alert state that `tests/alert_model.rs` checks.
 //!
 //! Set `AWS_ENDPOINT_URL_DYNAMODB` to use a running DynamoDB Local (as `make test`
 //! does); otherwise the harness starts one on a free port and stops it when the test
 //! process ends.
 
 pub mod faults;
+pub mod model;
 
 use std::io::Write;
 use std::net::TcpListener;
