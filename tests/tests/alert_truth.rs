@@ -318,3 +318,16 @@ async fn a_recovery_between_the_two_writes_of_an_opening_leaves_no_alert_that_no
     assert_eq!(post(&direct, &key, &again.to_string()).await, 200);
     assert_eq!(active_ids(&direct).await, Vec::<String>::new(), "nothing is left open");
 }
+
+#[tokio::test]
+async fn a_recovery_whose_event_write_failed_after_it_resolved_its_alert_is_linked_to_it_on_retry() {
+    let (proxy, app, direct) = proxied().await;
+    let key = webhook(&direct, WebhookFormat::Standard).await;
+    assert_eq!(post(&direct, &key, &standard("ALERT", None)).await, 200);
+    proxy.add(Rule::new(Fault::ServerError, Target::op("PutItem").containing("created_key"), When::Nth(1)));
+    assert!(deliver(&app, &key, &standard("RECOVERY", None)).await > 0, "the first attempt failed");
+    let events = stored(&direct).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].alert_id, events[0].alert_id, "the RECOVERY is its alert's");
+    assert_eq!(state_of(&direct, &events[0].alert_id).await, AlertState::Resolved);
+}

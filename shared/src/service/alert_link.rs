@@ -69,6 +69,10 @@ pub(super) async fn linked_alert(
         let linked = match state.open {
             Some(open) if is_recovery => link.resolve(&open).await?,
             Some(open) => link.join(&open, state.auto_resolves).await?,
+            // This very RECOVERY resolved it, and its event's write failed after.
+            None if is_recovery && resolved_by(&state.resolved, event).is_some() => {
+                resolved_by(&state.resolved, event)
+            }
             None if is_recovery => {
                 let late_before = sender_time(event).unwrap_or_default();
                 app.store.remember_resolution(&link.scope, &late_before, link.remember_until).await?;
@@ -124,11 +128,13 @@ impl<'a> Link<'a> {
             late_before: &late_before,
             remember_until: self.remember_until,
             expiry: false,
+            event_id: &self.event.event_id,
         };
         let resolved = Resolution {
             alert_id: Some(open.to_string()),
             late_before: late_before.clone(),
             by_expiry: false,
+            event_id: self.event.event_id.clone(),
         };
         match store.resolve_alert(self.scope.domain_id, open, recovery).await? {
             Resolved::Now | Resolved::Already(_) => {}
@@ -219,6 +225,12 @@ impl<'a> Link<'a> {
     }
 }
 
+/// The alert a key's last resolution resolved, when `event` is the RECOVERY that did.
+fn resolved_by(resolution: &Option<Resolution>, event: &Event) -> Option<String> {
+    let resolution = resolution.as_ref()?;
+    (resolution.event_id == event.event_id).then(|| resolution.alert_id.clone()).flatten()
+}
+
 /// Writes down that `alert_id` resolved by itself at `at`, and the key's memory of it;
 /// false when it turned out refreshed since `at` was read (still open), or closed already.
 pub(super) async fn write_down_expiry(
@@ -229,18 +241,16 @@ pub(super) async fn write_down_expiry(
     remember_until: i64,
 ) -> Result<bool> {
     let store = &app.store;
-    let (resolution, now) = match store
-        .resolve_alert(scope.domain_id, alert_id, Recovery::expiry(at, remember_until))
-        .await?
-    {
-        Resolved::Now => (
-            Resolution { alert_id: Some(alert_id.to_string()), late_before: String::new(), by_expiry: true },
-            true,
-        ),
-        Resolved::Already(resolution) => (resolution, false),
-        Resolved::Missing => (Resolution::default(), false),
-        Resolved::StillOpen | Resolved::Expired(_) => return Ok(false),
-    };
+    let (resolution, now) =
+        match store.resolve_alert(scope.domain_id, alert_id, Recovery::expiry(at, remember_until)).await? {
+            Resolved::Now => (
+                Resolution { alert_id: Some(alert_id.to_string()), by_expiry: true, ..Resolution::default() },
+                true,
+            ),
+            Resolved::Already(resolution) => (resolution, false),
+            Resolved::Missing => (Resolution::default(), false),
+            Resolved::StillOpen | Resolved::Expired(_) => return Ok(false),
+        };
     store.forget_open(scope, alert_id, &resolution, remember_until).await?;
     Ok(now)
 }

@@ -67,12 +67,16 @@ pub struct Resolution {
     /// Whether it was the alert's auto-resolve time passing (read from the alert item;
     /// the marker does not keep it).
     pub by_expiry: bool,
+    /// The RECOVERY event that resolved it ("" for an expiry): that RECOVERY's retry,
+    /// finding the key already free, still links to the alert.
+    pub event_id: String,
 }
 
 const MARKER_TARGET: &str = "open_alert_id";
 const MARKER_AUTO_RESOLVES: &str = "open_auto_resolves";
 const RESOLVED_ALERT: &str = "resolved_alert_id";
 const RESOLVED_LATE_BEFORE: &str = "resolved_occurred_at";
+const RESOLVED_EVENT: &str = "resolved_event_id";
 
 impl Store {
     /// The key's open alert or last resolution (strongly consistent).
@@ -86,9 +90,12 @@ impl Store {
         let auto_resolves = open.is_some()
             && marker.get(MARKER_AUTO_RESOLVES).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
         let resolved = match (&open, text(RESOLVED_LATE_BEFORE)) {
-            (None, Some(late_before)) => {
-                Some(Resolution { alert_id: text(RESOLVED_ALERT), late_before, by_expiry: false })
-            }
+            (None, Some(late_before)) => Some(Resolution {
+                alert_id: text(RESOLVED_ALERT),
+                late_before,
+                by_expiry: false,
+                event_id: text(RESOLVED_EVENT).unwrap_or_default(),
+            }),
             _ => None,
         };
         Ok(KeyState { open, auto_resolves, resolved })
@@ -150,20 +157,22 @@ impl Store {
             .update_item()
             .table_name(&self.tables.alerts)
             .key("alert_id", AttributeValue::S(scope.marker_id()))
-            .update_expression(format!("{memory} SET #ro = :o, #x = :x"))
+            .update_expression(format!("{memory} SET #ro = :o, #x = :x, #re = :re"))
             .condition_expression("#t = :a")
             .expression_attribute_names("#t", MARKER_TARGET)
             .expression_attribute_names("#f", MARKER_AUTO_RESOLVES)
             .expression_attribute_names("#ra", RESOLVED_ALERT)
             .expression_attribute_names("#ro", RESOLVED_LATE_BEFORE)
             .expression_attribute_names("#x", TTL_ATTRIBUTE)
+            .expression_attribute_names("#re", RESOLVED_EVENT)
             .expression_attribute_values(":a", AttributeValue::S(alert_id.to_string()))
             .expression_attribute_values(":o", AttributeValue::S(resolution.late_before.clone()))
             .expression_attribute_values(":x", AttributeValue::N(remember_until.to_string()))
+            .expression_attribute_values(":re", AttributeValue::S(resolution.event_id.clone()))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         if let Some(resolved) = &resolution.alert_id {
             update = update
-                .update_expression("REMOVE #t, #f SET #ro = :o, #x = :x, #ra = :ra")
+                .update_expression("REMOVE #t, #f SET #ro = :o, #x = :x, #re = :re, #ra = :ra")
                 .expression_attribute_values(":ra", AttributeValue::S(resolved.clone()));
         }
         self.conditional(update.send().await).map(|_| ())

@@ -32,6 +32,8 @@ use crate::tenant::AuthorizedDomain;
 const LATE_BEFORE: &str = "resolution_late_before";
 /// Set on an alert that resolved because its auto-resolve time passed.
 const BY_EXPIRY: &str = "resolved_by_expiry";
+/// The RECOVERY event that resolved the alert.
+const RESOLVED_EVENT: &str = "resolved_event_id";
 
 /// How an alert is resolved, and what its key remembers of it.
 #[derive(Debug, Clone, Copy)]
@@ -46,13 +48,15 @@ pub struct Recovery<'a> {
     /// An expiry, written down only while `resolved_at` is still the alert's
     /// auto-resolve time (a join may have moved it since it was read).
     pub expiry: bool,
+    /// The RECOVERY event ("" for an expiry).
+    pub event_id: &'a str,
 }
 
 impl<'a> Recovery<'a> {
     /// An alert's expiry at `at`: it remembers no sender time, so no ALERT counts as
     /// late for it and the key's next ALERT opens a new alert.
     pub fn expiry(at: &'a str, remember_until: i64) -> Recovery<'a> {
-        Recovery { resolved_at: at, late_before: "", remember_until, expiry: true }
+        Recovery { resolved_at: at, late_before: "", remember_until, expiry: true, event_id: "" }
     }
 }
 
@@ -176,13 +180,16 @@ impl Store {
         let update = self
             .update_alert(alert_id)
             .update_expression(
-                "SET #s = :resolved, resolved_at = :r, updated_at = :r, #sp = :sp, #lb = :lb, #e = :e REMOVE #b",
+                "SET #s = :resolved, resolved_at = :r, updated_at = :r, #sp = :sp, #lb = :lb, #e = :e, #re = :re \
+                 REMOVE #b",
             )
             .expression_attribute_names("#s", "state")
             .expression_attribute_names("#sp", STATE_PARTITION)
             .expression_attribute_names("#b", EXPIRY_BUCKET)
             .expression_attribute_names("#lb", LATE_BEFORE)
             .expression_attribute_names("#e", BY_EXPIRY)
+            .expression_attribute_names("#re", RESOLVED_EVENT)
+            .expression_attribute_values(":re", AttributeValue::S(recovery.event_id.to_string()))
             .expression_attribute_values(":resolved", resolved_state())
             .expression_attribute_values(":sp", state_partition(domain_id, false))
             .expression_attribute_values(":r", AttributeValue::S(recovery.resolved_at.to_string()))
@@ -290,6 +297,7 @@ fn status(alert_id: &str, item: &Item, now: &str) -> AlertNow {
             alert_id: Some(alert_id.to_string()),
             late_before: text(LATE_BEFORE),
             by_expiry: item.get(BY_EXPIRY).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+            event_id: text(RESOLVED_EVENT),
         });
     }
     let auto_resolve_at = text("auto_resolve_at");
