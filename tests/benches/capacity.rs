@@ -124,7 +124,6 @@ async fn main() {
         .await;
     measure(&app, "aom: the same report again (refreshes its alert)", n, post(&aom, report)).await;
 
-
     let raw = json!({"title": "big", "blob": "x".repeat(300 * 1024)}).to_string();
     let n = raw.len();
     measure(&app, "standard: 1 event with 300 KB raw_data (chunked)", n, post(&standard, raw)).await;

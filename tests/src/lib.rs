@@ -172,6 +172,7 @@ pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
     adjust(&mut config);
     let store = Store::new(dynamodb(), config.tables.clone())
         .with_read_budget(config.read_budget())
+        .with_retention_days(config.retention_days)
         .with_rollup_reads(Some(config.rollup_reads()));
     store.create_tables().await.expect("tables are created");
     App { store, config }

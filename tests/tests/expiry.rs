@@ -208,3 +208,32 @@ async fn two_writers_of_one_event_id_never_mix_their_chunks() {
     let read = read.expect("the stored event still reads").unwrap();
     assert_eq!(read.raw_data, first.raw_data, "its own chunks, whole");
 }
+
+#[tokio::test]
+async fn counts_on_the_count_index_leave_out_events_that_have_expired() {
+    let app = app_with(|c| c.retention_days = 1).await;
+    create(&app, &json!({"title": "fresh", "event_key": "fresh"})).await;
+    let fresh = app.store.get_event(&trusted(DOMAIN), &id_of(&app, "fresh").await, RawData::Skip).await;
+    let fresh = fresh.unwrap().unwrap();
+    // Stored two days ago with a day's retention: expired, and TTL has not deleted it yet.
+    let stored_at = chrono::Utc::now() - chrono::Duration::days(2);
+    let old = Event {
+        event_id: event_core::model::new_id("event"),
+        title: "expired".into(),
+        created_at: event_core::model::format_time(stored_at),
+        ..fresh
+    };
+    app.store.put_event(&old, Some(stored_at.timestamp() + 86_400)).await.unwrap();
+
+    let (status, page) = list(&app, json!({"query": {"count_only": true}})).await;
+    assert_eq!((status, &page["total_count"]), (200, &json!(1)), "the count index: {page}");
+    let (status, page) =
+        list(&app, json!({"query": {"filter": [{"k": "title", "v": "none of them", "o": "not"}]}})).await;
+    assert_eq!((status, &page["total_count"]), (200, &json!(1)), "{page}");
+    let by_severity = json!({"aggregate": [{"group": {"keys": [{"key": "severity", "name": "s"}],
+                                                      "fields": [{"name": "n", "operator": "count"}]}}]});
+    let (status, answer) = stat(&app, by_severity).await;
+    assert_eq!(status, 200, "{answer}");
+    let counted: u64 = answer["results"].as_array().unwrap().iter().map(|r| r["n"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 1, "{answer}");
+}

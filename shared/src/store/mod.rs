@@ -94,6 +94,9 @@ pub struct Store {
     read_budget: Duration,
     /// Whether, and within what bounds, stats and counts read rollups.
     rollup_reads: Option<RollupReads>,
+    /// `EVENT_RETENTION_DAYS` (0: kept for ever): reads start at the oldest event that
+    /// has not expired, on every index (the count index holds no `expires_at`).
+    retention_days: u32,
 }
 
 impl Store {
@@ -105,6 +108,7 @@ impl Store {
             meter: Arc::default(),
             read_budget: defaults.read_budget(),
             rollup_reads: Some(defaults.rollup_reads()),
+            retention_days: defaults.retention_days,
         }
     }
 
@@ -123,6 +127,12 @@ impl Store {
         self
     }
 
+    /// Events expire `days` after they are stored (0: never); see `Config::retention_days`.
+    pub fn with_retention_days(mut self, days: u32) -> Self {
+        self.retention_days = days;
+        self
+    }
+
     /// A client from the standard AWS configuration chain (region, credentials,
     /// `AWS_ENDPOINT_URL_DYNAMODB`), with the configured timeouts and read budget.
     pub async fn from_env(config: &Config) -> Self {
@@ -132,6 +142,7 @@ impl Store {
             .await;
         Store::new(Client::new(&sdk), config.tables.clone())
             .with_read_budget(config.read_budget())
+            .with_retention_days(config.retention_days)
             .with_rollup_reads(Some(config.rollup_reads()))
     }
 

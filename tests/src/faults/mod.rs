@@ -33,7 +33,9 @@ pub async fn behind(proxy: &Proxy, adjust: impl FnOnce(&mut Config)) -> (App, Ap
     let direct = crate::app_with(adjust).await;
     let config = direct.config.clone();
     let client = crate::dynamodb_at(&proxy.url(), &config);
-    let store = Store::new(client, config.tables.clone()).with_read_budget(config.read_budget());
+    let store = Store::new(client, config.tables.clone())
+        .with_read_budget(config.read_budget())
+        .with_retention_days(config.retention_days);
     (App { store, config }, direct)
 }
 

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
 
 use super::RawData;
 use crate::error::{Error, Result};
+use crate::model::format_time;
 use crate::query::FieldTest;
 use crate::store::schema::{
     ALERT_INDEX, COUNT_ATTRIBUTES, COUNT_INDEX, CREATED_KEY, DOMAIN_INDEX, TTL_ATTRIBUTE, WEBHOOK_INDEX,
@@ -155,6 +156,12 @@ impl<'r> RangePages<'r> {
         if self.done {
             return Ok(None);
         }
+        if let (Some(from), Some(to)) = (store.live_from(self.range), &self.range.created_to) {
+            if from > *to {
+                self.done = true; // every event of the range has expired
+                return Ok(None);
+            }
+        }
         if self.queried && self.started.elapsed() > store.read_budget {
             return match self.out_of_time {
                 OutOfTime::EndPageShort => Ok(None),
@@ -202,6 +209,22 @@ impl<'r> RangePages<'r> {
 }
 
 impl Store {
+    /// The range's lower bound on `created_at`, raised to the oldest event that has not
+    /// expired: an event stored at second `s` expires at `s + retention` (its
+    /// `expires_at`), and reads hide it from then on. The count index holds no
+    /// `expires_at` to filter on, and every read agrees with it this way. (An event stored
+    /// under a longer retention than today's is hidden once today's has passed.)
+    fn live_from(&self, range: &EventRange) -> Option<String> {
+        let floor = (self.retention_days > 0).then(|| {
+            let oldest = chrono::Utc::now().timestamp() - i64::from(self.retention_days) * 86_400 + 1;
+            format_time(chrono::DateTime::from_timestamp(oldest, 0).unwrap_or_default())
+        });
+        match (range.created_from.clone(), floor) {
+            (Some(from), Some(floor)) => Some(from.max(floor)),
+            (from, floor) => from.or(floor),
+        }
+    }
+
     fn range_query(&self, range: &EventRange, index: &'static str) -> QueryFluentBuilder {
         let (_, partition_attr, partition) = range.partition();
         let mut key_condition = "#p = :p".to_string();
@@ -216,16 +239,17 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         // The sort key is `created_at#event_id`: `~` sorts after `#` and every id
         // character, so `to~` includes every event created at exactly `to`.
-        match (&range.created_from, &range.created_to) {
+        let from = self.live_from(range);
+        match (&from, &range.created_to) {
             (Some(_), Some(_)) => key_condition.push_str(" AND #s BETWEEN :from AND :to"),
             (Some(_), None) => key_condition.push_str(" AND #s >= :from"),
             (None, Some(_)) => key_condition.push_str(" AND #s <= :to"),
             (None, None) => {}
         }
-        if range.created_from.is_some() || range.created_to.is_some() {
+        if from.is_some() || range.created_to.is_some() {
             request = request.expression_attribute_names("#s", CREATED_KEY);
         }
-        if let Some(from) = &range.created_from {
+        if let Some(from) = &from {
             request = request.expression_attribute_values(":from", AttributeValue::S(from.clone()));
         }
         if let Some(to) = &range.created_to {
@@ -241,7 +265,7 @@ impl Store {
                 .expression_attribute_values(":d", AttributeValue::S(range.domain.to_string()));
         }
         // TTL deletes an expired event days later at worst; until then, no read shows it.
-        // The count index does not hold expires_at: counts there include such events.
+        // The count index does not hold expires_at: there `live_from` alone hides them.
         if index != COUNT_INDEX {
             filters.push("(attribute_not_exists(#ttl) OR #ttl > :now)".to_string());
             request = request.expression_attribute_names("#ttl", TTL_ATTRIBUTE).expression_attribute_values(
