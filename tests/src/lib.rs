@@ -319,6 +319,26 @@ fn encode(value: &str) -> String {
 }
 
 /// Status and JSON body of a handler's response.
+/// AOM's open (`active_alert`) or resolved (`history_alert`) alarms of the test project
+/// created in the last hour, through the list function.
+pub async fn aom_alarms(app: &App, listing: &str) -> Vec<Value> {
+    let req = ApiEvent::new(Gateway::Rest, "list")
+        .route("POST", &Endpoint::AomEvents.path(&[PROJECT]))
+        .query(&[("domain_id", DOMAIN), ("type", listing)])
+        .body(&serde_json::json!({"time_range": "-1.-1.60"}).to_string());
+    let (status, answer) = parts(event_list::handle(app, req.request()).await);
+    assert_eq!(status, 200, "{answer}");
+    answer["events"].as_array().cloned().unwrap_or_default()
+}
+
+/// Every event of the test domain, oldest first.
+pub async fn events_oldest_first(app: &App) -> Vec<event_core::model::Event> {
+    let range = event_core::store::EventRange::domain(&trusted(DOMAIN));
+    let mut events = app.store.query_events(&range).await.expect("the domain's events read");
+    events.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.event_id.cmp(&b.event_id)));
+    events
+}
+
 pub fn parts(response: Response<Body>) -> (u16, Value) {
     let status = response.status().as_u16();
     let body: &[u8] = response.body().as_ref();

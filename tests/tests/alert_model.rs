@@ -22,13 +22,11 @@ use e2e::model::compare::{divergences, Seen};
 use e2e::model::ops::{case, Case, FaultKind, FaultSpec, Op, Step, WriteKind};
 use e2e::model::reference::{Hook, Planned, Reference, AUTO_RESOLVE};
 use e2e::*;
-use event_core::api::Endpoint;
 use event_core::model::WebhookFormat;
 use event_core::service::webhooks::NewWebhook;
 use event_core::service::App;
-use event_core::store::EventRange;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const MAX_STEPS: usize = 12;
 /// A step starts only when no auto-resolving alert can expire within this long (longer
@@ -165,21 +163,14 @@ impl Stage {
 
     /// The stored events (creation order) and the ids of AOM's active and history alarms.
     async fn observe(&self) -> (Vec<Seen>, BTreeSet<String>, BTreeSet<String>) {
-        let mut events = self.direct.store.query_events(&EventRange::domain(&trusted(DOMAIN))).await.unwrap();
-        events.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.event_id.cmp(&b.event_id)));
+        let events = events_oldest_first(&self.direct).await;
         let seen = events.into_iter().map(|e| Seen { tag: e.description, alert_id: e.alert_id }).collect();
         (seen, self.alarms("active_alert").await, self.alarms("history_alert").await)
     }
 
     async fn alarms(&self, listing: &str) -> BTreeSet<String> {
-        let req = ApiEvent::new(Gateway::Rest, "list")
-            .route("POST", &Endpoint::AomEvents.path(&[PROJECT]))
-            .query(&[("domain_id", DOMAIN), ("type", listing)])
-            .body(&json!({"time_range": "-1.-1.60"}).to_string());
-        let (status, answer) = parts(event_list::handle(&self.direct, req.request()).await);
-        assert_eq!(status, 200, "{answer}");
-        let alarms = answer["events"].as_array().cloned().unwrap_or_default();
-        alarms.iter().filter_map(|a| a["id"].as_str().map(str::to_string)).collect::<BTreeSet<_>>()
+        let alarms = aom_alarms(&self.direct, listing).await;
+        alarms.iter().filter_map(|a| a["id"].as_str().map(str::to_string)).collect()
     }
 }
 

@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use e2e::faults::{behind, Fault, Proxy, Rule, Target, When};
 use e2e::*;
-use event_core::api::Endpoint;
 use event_core::model::{format_time, AlertState, Event, WebhookFormat};
 use event_core::service::sweep::sweep_expired_alerts;
 use event_core::service::webhooks::{IssuedKey, NewWebhook};
 use event_core::service::App;
-use event_core::store::EventRange;
 use serde_json::{json, Value};
 
 /// Status and body of one delivery to `key`'s webhook, with `headers`.
@@ -45,27 +43,12 @@ async fn deliver(app: &App, key: &IssuedKey, body: &str) -> usize {
     unreachable!()
 }
 
-/// AOM's open (`active_alert`) or resolved (`history_alert`) alarms of the test project.
-async fn alarms(app: &App, listing: &str) -> Vec<Value> {
-    let path = Endpoint::AomEvents.path(&[PROJECT]);
-    let req = ApiEvent::new(Gateway::Rest, "list")
-        .route("POST", &path)
-        .query(&[("domain_id", DOMAIN), ("type", listing)])
-        .body(&json!({"time_range": "-1.-1.60"}).to_string());
-    let (status, answer) = parts(event_list::handle(app, req.request()).await);
-    assert_eq!(status, 200, "{answer}");
-    answer["events"].as_array().unwrap().clone()
-}
-
 async fn active_ids(app: &App) -> Vec<String> {
-    alarms(app, "active_alert").await.iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+    aom_alarms(app, "active_alert").await.iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
 }
 
-/// Every stored event, oldest first.
 async fn stored(app: &App) -> Vec<Event> {
-    let mut events = app.store.query_events(&EventRange::domain(&trusted(DOMAIN))).await.unwrap();
-    events.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-    events
+    events_oldest_first(app).await
 }
 
 async fn state_of(app: &App, alert_id: &str) -> AlertState {
@@ -278,7 +261,7 @@ async fn a_second_recovery_keeps_which_alert_the_first_resolved_for_a_late_alert
         "the late ALERT belongs to the alert the first RECOVERY resolved"
     );
     assert!(active_ids(&app).await.is_empty());
-    assert_eq!(alarms(&app, "history_alert").await.len(), 1, "no second alert recorded for it");
+    assert_eq!(aom_alarms(&app, "history_alert").await.len(), 1, "no second alert recorded for it");
 }
 
 #[tokio::test]

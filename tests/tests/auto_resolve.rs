@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use e2e::*;
-use event_core::api::Endpoint;
 use event_core::model::{AlertState, WebhookFormat};
 use event_core::service::sweep::sweep_expired_alerts;
 use event_core::service::App;
@@ -19,14 +18,7 @@ async fn post(app: &App, path: &str, body: &Value) -> u16 {
 }
 
 async fn alarms(app: &App, listing: &str) -> Vec<Value> {
-    let path = Endpoint::AomEvents.path(&[PROJECT]);
-    let req = ApiEvent::new(Gateway::Rest, "list")
-        .route("POST", &path)
-        .query(&[("domain_id", DOMAIN), ("type", listing)])
-        .body(&json!({"time_range": "-1.-1.60"}).to_string());
-    let (status, answer) = parts(event_list::handle(app, req.request()).await);
-    assert_eq!(status, 200, "{answer}");
-    answer["events"].as_array().unwrap().clone()
+    aom_alarms(app, listing).await
 }
 
 async fn alert_ids(app: &App) -> Vec<String> {

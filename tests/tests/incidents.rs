@@ -7,7 +7,7 @@
 use e2e::*;
 use event_core::model::{AlertState, Event, WebhookFormat};
 use event_core::service::App;
-use event_core::store::{AlertScope, EventRange};
+use event_core::store::AlertScope;
 use serde_json::json;
 
 async fn deliver(app: &App, key: &event_core::service::webhooks::IssuedKey, body: &str) {
@@ -16,11 +16,8 @@ async fn deliver(app: &App, key: &event_core::service::webhooks::IssuedKey, body
     assert_eq!(status, 200, "{answer}");
 }
 
-/// Every stored event, oldest first.
 async fn stored(app: &App) -> Vec<Event> {
-    let mut events = app.store.query_events(&EventRange::domain(&trusted(DOMAIN))).await.unwrap();
-    events.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-    events
+    events_oldest_first(app).await
 }
 
 async fn alert_state(app: &App, alert_id: &str) -> AlertState {
