@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use e2e::faults::{behind, Fault, Proxy, Rule, Target, When};
+use e2e::faults::{behind, Proxy, Rule, Target, When};
 use e2e::model::compare::{divergences, Seen};
-use e2e::model::ops::{case, Case, FaultKind, FaultSpec, Op, Step, WriteKind};
+use e2e::model::ops::{case, Case, FaultSpec, Op, Step, WriteKind};
 use e2e::model::reference::{Hook, Planned, Reference, AUTO_RESOLVE};
 use e2e::*;
 use event_core::model::WebhookFormat;
@@ -90,15 +90,7 @@ impl Stage {
     }
 
     fn rule(&self, spec: FaultSpec) -> Rule {
-        let fault = match spec.fault {
-            FaultKind::Throttle => Fault::Throttle,
-            FaultKind::ServerError => Fault::ServerError,
-            FaultKind::Hang => Fault::Hang,
-            FaultKind::DropRequest => Fault::DropRequest,
-            FaultKind::DropResponse => Fault::DropResponse,
-            FaultKind::Kill => Fault::Kill,
-        };
-        let rule = Rule::new(fault, self.target(spec.write), When::Nth(spec.nth));
+        let rule = Rule::new(spec.fault, self.target(spec.write), When::Nth(spec.nth));
         if spec.first_attempt_only {
             rule.first_attempt_only()
         } else {

@@ -5,6 +5,8 @@
 
 use proptest::prelude::*;
 
+use crate::faults::Fault;
+
 /// Standard-format keys `k0..k2`; which webhook each belongs to is part of the case.
 pub const KEYS: usize = 3;
 
@@ -71,19 +73,9 @@ pub enum WriteKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultKind {
-    Throttle,
-    ServerError,
-    Hang,
-    DropRequest,
-    DropResponse,
-    Kill,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultSpec {
     pub write: WriteKind,
-    pub fault: FaultKind,
+    pub fault: Fault,
     /// The Nth write of that kind during the step (1-based).
     pub nth: usize,
     /// Only the call's first attempt fails, so the SDK's own retry may get through.
@@ -134,12 +126,12 @@ fn fault() -> impl Strategy<Value = FaultSpec> {
         1 => Just(WriteKind::Transaction),
     ];
     let fault = prop_oneof![
-        3 => Just(FaultKind::Throttle),
-        3 => Just(FaultKind::ServerError),
-        1 => Just(FaultKind::Hang),
-        2 => Just(FaultKind::DropRequest),
-        3 => Just(FaultKind::DropResponse),
-        1 => Just(FaultKind::Kill),
+        3 => Just(Fault::Throttle),
+        3 => Just(Fault::ServerError),
+        1 => Just(Fault::Hang),
+        2 => Just(Fault::DropRequest),
+        3 => Just(Fault::DropResponse),
+        1 => Just(Fault::Kill),
     ];
     (write, fault, prop_oneof![3 => Just(1usize), 1 => Just(2usize)], any::<bool>()).prop_map(
         |(write, fault, nth, first_attempt_only)| FaultSpec { write, fault, nth, first_attempt_only },
