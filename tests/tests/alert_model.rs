@@ -100,7 +100,7 @@ impl Stage {
 
     /// Delivers `planned` under `fault` until it is answered 200, as a sender retries a
     /// 5xx. Answers the attempts' statuses.
-    async fn deliver(&self, planned: &Planned, fault: Option<FaultSpec>) -> Result<Vec<u16>, String> {
+    async fn deliver(&self, planned: &Planned, fault: Option<FaultSpec>) -> Result<Vec<String>, String> {
         if let Some(spec) = fault {
             self.proxy.add(self.rule(spec));
         }
@@ -127,7 +127,7 @@ impl Stage {
         answers
     }
 
-    async fn retry(&self, planned: &Planned) -> Result<Vec<u16>, String> {
+    async fn retry(&self, planned: &Planned) -> Result<Vec<String>, String> {
         let give_up = Instant::now() + SENDER_PATIENCE;
         let mut answers = Vec::new();
         let mut backoff = Duration::from_millis(100);
@@ -141,7 +141,11 @@ impl Stage {
             let response = event_create::handle(&self.app, req.request()).await;
             let retry_after = response.headers().contains_key("retry-after");
             let (status, body) = parts(response);
-            answers.push(status);
+            // A failure report says why each retried attempt was refused.
+            answers.push(match status {
+                200 => "200".to_string(),
+                _ => format!("{status} {}", body["error"]["message"].as_str().unwrap_or_default()),
+            });
             match status {
                 200 => return Ok(answers),
                 503 if !retry_after => return Err(format!("a 503 without Retry-After: {body}")),

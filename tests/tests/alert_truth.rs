@@ -314,3 +314,20 @@ async fn a_recovery_whose_event_write_failed_after_it_resolved_its_alert_is_link
     assert_eq!(events[1].alert_id, events[0].alert_id, "the RECOVERY is its alert's");
     assert_eq!(state_of(&direct, &events[0].alert_id).await, AlertState::Resolved);
 }
+
+#[tokio::test]
+async fn a_retry_after_the_alert_expired_of_a_delivery_whose_event_landed_is_not_stored_twice() {
+    let (proxy, app, direct) = proxied().await;
+    let key = auto_resolving(&direct, 1).await;
+    // Every attempt of the event's put lands, and its answer is lost: 503, event stored.
+    proxy.add(Rule::new(Fault::DropResponse, Target::op("PutItem").containing("created_key"), When::Nth(1)));
+    assert_eq!(post(&app, &key, &standard("ALERT", None)).await, 503);
+    assert_eq!(stored(&direct).await.len(), 1, "it landed");
+    // The sender retries after the alert's auto-resolve time: still the same delivery.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(post(&app, &key, &standard("ALERT", None)).await, 200);
+    assert_eq!(stored(&direct).await.len(), 1, "the retry stores nothing");
+    // A repeat after that is a new occurrence again.
+    assert_eq!(post(&app, &key, &standard("ALERT", None)).await, 200);
+    assert_eq!(stored(&direct).await.len(), 2, "the next repeat of an expired alert is stored");
+}

@@ -54,6 +54,7 @@ async fn the_stored_event_completes_its_claim() {
         webhook_id: event.webhook_id.clone(),
         event_type: event.event_type.as_str().to_string(),
         alert_id: event.alert_id.clone(),
+        after_failure: false,
     }));
     assert!(!event.alert_id.is_empty());
     assert_eq!(claim(1_000_001).await.unwrap(), duplicate, "no write marked it done");
@@ -61,6 +62,26 @@ async fn the_stored_event_completes_its_claim() {
     assert_eq!(claim(1_000_000 + timeout).await.unwrap(), duplicate, "stale, but stored: no takeover");
     let Claim::New(later) = claim(1_000_000 + 3601).await.unwrap() else { panic!("past the window") };
     assert_ne!(later.event_id(), first.event_id(), "past the window the change is a new event");
+}
+
+#[tokio::test]
+async fn the_first_delivery_after_one_that_failed_once_its_event_was_stored_is_its_retry() {
+    let app = app().await;
+    let key = webhook(&app, WebhookFormat::Standard).await;
+    assert_eq!(deliver(&app, &webhook_path(&key), "seed", "t").await, 200);
+    let mut event = stored(&app).await.remove(0);
+    let claim = |now: i64| app.store.claim_delivery(&key.webhook.webhook_id, "change:r", now, 3600);
+    let Claim::New(first) = claim(1_000_000).await.unwrap() else { panic!("first claim") };
+    event.event_id = first.event_id().to_string();
+    assert!(app.store.put_event(&event, None).await.unwrap());
+    // The delivery failed after its write landed (a cut-off, a lost answer): 503.
+    app.store.release_delivery(&first).await;
+    let retried = |claim: Claim| match claim {
+        Claim::Duplicate(Some(stored)) => stored.after_failure,
+        other => panic!("{other:?}"),
+    };
+    assert!(retried(claim(1_000_001).await.unwrap()), "the sender's retry");
+    assert!(!retried(claim(1_000_002).await.unwrap()), "only the first: the claim is settled");
 }
 
 #[tokio::test]

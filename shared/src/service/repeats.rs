@@ -31,8 +31,10 @@ pub(super) async fn judge(
     now: DateTime<Utc>,
     auto_resolve_at: Option<&str>,
 ) -> Result<Repeat> {
-    // A sender's redelivery of a change that refreshes nothing costs its claim alone.
-    if !by_body && auto_resolve_at.is_none() {
+    // A sender's retry of a delivery that failed after its event was stored: the same
+    // change, even if its alert closed while the sender waited to retry. And a sender's
+    // redelivery of a change that refreshes nothing costs its claim alone.
+    if stored.after_failure || (!by_body && auto_resolve_at.is_none()) {
         return Ok(Repeat::Redelivery);
     }
     let link = Link::new(app, event, now, auto_resolve_at);

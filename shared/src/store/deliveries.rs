@@ -82,6 +82,9 @@ pub struct StoredEvent {
     pub webhook_id: String,
     pub event_type: String,
     pub alert_id: String,
+    /// Stored by a delivery that then failed (its claim was given back): this delivery
+    /// is that one's retry, whatever became of the key's alert since.
+    pub after_failure: bool,
 }
 
 /// What an event id holds, seen from the change that claimed it.
@@ -125,7 +128,13 @@ impl Store {
             return Ok(Claim::New(theirs));
         }
         match self.stored_event(&theirs.event_id).await? {
-            Some(stored) if stored.webhook_id == webhook_id => return Ok(Claim::Duplicate(Some(stored))),
+            Some(mut stored) if stored.webhook_id == webhook_id => {
+                if field("status") == RELEASED {
+                    stored.after_failure = true;
+                    self.settle(&theirs).await;
+                }
+                return Ok(Claim::Duplicate(Some(stored)));
+            }
             Some(_) => return Ok(Claim::Taken(theirs)),
             None => {}
         }
@@ -248,6 +257,27 @@ impl Store {
         best_effort("release a delivery claim", request).await;
     }
 
+    /// Marks a claim given back whose event turned out stored as pending again, as a
+    /// delivery that succeeded leaves it: only the first delivery after the failure is
+    /// that failure's retry. Best effort: left released, the next delivery of the change
+    /// is taken for a retry too.
+    async fn settle(&self, claim: &DeliveryClaim) {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.tables.events)
+            .key("event_id", AttributeValue::S(claim.marker_id.clone()))
+            .update_expression("SET #s = :pending")
+            .condition_expression("#t = :token AND #s = :released")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#t", "token")
+            .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
+            .expression_attribute_values(":released", AttributeValue::S(RELEASED.into()))
+            .expression_attribute_values(":token", AttributeValue::S(claim.token.clone()))
+            .send();
+        best_effort("settle a delivery claim", request).await;
+    }
+
     /// Drops a claim whose event id turned out to hold another event, so the sender's
     /// retry mints a new one. Best effort, like a release.
     pub async fn forget_delivery(&self, claim: &DeliveryClaim) {
@@ -302,6 +332,7 @@ impl Store {
                 webhook_id: field("webhook_id"),
                 event_type: field("event_type"),
                 alert_id: field("alert_id"),
+                after_failure: false,
             }
         }))
     }
