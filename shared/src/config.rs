@@ -53,6 +53,16 @@ pub struct Config {
     pub rollup_settle_seconds: u32,
 }
 
+/// Where stats may trust rollups: events older than `retention_days` may be gone (TTL
+/// deletes events and rollup items each on its own time), and the last `settle` may not
+/// have reached them yet. (How far the consumer has counted is the other bound: read
+/// from the rollups table, see `rollup::progress`.)
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RollupReads {
+    pub retention_days: u32,
+    pub settle: std::time::Duration,
+}
+
 /// How read callers are identified (the template's `ReadAuthorizer`): see `api::tenant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadAuthorizer {
@@ -167,9 +177,9 @@ impl Config {
         })
     }
 
-    /// What stats may read from rollups (see [`crate::store::RollupReads`]).
-    pub fn rollup_reads(&self) -> crate::store::RollupReads {
-        crate::store::RollupReads {
+    /// What stats may read from rollups.
+    pub fn rollup_reads(&self) -> RollupReads {
+        RollupReads {
             retention_days: self.retention_days,
             settle: std::time::Duration::from_secs(self.rollup_settle_seconds.into()),
         }

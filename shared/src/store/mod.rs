@@ -6,6 +6,7 @@ mod alerts;
 mod deliveries;
 mod events;
 mod rate_limits;
+mod rollup_progress;
 mod rollups;
 pub mod schema;
 pub mod stream;
@@ -26,9 +27,9 @@ pub use alert_states::AlertRange;
 pub use alerts::{AlertScope, Joined, KeyState, OpenAlert, Recovery, Resolution};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
-pub use rollups::RollupReads;
+pub use rollups::BucketCounts;
 
-use crate::config::{Config, Tables};
+use crate::config::{Config, RollupReads, Tables};
 use crate::error::Error;
 
 /// A DynamoDB item as the SDK holds it.

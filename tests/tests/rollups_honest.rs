@@ -1,0 +1,116 @@
+//! Rollups no tenant can break, and stats that are exact or read the index: a hostile
+//! domain's free text cannot stall the consumer or change another domain's counts, and
+//! a consumer that stops makes stats slower, never wrong.
+
+use e2e::rollups::{assert_rollups_exact, count_everything};
+use e2e::*;
+use event_core::model::{format_time, Event, EventType, Resource, Severity, WebhookFormat};
+use event_core::service::{App, RollupConsumer};
+use serde_json::{json, Value};
+
+const HOSTILE: &str = "domain-roll-hostile";
+const VICTIM: &str = "domain-roll-victim";
+const NEIGHBOUR: &str = "domain-roll-neighbour";
+
+async fn post(app: &App, key: &event_core::service::webhooks::IssuedKey, body: &Value) {
+    let req = ApiEvent::new(Gateway::Http, "create")
+        .route("POST", &webhook_path(key))
+        .body(&body.to_string())
+        .request();
+    let (status, answer) = parts(event_create::handle(app, req).await);
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// An event of `domain_id` stored straight into the events table (the webhook path is
+/// exercised by the posts; this is volume).
+fn event(domain_id: &str, i: usize, provider: String, resource_type: String) -> Event {
+    let now = format_time(chrono::Utc::now());
+    Event {
+        event_id: format!("event-{:012x}", i + domain_id.len() * 1_000_000),
+        event_key: format!("key-{i}"),
+        event_type: EventType::Alert,
+        title: format!("event {i}"),
+        description: String::new(),
+        severity: [Severity::Critical, Severity::Info][i % 2],
+        rule: String::new(),
+        resource: Resource { resource_id: String::new(), resource_type, name: String::new() },
+        provider,
+        account: String::new(),
+        image_url: String::new(),
+        raw_data: json!({}),
+        raw_data_missing: false,
+        additional_info: Default::default(),
+        alert_id: String::new(),
+        webhook_id: "webhook-000000000001".into(),
+        project_id: "project-1".into(),
+        workspace_id: String::new(),
+        domain_id: domain_id.into(),
+        created_at: now.clone(),
+        occurred_at: now,
+    }
+}
+
+async fn store_all(app: &App, events: Vec<Event>) {
+    let mut writes = tokio::task::JoinSet::new();
+    for event in events {
+        if writes.len() >= 16 {
+            writes.join_next().await.unwrap().unwrap();
+        }
+        let store = app.store.clone();
+        writes.spawn(async move { assert!(store.put_event(&event, None).await.unwrap()) });
+    }
+    while let Some(done) = writes.join_next().await {
+        done.unwrap();
+    }
+}
+
+/// Issue 19's reproduction, and more: the hostile domain posts 250 events whose
+/// resource_type is 1.9 KB of distinct text (a day item of the resource_type views would
+/// pass DynamoDB's 400 KB) and 1,200 whose provider and resource_type are short distinct
+/// text (hundreds of KB of cells); a neighbour posts 700 ordinary events, and the victim
+/// one before and one after. The consumer must take every batch, and every domain's
+/// rollups must count its events exactly (the hostile domain's in spill items).
+#[tokio::test]
+async fn a_hostile_domain_cannot_stall_the_consumer_or_change_another_domains_counts() {
+    let app = app().await;
+    let victim = webhook_in(&app, WebhookFormat::Standard, VICTIM, "project-v").await;
+    let hostile = webhook_in(&app, WebhookFormat::Standard, HOSTILE, "project-h").await;
+    post(&app, &victim, &json!({"title": "before", "severity": "ERROR"})).await;
+    let long: Vec<Value> = (0..250)
+        .map(|i| {
+            let resource_type = format!("{i:04}{}", "x".repeat(1900));
+            json!({"title": format!("hostile {i}"), "resource": {"resource_type": resource_type}})
+        })
+        .collect();
+    post(&app, &hostile, &Value::Array(long)).await;
+    let short = (0..1200).map(|i| event(HOSTILE, i, format!("p{i:03}-{}", "y".repeat(90)), format!("t{i}")));
+    store_all(&app, short.collect()).await;
+    let ordinary = (0..700).map(|i| event(NEIGHBOUR, i, "prometheus".into(), "inventory.Server".into()));
+    store_all(&app, ordinary.collect()).await;
+    post(&app, &victim, &json!({"title": "after", "severity": "ERROR"})).await;
+
+    // Every record counted, in batches of 500 as `count_everything` hands them: not one
+    // batch is reported back as a failure.
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    count_everything(&app, &consumer).await;
+    assert_rollups_exact(&app, &[VICTIM, NEIGHBOUR, HOSTILE], "after the hostile domain's events").await;
+
+    // The victim's stat, through the handler, from rollups where they are trusted.
+    let per_severity = json!({"domain_id": VICTIM, "query": {"aggregate": [
+        {"group": {"keys": [{"key": "severity", "name": "s"}], "fields": [{"name": "n", "operator": "count"}]}}]}});
+    let req = ApiEvent::new(Gateway::Http, "stat")
+        .route("POST", "/monitoring/v1/event/stat")
+        .body(&per_severity.to_string())
+        .request();
+    let (status, body) = parts(event_stat::handle(&app, req).await);
+    assert_eq!((status, &body["results"]), (200, &json!([{"s": "ERROR", "n": 2}])), "{body}");
+    // The hostile domain's own stats stay exact (its spilled buckets read the index).
+    let per_type = json!({"domain_id": HOSTILE, "query": {"aggregate": [
+        {"group": {"keys": [{"key": "event_type", "name": "t"}], "fields": [{"name": "n", "operator": "count"}]}}]}});
+    let req = ApiEvent::new(Gateway::Http, "stat")
+        .route("POST", "/monitoring/v1/event/stat")
+        .body(&per_type.to_string())
+        .request();
+    let (status, body) = parts(event_stat::handle(&app, req).await);
+    assert_eq!((status, &body["results"]), (200, &json!([{"t": "ALERT", "n": 1450}])), "{body}");
+}
