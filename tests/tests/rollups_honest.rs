@@ -114,3 +114,62 @@ async fn a_hostile_domain_cannot_stall_the_consumer_or_change_another_domains_co
     let (status, body) = parts(event_stat::handle(&app, req).await);
     assert_eq!((status, &body["results"]), (200, &json!([{"t": "ALERT", "n": 1450}])), "{body}");
 }
+
+/// A consumer that stopped part way through the stream (a stalled or lagging one):
+/// stats count what it applied from rollups and everything after from the index, so
+/// they stay exact. Events go in one a minute over four whole hours, in time order as
+/// create stores them, and the consumer takes the first 60% of the stream. Ten events of
+/// the first hour are then deleted from the events table: only rollups still know them,
+/// which shows that hour was answered from rollups.
+#[tokio::test]
+async fn a_stalled_consumer_makes_stats_slower_never_wrong() {
+    const DOMAIN: &str = "domain-roll-stalled";
+    let app = app_with(|config| config.rollup_settle_seconds = 0).await;
+    let hour = chrono::Duration::hours(1);
+    let start = event_core::rollup::Granularity::Hour.floor(chrono::Utc::now()) - hour * 4;
+    let mut ids = Vec::new();
+    for i in 0..240 {
+        let mut e = event(DOMAIN, i, "prometheus".into(), "inventory.Server".into());
+        e.created_at = format_time(start + chrono::Duration::minutes(i as i64));
+        assert!(app.store.put_event(&e, None).await.unwrap());
+        ids.push(e.event_id);
+    }
+    let mut shards = e2e::rollups::stream_records(&app).await;
+    let shard = shards.remove(0);
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    let applied = shard.changes.len() * 6 / 10;
+    for batch in shard.changes[..applied].chunks(50) {
+        assert_eq!(consumer.consume(&shard.shard_id, batch).await, None);
+    }
+    for id in &ids[..10] {
+        let key = aws_sdk_dynamodb::types::AttributeValue::S(id.clone());
+        dynamodb()
+            .delete_item()
+            .table_name(&app.store.tables().events)
+            .key("event_id", key)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let since = json!([{"k": "created_at", "v": format_time(start), "o": "datetime_gte"}]);
+    let per_hour = json!({"domain_id": DOMAIN, "query": {"filter": since, "aggregate": [
+        {"group": {"keys": [{"key": "created_at", "name": "h", "date_format": "%Y-%m-%d %H"}],
+                   "fields": [{"name": "n", "operator": "count"}]}}]}});
+    let req = ApiEvent::new(Gateway::Http, "stat")
+        .route("POST", "/monitoring/v1/event/stat")
+        .body(&per_hour.to_string())
+        .request();
+    let (status, body) = parts(event_stat::handle(&app, req).await);
+    let want: Vec<Value> =
+        (0..4).map(|h| json!({"h": (start + hour * h).format("%Y-%m-%d %H").to_string(), "n": 60})).collect();
+    assert_eq!((status, &body["results"]), (200, &json!(want)), "{body}");
+
+    let count = json!({"domain_id": DOMAIN, "query": {"filter": since, "count_only": true}});
+    let req = ApiEvent::new(Gateway::Http, "list")
+        .route("POST", "/monitoring/v1/event/list")
+        .body(&count.to_string())
+        .request();
+    let (status, body) = parts(event_list::handle(&app, req).await);
+    assert_eq!((status, &body["total_count"]), (200, &json!(240)), "{body}");
+}

@@ -50,9 +50,10 @@ impl Progress {
     /// known to be counted.
     pub fn counted_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let live = |s: &ShardProgress| s.seen >= now - LIVENESS;
-        let holding = self.shards.iter().filter(|s| {
-            live(s) || !self.shards.iter().any(|other| live(other) && other.applied > s.seen)
-        });
+        let holding = self
+            .shards
+            .iter()
+            .filter(|s| live(s) || !self.shards.iter().any(|other| live(other) && other.applied > s.seen));
         holding.map(|s| s.applied).min().map(|applied| applied - MAX_WRITE_DELAY)
     }
 }

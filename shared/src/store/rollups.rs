@@ -89,7 +89,9 @@ impl Store {
                 .expression_attribute_names("#f", FULL)
                 .expression_attribute_values(":first", AttributeValue::S(pending.first().seq.as_str().into()))
                 .expression_attribute_values(":last", AttributeValue::S(pending.last().seq.as_str().into()))
-                .condition_expression("(attribute_not_exists(#w) OR #w < :first) AND attribute_not_exists(#f)")
+                .condition_expression(
+                    "(attribute_not_exists(#w) OR #w < :first) AND attribute_not_exists(#f)",
+                )
                 .return_values(ReturnValue::AllNew)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total);
             for (n, (cell, count)) in pending.cells().into_iter().enumerate() {
