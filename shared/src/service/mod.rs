@@ -9,6 +9,7 @@ mod get;
 mod intake;
 mod normalise;
 mod rollup_reads;
+pub mod rollup_repair;
 pub mod rollups;
 mod search;
 pub mod sweep;

@@ -84,7 +84,9 @@ async fn counted_rows(
     while let Some(run) = runs.pop() {
         for bucket in store.rollup_buckets(domain, view, &run).await? {
             if bucket.spilled == 0 {
-                rows.extend(bucket.cells.into_iter().map(|(cell, n)| (cell_row(dims, &cell.0, bucket.start), n)));
+                rows.extend(
+                    bucket.cells.into_iter().map(|(cell, n)| (cell_row(dims, &cell.0, bucket.start), n)),
+                );
                 continue;
             }
             // Part of the bucket's events are in no cell: a day is read from its hours,

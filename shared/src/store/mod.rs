@@ -7,6 +7,7 @@ mod deliveries;
 mod events;
 mod rate_limits;
 mod rollup_progress;
+mod rollup_rebuild;
 mod rollups;
 pub mod schema;
 pub mod stream;
@@ -27,6 +28,7 @@ pub use alert_states::AlertRange;
 pub use alerts::{AlertScope, Joined, KeyState, OpenAlert, Recovery, Resolution};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
+pub use rollup_rebuild::StoredBucket;
 pub use rollups::BucketCounts;
 
 use crate::config::{Config, RollupReads, Tables};

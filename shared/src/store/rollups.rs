@@ -32,8 +32,8 @@ use crate::rollup::{Cell, Delta, Granularity, Seq, View, FULL_ITEM_BYTES};
 use crate::tenant::AuthorizedDomain;
 
 pub(super) const EXPIRES_AT: &str = "expires_at";
-const FULL: &str = "~full";
-const SPILLED: &str = "~spilled";
+pub(super) const FULL: &str = "~full";
+pub(super) const SPILLED: &str = "~spilled";
 const SPILL_SUFFIX: &str = "!";
 
 /// A shard's high-water mark attribute: `~` and 48 bits of the shard id's SHA-256, so
@@ -44,7 +44,7 @@ fn mark_name(shard_id: &str) -> String {
     format!("~{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..6]))
 }
 
-fn key(domain_id: &str, view: View, bucket: String) -> Item {
+pub(super) fn key(domain_id: &str, view: View, bucket: String) -> Item {
     HashMap::from([
         (ROLLUP_KEY.to_string(), AttributeValue::S(format!("{domain_id}#{}", view.name()))),
         (ROLLUP_BUCKET.to_string(), AttributeValue::S(bucket)),
@@ -328,7 +328,7 @@ fn number(value: Option<&AttributeValue>) -> Option<u64> {
 
 /// The spill item's bucket: the bucket's own key and `!`, so that it sorts right after
 /// the bucket's item and before the next bucket's, and a range of buckets reads both.
-fn spill_bucket(bucket: &str) -> String {
+pub(super) fn spill_bucket(bucket: &str) -> String {
     format!("{bucket}{SPILL_SUFFIX}")
 }
 
