@@ -17,6 +17,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::Seq;
+
 /// The longest an event's item is written after its `created_at`: the create function's
 /// timeout (29 s), rounded up.
 pub const MAX_WRITE_DELAY: Duration = Duration::seconds(30);
@@ -35,6 +37,9 @@ pub struct ShardProgress {
     pub applied: DateTime<Utc>,
     /// When the consumer last ran on the shard.
     pub seen: DateTime<Utc>,
+    /// The last record the consumer has handled, every record before it included: a
+    /// rebuilt bucket's items take it as the shard's mark (see `service::rollup_repair`).
+    pub through: Option<Seq>,
 }
 
 /// What the consumer has recorded.
@@ -68,7 +73,7 @@ mod tests {
     }
 
     fn shard(id: &str, applied: &str, seen: &str) -> ShardProgress {
-        ShardProgress { shard_id: id.into(), applied: at(applied), seen: at(seen) }
+        ShardProgress { shard_id: id.into(), applied: at(applied), seen: at(seen), through: None }
     }
 
     #[test]

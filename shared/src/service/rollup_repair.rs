@@ -5,8 +5,9 @@
 //! Only buckets the consumer has applied every event of (they end before its progress,
 //! [`crate::rollup::progress`]) are rewritten: there the recount and the consumer agree
 //! on what exists, and later deliveries of their records are redeliveries, dropped by
-//! the marks the rewrite keeps. So a rebuild may run while the consumer runs, and a
-//! second one finds nothing to do.
+//! the marks the rewrite keeps, raised to where each shard's consumer has got (an item
+//! lost altogether is rebuilt with them). So a rebuild may run while the consumer runs,
+//! and a second one finds nothing to do.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +17,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::model::{format_time, parse_time, Event};
 use crate::rollup::plan::Buckets;
-use crate::rollup::{Cell, Fact, Granularity, ItemKey, View, FULL_ITEM_BYTES, MAX_CELL_NAME_BYTES};
+use crate::rollup::progress::Progress;
+use crate::rollup::{Cell, Fact, Granularity, ItemKey, Seq, View, FULL_ITEM_BYTES, MAX_CELL_NAME_BYTES};
 use crate::store::{EventIndex, EventRange, RawData, Store};
 use crate::tenant::AuthorizedDomain;
 
@@ -51,7 +53,7 @@ pub async fn verify(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Difference>> {
-    Ok(compare(store, domain, from, to).await?.into_iter().map(|(d, _, _)| d).collect())
+    Ok(compare(store, domain, from, to).await?.0.into_iter().map(|(d, _, _)| d).collect())
 }
 
 /// Rewrites every settled bucket [`verify`] finds different from the recount.
@@ -63,7 +65,10 @@ pub async fn rebuild(
     retention_days: u32,
 ) -> Result<Rebuilt> {
     let mut rebuilt = Rebuilt::default();
-    for (difference, item, recount) in compare(store, domain, from, to).await? {
+    let (differences, progress) = compare(store, domain, from, to).await?;
+    let through: Vec<(String, Seq)> =
+        progress.shards.into_iter().filter_map(|s| Some((s.shard_id, s.through?))).collect();
+    for (difference, item, recount) in differences {
         if !difference.settled {
             rebuilt.unsettled += 1;
             continue;
@@ -72,7 +77,10 @@ pub async fn rebuild(
         loop {
             let stored = store.read_rollup_bucket(&item).await?;
             let (cells, spilled, full) = layout(&recount, stored.full());
-            if store.rewrite_rollup_bucket(&item, &stored, &cells, spilled, full, retention_days).await? {
+            let rewritten = store
+                .rewrite_rollup_bucket(&item, &stored, &cells, spilled, full, &through, retention_days)
+                .await?;
+            if rewritten {
                 break;
             }
             attempts += 1;
@@ -114,11 +122,12 @@ async fn compare(
     domain: &AuthorizedDomain,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(Difference, ItemKey, Cells)>> {
+) -> Result<(Vec<(Difference, ItemKey, Cells)>, Progress)> {
     let first = Granularity::Day.floor(from);
     let end = Granularity::Day.ceil(to + Duration::milliseconds(1));
     let recount = recount(store, domain, first, end).await?;
-    let counted_until = store.rollup_progress().await?.counted_until(Utc::now());
+    let progress = store.rollup_progress().await?;
+    let counted_until = progress.counted_until(Utc::now());
     let mut differences = Vec::new();
     for view in View::all() {
         for granularity in [Granularity::Hour, Granularity::Day] {
@@ -163,7 +172,7 @@ async fn compare(
             }
         }
     }
-    Ok(differences)
+    Ok((differences, progress))
 }
 
 /// Every view's counts of the domain's events created in `[first, end)`, per item.

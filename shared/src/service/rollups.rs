@@ -76,13 +76,17 @@ impl RollupConsumer {
         }
         // Every record before the first failed one is counted (or set aside), so the
         // shard has applied every event created before that one's event.
-        let counted = changes.iter().filter(|c| failed.as_ref().is_none_or(|f| c.seq < f.seq));
-        outcome.applied = counted.filter_map(|c| c.fact.as_ref()).map(|f| f.created_at).max();
+        let counted: Vec<&Change> =
+            changes.iter().filter(|c| failed.as_ref().is_none_or(|f| c.seq < f.seq)).collect();
+        outcome.applied = counted.iter().filter_map(|c| c.fact.as_ref()).map(|f| f.created_at).max();
         if let Some(fact) = failed.as_ref().and_then(|f| f.fact.as_ref()) {
             let before = fact.created_at - chrono::Duration::milliseconds(1);
             outcome.applied = outcome.applied.max(Some(before));
         }
-        if let Err(error) = self.store.record_rollup_progress(shard_id, outcome.applied, Utc::now()).await {
+        let through = counted.last().map(|c| c.seq.clone());
+        let recorded =
+            self.store.record_rollup_progress(shard_id, outcome.applied, through, Utc::now()).await;
+        if let Err(error) = recorded {
             // Stats then trust rollups only as far as the last progress recorded.
             tracing::warn!(%error, shard_id, "cannot record the rollups' progress");
         }

@@ -1,7 +1,7 @@
 //! The consumer's progress, in one partition of the rollups table (`rollup_key =
 //! #progress`), read by every stat from rollups in one Query: `bucket = #since` holds the
-//! earliest creation time counted, `bucket = shard#<shard id>` each shard's `applied`
-//! and `seen` (see [`crate::rollup::progress`]). Shard entries expire a day after their
+//! earliest creation time counted, `bucket = shard#<shard id>` each shard's `applied`,
+//! `seen` and `through` (see [`crate::rollup::progress`]). Shard entries expire a day after their
 //! shard last ran: by then a closed shard no longer holds anything back.
 
 use std::collections::HashMap;
@@ -15,6 +15,7 @@ use super::{storage_error, Item, Store, Units};
 use crate::error::Result;
 use crate::model::{format_time, parse_time};
 use crate::rollup::progress::{Progress, ShardProgress};
+use crate::rollup::Seq;
 
 const PROGRESS_KEY: &str = "#progress";
 const SINCE_BUCKET: &str = "#since";
@@ -22,6 +23,7 @@ const SHARD_PREFIX: &str = "shard#";
 const SINCE: &str = "since";
 const APPLIED: &str = "applied";
 const SEEN: &str = "seen";
+const THROUGH: &str = "through";
 /// How long a shard's entry outlives its last run.
 const ENTRY_TTL_SECONDS: i64 = 86_400;
 
@@ -68,7 +70,16 @@ impl Store {
                 } else if let Some(shard_id) = bucket.strip_prefix(SHARD_PREFIX) {
                     // A shard that has applied no event yet holds nothing back.
                     if let (Some(applied), Some(seen)) = (time(&item, APPLIED), time(&item, SEEN)) {
-                        progress.shards.push(ShardProgress { shard_id: shard_id.into(), applied, seen });
+                        let through = match item.get(THROUGH) {
+                            Some(AttributeValue::S(text)) => Some(Seq::from_stored(text)),
+                            _ => None,
+                        };
+                        progress.shards.push(ShardProgress {
+                            shard_id: shard_id.into(),
+                            applied,
+                            seen,
+                            through,
+                        });
                     }
                 }
             }
@@ -97,13 +108,15 @@ impl Store {
         self.conditional(result).map(|_| ())
     }
 
-    /// Records that the consumer ran on `shard_id` at `seen`, having applied every
-    /// record up to events created at `applied` (None: no event yet). `applied` never
-    /// moves back: a batch handed again after a later one was applied leaves it.
+    /// Records that the consumer ran on `shard_id` at `seen`, having handled every
+    /// record through `through`, events created up to `applied` among them (None: no
+    /// event yet). Neither moves back: a batch handed again after a later one was
+    /// applied leaves them.
     pub async fn record_rollup_progress(
         &self,
         shard_id: &str,
         applied: Option<DateTime<Utc>>,
+        through: Option<Seq>,
         seen: DateTime<Utc>,
     ) -> Result<()> {
         let update = |with_applied: bool| {
@@ -122,8 +135,15 @@ impl Store {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total);
             match applied.filter(|_| with_applied) {
                 Some(applied) => {
+                    let mut set = "SET #n = :n, #e = :e, #a = :a".to_string();
+                    if let Some(through) = &through {
+                        set.push_str(", #t = :t");
+                        request = request
+                            .expression_attribute_names("#t", THROUGH)
+                            .expression_attribute_values(":t", AttributeValue::S(through.as_str().into()));
+                    }
                     request = request
-                        .update_expression("SET #n = :n, #e = :e, #a = :a")
+                        .update_expression(set)
                         .condition_expression("attribute_not_exists(#a) OR #a <= :a")
                         .expression_attribute_names("#a", APPLIED)
                         .expression_attribute_values(":a", AttributeValue::S(format_time(applied)));

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
-use super::rollups::{key, spill_bucket, EXPIRES_AT, FULL, SPILLED};
+use super::rollups::{key, mark_name, spill_bucket, EXPIRES_AT, FULL, SPILLED};
 use super::schema::ROLLUP_KEY;
 use super::{storage_error, Item, Store, Units};
 use crate::error::Result;
-use crate::rollup::{Cell, ItemKey};
+use crate::rollup::{Cell, ItemKey, Seq};
 
 /// A bucket's two items as read, for a rewrite conditioned on them.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +53,10 @@ impl Store {
     }
 
     /// Puts the bucket's counts: `cells` in its item (marked full if `full`), `spilled`
-    /// in its spill item. False when either item changed since `stored` was read.
+    /// in its spill item, and each shard's mark raised to at least `through` (the last
+    /// record the shard has handled: the recount holds every event of a settled bucket
+    /// up to there, so a record delivered again must not count). False when either item
+    /// changed since `stored` was read.
     pub async fn rewrite_rollup_bucket(
         &self,
         item: &ItemKey,
@@ -61,6 +64,7 @@ impl Store {
         cells: &[(Cell, u64)],
         spilled: u64,
         full: bool,
+        through: &[(String, Seq)],
         retention_days: u32,
     ) -> Result<bool> {
         let bucket = item.granularity.key(item.start);
@@ -84,6 +88,13 @@ impl Store {
                 continue;
             }
             let mut attributes = attributes;
+            for (shard_id, seq) in through {
+                let mark =
+                    attributes.entry(mark_name(shard_id)).or_insert_with(|| AttributeValue::S(String::new()));
+                if matches!(mark, AttributeValue::S(held) if held.as_str() < seq.as_str()) {
+                    *mark = AttributeValue::S(seq.as_str().into());
+                }
+            }
             if let Some(expires) = &expires {
                 attributes.entry(EXPIRES_AT.into()).or_insert_with(|| expires.clone());
             }

@@ -39,7 +39,7 @@ const SPILL_SUFFIX: &str = "!";
 /// A shard's high-water mark attribute: `~` and 48 bits of the shard id's SHA-256, so
 /// marks stay short in items that every read of the bucket pays for. Two shards that
 /// wrote the same item would have to collide in 48 bits for one to shadow the other.
-fn mark_name(shard_id: &str) -> String {
+pub(super) fn mark_name(shard_id: &str) -> String {
     let digest = Sha256::digest(shard_id.as_bytes());
     format!("~{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..6]))
 }
