@@ -506,6 +506,39 @@ mod tests {
     }
 
     #[test]
+    fn long_cells_go_to_the_spill_item_and_cell_bytes_bound_an_update() {
+        let resource_type = View::covering(Dims::of("resource.resource_type").unwrap()).unwrap();
+        let hour = |deltas: Vec<Delta>| -> Vec<Delta> {
+            deltas
+                .into_iter()
+                .filter(|d| d.item.view == resource_type && d.item.granularity == Granularity::Hour)
+                .collect()
+        };
+        // 50 cells of 1.9 KB and 50 of 400 bytes, alternating.
+        let changes: Vec<Change> = (0..100)
+            .map(|i| {
+                let mut c = change(i + 1, "d1", "2022-06-01T05:10:00.000Z", "ERROR");
+                let len = if i % 2 == 0 { 1900 } else { 400 };
+                c.fact.as_mut().unwrap().values[6] = format!("{i:03}{}", "x".repeat(len));
+                c
+            })
+            .collect();
+        let runs = hour(fold(&changes));
+        // 50 fitting cells of about 410 bytes: 16 KB takes 40 of them per update.
+        assert_eq!(runs.len(), 2, "{:?}", runs.iter().map(|r| r.events()).collect::<Vec<_>>());
+        for run in &runs {
+            let fitting = run.fitting().map_or(0, |f| f.cells().len());
+            let bytes: usize = run.fitting().map_or(0, |f| f.cells().keys().map(|c| c.name().len()).sum());
+            assert!(fitting <= MAX_CELLS_PER_UPDATE && bytes <= MAX_CELL_BYTES_PER_UPDATE, "{bytes}");
+        }
+        let long: u64 = runs.iter().filter_map(Delta::too_long).map(|d| d.events()).sum();
+        let fit: u64 = runs.iter().filter_map(Delta::fitting).map(|d| d.events()).sum();
+        assert_eq!((long, fit), (50, 50), "every long cell spills, every other fits");
+        let merged = Delta::merge(runs[0].too_long(), runs[0].fitting()).unwrap();
+        assert_eq!(merged, runs[0], "the two parts make the run again, in stream order");
+    }
+
+    #[test]
     fn items_expire_when_the_last_event_they_count_does() {
         let item = ItemKey {
             domain_id: "d".into(),

@@ -19,7 +19,7 @@ use crate::model::{format_time, parse_time, Event};
 use crate::rollup::plan::Buckets;
 use crate::rollup::progress::Progress;
 use crate::rollup::{Cell, Fact, Granularity, ItemKey, Seq, View, FULL_ITEM_BYTES, MAX_CELL_NAME_BYTES};
-use crate::store::{EventIndex, EventRange, RawData, Store};
+use crate::store::{BucketRewrite, EventIndex, EventRange, RawData, Store};
 use crate::tenant::AuthorizedDomain;
 
 /// One bucket of one view where rollups and the recount differ.
@@ -76,10 +76,9 @@ pub async fn rebuild(
         let mut attempts = 0;
         loop {
             let stored = store.read_rollup_bucket(&item).await?;
-            let (cells, spilled, full) = layout(&recount, stored.full());
-            let rewritten = store
-                .rewrite_rollup_bucket(&item, &stored, &cells, spilled, full, &through, retention_days)
-                .await?;
+            let counts = layout(&recount, stored.full());
+            let rewritten =
+                store.rewrite_rollup_bucket(&item, &stored, &counts, &through, retention_days).await?;
             if rewritten {
                 break;
             }
@@ -100,7 +99,7 @@ pub async fn rebuild(
 /// fit ([`MAX_CELL_NAME_BYTES`]) while the item stays under [`FULL_ITEM_BYTES`]; the
 /// rest counted as spilled. Marked full if it was, or if cells had to be left out for
 /// room.
-fn layout(recount: &Cells, was_full: bool) -> (Vec<(Cell, u64)>, u64, bool) {
+fn layout(recount: &Cells, was_full: bool) -> BucketRewrite {
     let (mut cells, mut spilled, mut bytes, mut full) = (Vec::new(), 0, 0, was_full);
     for (cell, n) in recount {
         let size = cell.name().len() + 8;
@@ -114,7 +113,7 @@ fn layout(recount: &Cells, was_full: bool) -> (Vec<(Cell, u64)>, u64, bool) {
             cells.push((cell.clone(), *n));
         }
     }
-    (cells, spilled, full)
+    BucketRewrite { cells, spilled, full }
 }
 
 async fn compare(

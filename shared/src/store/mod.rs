@@ -28,7 +28,7 @@ pub use alert_states::AlertRange;
 pub use alerts::{AlertScope, Joined, KeyState, OpenAlert, Recovery, Resolution};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
-pub use rollup_rebuild::StoredBucket;
+pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
 
 use crate::config::{Config, RollupReads, Tables};

@@ -22,6 +22,16 @@ pub struct StoredBucket {
     spill: Option<Item>,
 }
 
+/// What a rewritten bucket holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BucketRewrite {
+    pub cells: Vec<(Cell, u64)>,
+    /// Events counted in no cell, in the spill item.
+    pub spilled: u64,
+    /// The item takes no more cells.
+    pub full: bool,
+}
+
 impl StoredBucket {
     /// Whether the item takes no more cells.
     pub fn full(&self) -> bool {
@@ -52,8 +62,8 @@ impl Store {
         Ok(stored)
     }
 
-    /// Puts the bucket's counts: `cells` in its item (marked full if `full`), `spilled`
-    /// in its spill item, and each shard's mark raised to at least `through` (the last
+    /// Puts the bucket's counts: the cells in its item (marked full if so), the spilled
+    /// count in its spill item, and each shard's mark raised to at least `through` (the last
     /// record the shard has handled: the recount holds every event of a settled bucket
     /// up to there, so a record delivered again must not count). False when either item
     /// changed since `stored` was read.
@@ -61,15 +71,15 @@ impl Store {
         &self,
         item: &ItemKey,
         stored: &StoredBucket,
-        cells: &[(Cell, u64)],
-        spilled: u64,
-        full: bool,
+        counts: &BucketRewrite,
         through: &[(String, Seq)],
         retention_days: u32,
     ) -> Result<bool> {
         let bucket = item.granularity.key(item.start);
         let expires = item.expires_at(retention_days).map(|e| AttributeValue::N(e.to_string()));
         let mut main = kept(stored.main.as_ref());
+        let BucketRewrite { cells, spilled, full } = counts;
+        let (spilled, full) = (*spilled, *full);
         main.extend(cells.iter().map(|(cell, n)| (cell.name(), AttributeValue::N(n.to_string()))));
         if full {
             main.insert(FULL.into(), AttributeValue::Bool(true));
