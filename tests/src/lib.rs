@@ -168,11 +168,14 @@ pub fn test_config() -> Config {
 pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
     let mut config = test_config();
     adjust(&mut config);
-    let store = Store::new(dynamodb(), config.tables.clone())
-        .with_read_budget(config.read_budget())
-        .with_rollup_reads(Some(config.rollup_reads()));
+    let store = Store::new(dynamodb(), config.tables.clone()).with_read_budget(config.read_budget());
     store.create_tables().await.expect("tables are created");
     App { store, config }
+}
+
+/// The same tables and store, reading no rollups: every stat and count from the index.
+pub fn query_path(app: &App) -> App {
+    App { store: app.store.clone(), config: Config { read_rollups: false, ..app.config.clone() } }
 }
 
 pub async fn webhook(app: &App, format: WebhookFormat) -> IssuedKey {

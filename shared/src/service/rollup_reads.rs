@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
+use crate::config::RollupReads;
 use crate::error::Result;
 use crate::model::{format_time, parse_time};
 use crate::query::{cell_row, Query, RollupAsk, StatAnswer, StatQuery};
@@ -25,12 +26,13 @@ use crate::tenant::AuthorizedDomain;
 /// The stat from rollups, when they can answer it.
 pub(super) async fn stat(
     store: &Store,
+    reads: Option<RollupReads>,
     domain: &AuthorizedDomain,
     query: &StatQuery,
     now: DateTime<Utc>,
 ) -> Result<Option<StatAnswer>> {
     let Some(ask) = query.rollup_ask(now) else { return Ok(None) };
-    match counted_rows(store, domain, &ask, query.filter_query(), now).await? {
+    match counted_rows(store, reads, domain, &ask, query.filter_query(), now).await? {
         Some(rows) => query.evaluate_counts(rows, now).map(Some),
         None => Ok(None),
     }
@@ -39,12 +41,13 @@ pub(super) async fn stat(
 /// How many events match, from rollups, when they can count them.
 pub(super) async fn count(
     store: &Store,
+    reads: Option<RollupReads>,
     domain: &AuthorizedDomain,
     query: &Query,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>> {
     let Some(ask) = query.rollup_ask(now) else { return Ok(None) };
-    let rows = counted_rows(store, domain, &ask, query, now).await?;
+    let rows = counted_rows(store, reads, domain, &ask, query, now).await?;
     Ok(rows.map(|rows| rows.iter().filter(|(row, _)| query.matches_cell(row, now)).map(|(_, n)| n).sum()))
 }
 
@@ -52,12 +55,13 @@ pub(super) async fn count(
 /// when rollups cover no whole hour of the range (the query path reads no more then).
 async fn counted_rows(
     store: &Store,
+    reads: Option<RollupReads>,
     domain: &AuthorizedDomain,
     ask: &RollupAsk,
     filter: &Query,
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<(Value, u64)>>> {
-    let Some(reads) = store.rollup_reads() else { return Ok(None) };
+    let Some(reads) = reads else { return Ok(None) };
     let Some(view) = View::covering(ask.dims) else { return Ok(None) };
     let progress = store.rollup_progress().await?;
     let (Some(since), Some(counted_until)) = (progress.since, progress.counted_until(now)) else {

@@ -31,7 +31,7 @@ pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
 
-use crate::config::{Config, RollupReads, Tables};
+use crate::config::{Config, Tables};
 use crate::error::Error;
 
 /// A DynamoDB item as the SDK holds it.
@@ -93,30 +93,12 @@ pub struct Store {
     /// How long one read of an index range may go on fetching pages (see
     /// `Config::read_budget_seconds`).
     read_budget: Duration,
-    /// Whether, and within what bounds, stats and counts read rollups.
-    rollup_reads: Option<RollupReads>,
 }
 
 impl Store {
     pub fn new(client: Client, tables: Tables) -> Self {
         let defaults = Config::default();
-        Store {
-            client,
-            tables,
-            meter: Arc::default(),
-            read_budget: defaults.read_budget(),
-            rollup_reads: Some(defaults.rollup_reads()),
-        }
-    }
-
-    /// Stats and counts read rollups within `reads`, or (None) never.
-    pub fn with_rollup_reads(mut self, reads: Option<RollupReads>) -> Self {
-        self.rollup_reads = reads;
-        self
-    }
-
-    pub fn rollup_reads(&self) -> Option<RollupReads> {
-        self.rollup_reads
+        Store { client, tables, meter: Arc::default(), read_budget: defaults.read_budget() }
     }
 
     pub fn with_read_budget(mut self, budget: Duration) -> Self {
@@ -131,9 +113,7 @@ impl Store {
             .timeout_config(config.storage_timeouts())
             .load()
             .await;
-        Store::new(Client::new(&sdk), config.tables.clone())
-            .with_read_budget(config.read_budget())
-            .with_rollup_reads(Some(config.rollup_reads()))
+        Store::new(Client::new(&sdk), config.tables.clone()).with_read_budget(config.read_budget())
     }
 
     pub fn tables(&self) -> &Tables {
