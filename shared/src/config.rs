@@ -255,5 +255,9 @@ mod tests {
         assert_eq!(jwt.read_authorizer, ReadAuthorizer::Jwt);
         let err = Config::from_lookup(|n| (n == "READ_AUTHORIZER").then(|| "jwt".into())).unwrap_err();
         assert!(err.to_string().contains("READ_AUTHORIZER"), "{err}");
+        let off = Config::from_lookup(|n| (n == "READ_ROLLUPS").then(|| "false".into())).unwrap();
+        assert_eq!((off.rollup_reads(), Config::default().rollup_reads().is_some()), (None, true));
+        let err = Config::from_lookup(|n| (n == "READ_ROLLUPS").then(|| "no".into())).unwrap_err();
+        assert!(err.to_string().contains("READ_ROLLUPS"), "{err}");
     }
 }
