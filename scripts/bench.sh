@@ -6,6 +6,7 @@
 #   rollups   dashboard stats from rollups and from the query path at 10k, 100k and 1M
 #             events in one domain, and the rollup consumer's writes per event
 #             (BENCH_ROLLUP_EVENTS=10000,100000 for the smaller steps only)
+#   rollup_cost  the rollup consumer's write units per event as events arrive in time (sparse, dense)
 #   memory    peak heap of the heaviest list and stat requests the query limits allow
 #   limits    a 5 MB, 5,000-alert Alertmanager group stored through one API Gateway event
 set -euo pipefail
@@ -16,6 +17,7 @@ cargo bench -p event-core --bench formats
 cargo bench -p e2e --bench capacity
 cargo bench -p e2e --bench query
 cargo bench -p e2e --bench rollups
+cargo bench -p e2e --bench rollup_cost
 cargo bench -p e2e --bench memory
 # A 5 MB, 5,000-alert Alertmanager group through one API Gateway event (docs/benchmarks.md,
 # "Big alert groups"), timed in one delivery with a long budget; `make test` runs a 1.5 MB,

@@ -3,6 +3,7 @@
 //! points it at DynamoDB Local exactly as it points the Lambdas.
 
 mod output;
+mod rollups;
 mod webhook;
 
 use eventctl::serve;
@@ -13,7 +14,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use event_core::service::App;
 
 #[derive(Parser)]
-#[command(name = "eventctl", version, about = "Operate the Event service: webhooks, tables, local server")]
+#[command(
+    name = "eventctl",
+    version,
+    about = "Operate the Event service: webhooks, rollups, tables, local server"
+)]
 struct Cli {
     /// How results are printed.
     #[arg(long, value_enum, default_value_t = Output::Text, global = true)]
@@ -33,6 +38,9 @@ enum Command {
     /// Create and manage webhooks, the monitors' entry points.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Check rollups against a recount of a domain's events, and repair them.
+    #[command(subcommand)]
+    Rollups(rollups::RollupsCommand),
     /// Create the tables (for DynamoDB Local; SAM creates them in AWS), or print their schema.
     #[command(subcommand)]
     Tables(TablesCommand),
@@ -72,6 +80,7 @@ async fn run(cli: Cli) -> event_core::Result<()> {
     let app = App::from_env().await?;
     match cli.command {
         Command::Webhook(command) => webhook::run(&app, command, cli.output).await,
+        Command::Rollups(command) => rollups::run(&app, command, cli.output).await,
         Command::Tables(_) => {
             let changed = app.store.create_tables().await?;
             output::print_tables(&changed, cli.output);

@@ -51,6 +51,20 @@ pub struct Config {
     /// the rollups, in seconds: stats read the buckets of that last stretch from the
     /// index. The rollup function's iterator-age alarm fires well before it.
     pub rollup_settle_seconds: u32,
+    /// Whether stats and counts read rollups at all (`READ_ROLLUPS`, default true):
+    /// off, every stat reads the index (the benchmarks' and tests' query path, and an
+    /// operator's switch while rollups are being repaired).
+    pub read_rollups: bool,
+}
+
+/// Where stats may trust rollups: events older than `retention_days` may be gone (TTL
+/// deletes events and rollup items each on its own time), and the last `settle` may not
+/// have reached them yet. (How far the consumer has counted is the other bound: read
+/// from the rollups table, see `rollup::progress`.)
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RollupReads {
+    pub retention_days: u32,
+    pub settle: std::time::Duration,
 }
 
 /// How read callers are identified (the template's `ReadAuthorizer`): see `api::tenant`.
@@ -105,6 +119,7 @@ impl Default for Config {
             storage_operation_timeout_ms: 12_000,
             read_authorizer: ReadAuthorizer::Iam,
             rollup_settle_seconds: 120,
+            read_rollups: true,
         }
     }
 }
@@ -114,7 +129,7 @@ impl Config {
     /// `MAX_BODY_BYTES`, `MAX_EVENTS_PER_DELIVERY`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`,
     /// `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
-    /// `ROLLUP_SETTLE_SECONDS`;
+    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`;
     /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -164,15 +179,22 @@ impl Config {
                 None => defaults.read_authorizer,
             },
             rollup_settle_seconds: number(&lookup, "ROLLUP_SETTLE_SECONDS", defaults.rollup_settle_seconds)?,
+            read_rollups: match lookup("READ_ROLLUPS").filter(|v| !v.is_empty()).as_deref().map(str::trim) {
+                None | Some("true" | "1") => true,
+                Some("false" | "0") => false,
+                Some(other) => {
+                    return Err(Error::Internal(format!("READ_ROLLUPS={other:?} is not true or false")))
+                }
+            },
         })
     }
 
-    /// What stats may read from rollups (see [`crate::store::RollupReads`]).
-    pub fn rollup_reads(&self) -> crate::store::RollupReads {
-        crate::store::RollupReads {
+    /// What stats may read from rollups; None: never.
+    pub fn rollup_reads(&self) -> Option<RollupReads> {
+        self.read_rollups.then(|| RollupReads {
             retention_days: self.retention_days,
             settle: std::time::Duration::from_secs(self.rollup_settle_seconds.into()),
-        }
+        })
     }
 
     pub fn read_budget(&self) -> std::time::Duration {
@@ -233,5 +255,9 @@ mod tests {
         assert_eq!(jwt.read_authorizer, ReadAuthorizer::Jwt);
         let err = Config::from_lookup(|n| (n == "READ_AUTHORIZER").then(|| "jwt".into())).unwrap_err();
         assert!(err.to_string().contains("READ_AUTHORIZER"), "{err}");
+        let off = Config::from_lookup(|n| (n == "READ_ROLLUPS").then(|| "false".into())).unwrap();
+        assert_eq!((off.rollup_reads(), Config::default().rollup_reads().is_some()), (None, true));
+        let err = Config::from_lookup(|n| (n == "READ_ROLLUPS").then(|| "no".into())).unwrap_err();
+        assert!(err.to_string().contains("READ_ROLLUPS"), "{err}");
     }
 }

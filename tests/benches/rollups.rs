@@ -192,7 +192,7 @@ async fn main() {
     // slower than DynamoDB: give each call a minute.
     let app = app_with(|config| config.storage_operation_timeout_ms = 60_000).await;
     let mut stream = Some(app.store.local_stream(endpoint()).await.expect("the events table streams"));
-    let query_path = App { store: app.store.clone().with_rollup_reads(None), config: app.config.clone() };
+    let query_path = e2e::query_path(&app);
     let domain = new_id("domain");
     let now = Utc::now();
     // Five minutes back: past what stats leave to the index for the stream to deliver.

@@ -172,10 +172,14 @@ pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
     adjust(&mut config);
     let store = Store::new(dynamodb(), config.tables.clone())
         .with_read_budget(config.read_budget())
-        .with_retention_days(config.retention_days)
-        .with_rollup_reads(Some(config.rollup_reads()));
+        .with_retention_days(config.retention_days);
     store.create_tables().await.expect("tables are created");
     App { store, config }
+}
+
+/// The same tables and store, reading no rollups: every stat and count from the index.
+pub fn query_path(app: &App) -> App {
+    App { store: app.store.clone(), config: Config { read_rollups: false, ..app.config.clone() } }
 }
 
 pub async fn webhook(app: &App, format: WebhookFormat) -> IssuedKey {

@@ -17,7 +17,6 @@ use e2e::rollups::count_everything;
 use event_core::model::{format_time, Event, EventType, Resource, Severity};
 use event_core::query::{Query, StatQuery};
 use event_core::service::{list_events, stat_events, App, RollupConsumer};
-use event_core::store::Store;
 use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 use serde_json::{json, Value};
@@ -326,8 +325,8 @@ fn rollup_stat() -> impl Strategy<Value = Value> {
 }
 
 /// The same store, reading no rollups: today's query path.
-fn query_path() -> Store {
-    world().app.store.clone().with_rollup_reads(None)
+fn query_path() -> App {
+    e2e::query_path(&world().app)
 }
 
 proptest! {
@@ -337,7 +336,7 @@ proptest! {
     fn list_answers_what_the_in_memory_evaluator_answers(raw in list_query(), domain in 0..2usize) {
         let w = world();
         let query = Query::from_json(&raw).unwrap();
-        let got = serde_json::to_value(w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
+        let got = serde_json::to_value(w.runtime.block_on(list_events(&w.app, &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
         prop_assert_eq!(got, oracle_list(domain, &query), "query {}", raw);
     }
 
@@ -351,7 +350,7 @@ proptest! {
         let mut walked = Vec::new();
         let mut token = String::new();
         loop {
-            let page = serde_json::to_value(w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, Some(&token))).unwrap()).unwrap();
+            let page = serde_json::to_value(w.runtime.block_on(list_events(&w.app, &e2e::trusted(DOMAINS[domain]), &query, Some(&token))).unwrap()).unwrap();
             let results = page["results"].as_array().unwrap();
             prop_assert!(results.len() <= limit);
             walked.extend(results.iter().cloned());
@@ -380,7 +379,7 @@ proptest! {
             {"sort": {"key": "count", "desc": true}}
         ]});
         let query = StatQuery::from_json(&raw).unwrap();
-        let got = w.runtime.block_on(stat_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query)).unwrap();
+        let got = w.runtime.block_on(stat_events(&w.app, &e2e::trusted(DOMAINS[domain]), &query)).unwrap();
         let now = Utc::now();
         let matched = w.events[domain].iter().filter(|e| query.filter_query().matches(e, now)).cloned().collect();
         prop_assert_eq!(got, query.evaluate(matched, now).unwrap(), "query {}", raw);
@@ -392,7 +391,7 @@ proptest! {
         let query = StatQuery::from_json(&raw).unwrap();
         let now = Utc::now();
         prop_assert!(query.rollup_ask(now).is_some(), "rollups answer {}", raw);
-        let from_rollups = w.runtime.block_on(stat_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query)).unwrap();
+        let from_rollups = w.runtime.block_on(stat_events(&w.app, &e2e::trusted(DOMAINS[domain]), &query)).unwrap();
         let from_index = w.runtime.block_on(stat_events(&query_path(), &e2e::trusted(DOMAINS[domain]), &query)).unwrap();
         prop_assert_eq!(&from_rollups, &from_index, "query {}", raw);
         let matched = w.events[domain].iter().filter(|e| query.filter_query().matches(e, now)).cloned().collect();
@@ -405,7 +404,7 @@ proptest! {
         let mut list = json!({"filter": raw["filter"], "filter_or": raw["filter_or"]});
         if page { list["page"] = json!({"limit": 3}) } else { list["count_only"] = json!(true) }
         let query = Query::from_json(&list).unwrap();
-        let from_rollups = serde_json::to_value(w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
+        let from_rollups = serde_json::to_value(w.runtime.block_on(list_events(&w.app, &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
         let from_index = serde_json::to_value(w.runtime.block_on(list_events(&query_path(), &e2e::trusted(DOMAINS[domain]), &query, None)).unwrap()).unwrap();
         prop_assert_eq!(&from_rollups, &from_index, "query {}", list);
         prop_assert_eq!(from_rollups, oracle_list(domain, &query), "query {}", list);
@@ -416,7 +415,7 @@ proptest! {
 fn listed(domain: usize, query: &Query) -> Value {
     let w = world();
     serde_json::to_value(
-        w.runtime.block_on(list_events(&w.app.store, &e2e::trusted(DOMAINS[domain]), query, None)).unwrap(),
+        w.runtime.block_on(list_events(&w.app, &e2e::trusted(DOMAINS[domain]), query, None)).unwrap(),
     )
     .unwrap()
 }
@@ -509,7 +508,7 @@ fn match_is_an_element_match_on_lists_as_in_the_reference() {
         }),
     ] {
         let query = StatQuery::from_json(&json!({"filter": filter, "distinct": "severity"})).unwrap();
-        let got = w.runtime.block_on(stat_events(&w.app.store, &e2e::trusted(DOMAINS[0]), &query)).unwrap();
+        let got = w.runtime.block_on(stat_events(&w.app, &e2e::trusted(DOMAINS[0]), &query)).unwrap();
         assert_eq!(Value::Array(got.results), want, "{filter}");
     }
 }

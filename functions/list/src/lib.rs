@@ -23,20 +23,19 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 let request = decode::list_request(&req, from_query_string)?;
                 let domain = tenant::caller_domain(&req, request.scoped.domain_id.as_deref(), mode)?;
                 let query = &request.scoped.query;
-                let page =
-                    service::list_events(&app.store, &domain, query, request.next_token.as_deref()).await?;
+                let page = service::list_events(app, &domain, query, request.next_token.as_deref()).await?;
                 serde_json::to_value(page).map_err(|e| Error::Internal(e.to_string()))
             }
             ListRoute::CloudEye { project_id, event_name } => {
                 let query = CloudEyeQuery::parse(project_id, event_name, params.iter())?;
                 let domain = tenant::caller_domain(&req, query.domain_id.as_deref(), mode)?;
-                cloud_eye::query_events(&app.store, &domain, &query).await
+                cloud_eye::query_events(app, &domain, &query).await
             }
             ListRoute::Aom { project_id } => {
                 let body = decode::body_object(&req)?;
                 let query = AomQuery::parse(project_id, &body, params.iter(), Utc::now())?;
                 let domain = tenant::caller_domain(&req, query.domain_id.as_deref(), mode)?;
-                aom::query_events(&app.store, &domain, &query).await
+                aom::query_events(app, &domain, &query).await
             }
         };
         answer

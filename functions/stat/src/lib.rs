@@ -8,7 +8,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     api::serve(req, |req, StatRoute| async move {
         let request = decode::stat_request(&req)?;
         let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), app.config.read_authorizer)?;
-        service::stat_events(&app.store, &domain, &request.query).await
+        service::stat_events(app, &domain, &request.query).await
     })
     .await
 }

@@ -26,8 +26,8 @@ use super::mapping::{level, millis, time_of_millis};
 use crate::error::{Error, Result};
 use crate::model::{format_time, Alert, AlertState, Event};
 use crate::query::{Query, MAX_HELD_ROWS};
-use crate::service::list_events;
-use crate::store::{AlertRange, Store};
+use crate::service::{list_events, App};
+use crate::store::AlertRange;
 use crate::tenant::AuthorizedDomain;
 
 /// The metadata keys our own fields write.
@@ -45,7 +45,8 @@ const READ_CONCURRENCY: usize = 16;
 
 /// The answer: `{events}`, and `page_info {current_count, next_marker}` when more follow
 /// (pass `next_marker` as `marker` for the next page).
-pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQuery) -> Result<Value> {
+pub async fn query_events(app: &App, domain: &AuthorizedDomain, query: &AomQuery) -> Result<Value> {
+    let store = &app.store;
     let bound = |ms| time_of_millis(ms).ok_or_else(|| Error::invalid(format!("time_range: {ms} is no time")));
     let (from, to) = (bound(query.start_ms)?, bound(query.end_ms)?);
     let mut models: Vec<Value> = match query.listing {
@@ -56,7 +57,7 @@ pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQ
                 {"k": "created_at", "v": to, "o": "lte"},
             ]);
             let listed = Query::from_json(&json!({"filter": filter, "page": {"limit": MAX_HELD_ROWS}}))?;
-            let page = list_events(store, domain, &listed, None).await?;
+            let page = list_events(app, domain, &listed, None).await?;
             if page.total_count.unwrap_or_default() > MAX_HELD_ROWS {
                 return Err(Error::invalid(format!(
                     "More than {MAX_HELD_ROWS} events fall in this time_range; narrow it."
@@ -84,7 +85,7 @@ pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQ
             if !active {
                 alerts.extend(store.alerts_in_state(&range(false), MAX_ALARMS).await?);
             }
-            let latest = latest_events(store, domain, &alerts).await?;
+            let latest = latest_events(app, domain, &alerts).await?;
             alerts.iter().zip(&latest).map(|(alert, event)| alarm_model(alert, event.as_ref())).collect()
         }
     };
@@ -110,19 +111,15 @@ pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &AomQ
 }
 
 /// The newest event of each alert, read [`READ_CONCURRENCY`] at a time.
-async fn latest_events(
-    store: &Store,
-    domain: &AuthorizedDomain,
-    alerts: &[Alert],
-) -> Result<Vec<Option<Event>>> {
+async fn latest_events(app: &App, domain: &AuthorizedDomain, alerts: &[Alert]) -> Result<Vec<Option<Event>>> {
     let mut latest = vec![None; alerts.len()];
     let mut reads = tokio::task::JoinSet::new();
     let mut pending = alerts.iter().map(|a| a.alert_id.clone()).enumerate();
     loop {
         while reads.len() < READ_CONCURRENCY {
             let Some((at, alert_id)) = pending.next() else { break };
-            let (store, domain) = (store.clone(), domain.clone());
-            reads.spawn(async move { (at, latest_event(&store, &domain, &alert_id).await) });
+            let (app, domain) = (app.clone(), domain.clone());
+            reads.spawn(async move { (at, latest_event(&app, &domain, &alert_id).await) });
         }
         let Some(read) = reads.join_next().await else { return Ok(latest) };
         let (at, event) = read.map_err(|e| Error::Internal(format!("an alarm's read failed: {e}")))?;
@@ -130,9 +127,9 @@ async fn latest_events(
     }
 }
 
-async fn latest_event(store: &Store, domain: &AuthorizedDomain, alert_id: &str) -> Result<Option<Event>> {
+async fn latest_event(app: &App, domain: &AuthorizedDomain, alert_id: &str) -> Result<Option<Event>> {
     let newest = json!({"filter": [{"k": "alert_id", "v": alert_id, "o": "eq"}], "page": {"limit": 1}});
-    let page = list_events(store, domain, &Query::from_json(&newest)?, None).await?;
+    let page = list_events(app, domain, &Query::from_json(&newest)?, None).await?;
     Ok(events_of(page.results.unwrap_or_default())?.pop())
 }
 

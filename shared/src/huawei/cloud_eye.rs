@@ -18,8 +18,7 @@ use super::mapping::{level, millis, severities_of, state, time_of_millis, LEVEL_
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::query::{ListPage, Query, MAX_HELD_ROWS};
-use crate::service::list_events;
-use crate::store::Store;
+use crate::service::{list_events, App};
 use crate::tenant::AuthorizedDomain;
 
 /// The additional_info keys a Cloud Eye event keeps its own fields under.
@@ -190,8 +189,8 @@ impl CloudEyeQuery {
 
 /// The Cloud Eye query's answer: newest first, `meta_data.total` every match;
 /// `event_users` and `event_sources` are those of the events answered.
-pub async fn query_events(store: &Store, domain: &AuthorizedDomain, query: &CloudEyeQuery) -> Result<Value> {
-    let page = list_events(store, domain, &query.to_query()?, None).await?;
+pub async fn query_events(app: &App, domain: &AuthorizedDomain, query: &CloudEyeQuery) -> Result<Value> {
+    let page = list_events(app, domain, &query.to_query()?, None).await?;
     query.answer(page)
 }
 

@@ -20,6 +20,7 @@
 //! and is dropped ([`Delta::after`]), whatever the batch it comes back in.
 
 pub mod plan;
+pub mod progress;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -43,6 +44,31 @@ pub const DIMENSIONS: [&str; 7] = [
 /// The most cells one update may add to an item: DynamoDB bounds an update expression
 /// at 4 KB, and each cell takes about 16 bytes of it.
 pub const MAX_CELLS_PER_UPDATE: usize = 100;
+
+/// The longest cell name an item holds. Fields are sender text of up to 2 KB, so a cell
+/// of a pair view could take 4 KB and a few hundred of them an item's 400 KB; an event
+/// whose cell is longer is counted in the bucket's spill item instead (see
+/// [`Delta::fitting`]), and reads of that view and bucket take the index.
+pub const MAX_CELL_NAME_BYTES: usize = 512;
+
+/// The most bytes of cell names one update may add to an item, so that an item found
+/// full ([`FULL_ITEM_BYTES`]) after an update has room for what other shards' updates
+/// in flight may still add before they see it full.
+pub const MAX_CELL_BYTES_PER_UPDATE: usize = 16 * 1024;
+
+/// An item at least this large (as DynamoDB counts it) takes no new cells: the bucket's
+/// later events of that view go to its spill item. 64 KB is hundreds of cells, far past
+/// what real fields make (a day item of the benchmark's busiest view holds 48 cells,
+/// 2 KB), and leaves 336 KB of DynamoDB's 400 KB for updates already under way: 20
+/// shards' worth of [`MAX_CELL_BYTES_PER_UPDATE`].
+pub const FULL_ITEM_BYTES: usize = 64 * 1024;
+
+/// Whether a failed rollup write may succeed when tried again (throttling, DynamoDB
+/// unreachable or busy), so its records go back to the stream; any other failure would
+/// fail again on every retry, and its records are set aside instead.
+pub fn transient(error: &Error) -> bool {
+    matches!(error, Error::Throttled | Error::StorageUnavailable(_) | Error::InProgress(_))
+}
 
 /// A set of dimensions, as a bit mask over [`DIMENSIONS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -180,6 +206,11 @@ impl Cell {
         format!("={}", serde_json::Value::from(self.0.clone()))
     }
 
+    /// Whether an item may hold this cell ([`MAX_CELL_NAME_BYTES`]).
+    pub fn fits(&self) -> bool {
+        self.name().len() <= MAX_CELL_NAME_BYTES
+    }
+
     pub fn parse(name: &str, view: View) -> Option<Cell> {
         let values: Vec<String> = serde_json::from_str(name.strip_prefix('=')?).ok()?;
         (values.len() == view.dims().count() as usize).then_some(Cell(values))
@@ -266,16 +297,51 @@ impl Delta {
         cells
     }
 
+    /// How many events the delta counts.
+    pub fn events(&self) -> u64 {
+        self.records.len() as u64
+    }
+
     /// The part of the delta a shard has not applied yet, given the highest sequence
     /// number of its records the item already counts.
     pub fn after(&self, applied: &Seq) -> Option<Delta> {
-        let records: Vec<_> = self.records.iter().filter(|(c, _)| c.seq > *applied).cloned().collect();
+        self.keep(|change, _| change.seq > *applied)
+    }
+
+    /// The records whose cell an item may hold ([`Cell::fits`]).
+    pub fn fitting(&self) -> Option<Delta> {
+        self.keep(|_, cell| cell.fits())
+    }
+
+    /// The records whose cell no item holds: they always go to the spill item, so where
+    /// a record is counted does not depend on when it comes.
+    pub fn too_long(&self) -> Option<Delta> {
+        self.keep(|_, cell| !cell.fits())
+    }
+
+    /// The records of both deltas of one item, in stream order, each once.
+    pub fn merge(a: Option<Delta>, b: Option<Delta>) -> Option<Delta> {
+        match (a, b) {
+            (Some(mut a), Some(b)) => {
+                a.records.extend(b.records);
+                a.records.sort_by(|x, y| x.0.seq.cmp(&y.0.seq));
+                a.records.dedup_by(|x, y| x.0.seq == y.0.seq);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn keep(&self, keep: impl Fn(&Change, &Cell) -> bool) -> Option<Delta> {
+        let records: Vec<_> = self.records.iter().filter(|(c, cell)| keep(c, cell)).cloned().collect();
         (!records.is_empty()).then(|| Delta { item: self.item.clone(), records })
     }
 }
 
 /// What a batch of one shard's records adds to each item: per item, its records in
-/// stream order, cut into runs of at most [`MAX_CELLS_PER_UPDATE`] distinct cells.
+/// stream order, cut into runs of at most [`MAX_CELLS_PER_UPDATE`] distinct cells and
+/// [`MAX_CELL_BYTES_PER_UPDATE`] bytes of their names (cells too long for an item count
+/// toward neither: they go to the spill item).
 pub fn fold(changes: &[Change]) -> Vec<Delta> {
     let mut per_item: HashMap<ItemKey, Vec<(Change, Cell)>> = HashMap::new();
     for change in changes {
@@ -296,12 +362,22 @@ pub fn fold(changes: &[Change]) -> Vec<Delta> {
     for (item, records) in per_item {
         let mut run: Vec<(Change, Cell)> = Vec::new();
         let mut distinct = std::collections::HashSet::new();
+        let mut bytes = 0;
         for (change, cell) in records {
-            if !distinct.contains(&cell) && distinct.len() == MAX_CELLS_PER_UPDATE {
+            let name = cell.name().len();
+            let new = name <= MAX_CELL_NAME_BYTES && !distinct.contains(&cell);
+            if new
+                && (distinct.len() == MAX_CELLS_PER_UPDATE || bytes + name > MAX_CELL_BYTES_PER_UPDATE)
+                && !run.is_empty()
+            {
                 deltas.push(Delta { item: item.clone(), records: std::mem::take(&mut run) });
                 distinct.clear();
+                bytes = 0;
             }
-            distinct.insert(cell.clone());
+            if new {
+                bytes += name;
+                distinct.insert(cell.clone());
+            }
             run.push((change, cell));
         }
         deltas.push(Delta { item, records: run });
@@ -427,6 +503,39 @@ mod tests {
         assert!(runs.iter().all(|r| r.cells().len() <= MAX_CELLS_PER_UPDATE));
         assert!(runs[0].last().seq < runs[1].first().seq, "runs follow each other in stream order");
         assert_eq!(runs.iter().map(|r| r.cells().values().sum::<u64>()).sum::<u64>(), 250);
+    }
+
+    #[test]
+    fn long_cells_go_to_the_spill_item_and_cell_bytes_bound_an_update() {
+        let resource_type = View::covering(Dims::of("resource.resource_type").unwrap()).unwrap();
+        let hour = |deltas: Vec<Delta>| -> Vec<Delta> {
+            deltas
+                .into_iter()
+                .filter(|d| d.item.view == resource_type && d.item.granularity == Granularity::Hour)
+                .collect()
+        };
+        // 50 cells of 1.9 KB and 50 of 400 bytes, alternating.
+        let changes: Vec<Change> = (0..100)
+            .map(|i| {
+                let mut c = change(i + 1, "d1", "2022-06-01T05:10:00.000Z", "ERROR");
+                let len = if i % 2 == 0 { 1900 } else { 400 };
+                c.fact.as_mut().unwrap().values[6] = format!("{i:03}{}", "x".repeat(len));
+                c
+            })
+            .collect();
+        let runs = hour(fold(&changes));
+        // 50 fitting cells of about 410 bytes: 16 KB takes 40 of them per update.
+        assert_eq!(runs.len(), 2, "{:?}", runs.iter().map(|r| r.events()).collect::<Vec<_>>());
+        for run in &runs {
+            let fitting = run.fitting().map_or(0, |f| f.cells().len());
+            let bytes: usize = run.fitting().map_or(0, |f| f.cells().keys().map(|c| c.name().len()).sum());
+            assert!(fitting <= MAX_CELLS_PER_UPDATE && bytes <= MAX_CELL_BYTES_PER_UPDATE, "{bytes}");
+        }
+        let long: u64 = runs.iter().filter_map(Delta::too_long).map(|d| d.events()).sum();
+        let fit: u64 = runs.iter().filter_map(Delta::fitting).map(|d| d.events()).sum();
+        assert_eq!((long, fit), (50, 50), "every long cell spills, every other fits");
+        let merged = Delta::merge(runs[0].too_long(), runs[0].fitting()).unwrap();
+        assert_eq!(merged, runs[0], "the two parts make the run again, in stream order");
     }
 
     #[test]

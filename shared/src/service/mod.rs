@@ -11,6 +11,7 @@ mod intake;
 mod normalise;
 mod repeats;
 mod rollup_reads;
+pub mod rollup_repair;
 pub mod rollups;
 mod search;
 pub mod sweep;

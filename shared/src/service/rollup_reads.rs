@@ -3,16 +3,22 @@
 //! at each edge, what may have expired, the last minutes) from the index. Nothing here
 //! decides what rollups can answer ([`StatQuery::rollup_ask`]) or how a range splits
 //! ([`plan::split`]); a query they cannot answer answers None and takes the query path.
+//!
+//! Rollups are trusted only where they are known to count every event: after `#since`,
+//! up to what every shard's consumer has applied ([`crate::rollup::progress`]), and in
+//! buckets that spilled nothing (a bucket with a spill item is read from its hours, or
+//! the index). Beyond that the index answers: slower, never wrong.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
+use crate::config::RollupReads;
 use crate::error::Result;
 use crate::model::{format_time, parse_time};
 use crate::query::{cell_row, Query, RollupAsk, StatAnswer, StatQuery};
-use crate::rollup::plan::{self, Counted, TimeRange};
+use crate::rollup::plan::{self, Buckets, Counted, TimeRange};
 use crate::rollup::{Dims, Granularity, View, DIMENSIONS};
 use crate::store::{EventIndex, EventRange, RawData, Store};
 use crate::tenant::AuthorizedDomain;
@@ -20,12 +26,13 @@ use crate::tenant::AuthorizedDomain;
 /// The stat from rollups, when they can answer it.
 pub(super) async fn stat(
     store: &Store,
+    reads: Option<RollupReads>,
     domain: &AuthorizedDomain,
     query: &StatQuery,
     now: DateTime<Utc>,
 ) -> Result<Option<StatAnswer>> {
     let Some(ask) = query.rollup_ask(now) else { return Ok(None) };
-    match counted_rows(store, domain, &ask, query.filter_query(), now).await? {
+    match counted_rows(store, reads, domain, &ask, query.filter_query(), now).await? {
         Some(rows) => query.evaluate_counts(rows, now).map(Some),
         None => Ok(None),
     }
@@ -34,12 +41,13 @@ pub(super) async fn stat(
 /// How many events match, from rollups, when they can count them.
 pub(super) async fn count(
     store: &Store,
+    reads: Option<RollupReads>,
     domain: &AuthorizedDomain,
     query: &Query,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>> {
     let Some(ask) = query.rollup_ask(now) else { return Ok(None) };
-    let rows = counted_rows(store, domain, &ask, query, now).await?;
+    let rows = counted_rows(store, reads, domain, &ask, query, now).await?;
     Ok(rows.map(|rows| rows.iter().filter(|(row, _)| query.matches_cell(row, now)).map(|(_, n)| n).sum()))
 }
 
@@ -47,35 +55,60 @@ pub(super) async fn count(
 /// when rollups cover no whole hour of the range (the query path reads no more then).
 async fn counted_rows(
     store: &Store,
+    reads: Option<RollupReads>,
     domain: &AuthorizedDomain,
     ask: &RollupAsk,
     filter: &Query,
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<(Value, u64)>>> {
-    let Some(reads) = store.rollup_reads() else { return Ok(None) };
+    let Some(reads) = reads else { return Ok(None) };
     let Some(view) = View::covering(ask.dims) else { return Ok(None) };
-    let Some(since) = store.rollups_since().await? else { return Ok(None) };
+    let progress = store.rollup_progress().await?;
+    let (Some(since), Some(counted_until)) = (progress.since, progress.counted_until(now)) else {
+        return Ok(None);
+    };
     let expiring = (reads.retention_days > 0).then(|| now - Duration::days(reads.retention_days.into()));
     let settle = Duration::from_std(reads.settle).unwrap_or(Duration::MAX);
     // An event reaches the stream within `settle` of its created_at, so one created
     // before `since` may still have been written after the stream began: start after it.
     let since = since + settle;
-    let counted = Counted { since: expiring.map_or(since, |e| e.max(since)), until: now - settle };
+    let counted = Counted {
+        since: expiring.map_or(since, |e| e.max(since)),
+        // Beyond what every shard has applied, rollups may lack events: the index reads it.
+        until: (now - settle).min(counted_until),
+    };
     let split = plan::split(ask.from, ask.to, counted, ask.finest);
     if split.buckets.is_empty() {
         return Ok(None);
     }
     let dims = view.dims();
     let mut rows = Vec::new();
-    for run in &split.buckets {
-        store
-            .each_rollup_cell(domain, view, run, |at, cell, n| {
-                rows.push((cell_row(dims, &cell.0, at), n));
-                Ok(())
-            })
-            .await?;
+    let mut index = split.index;
+    let mut runs = split.buckets;
+    while let Some(run) = runs.pop() {
+        for bucket in store.rollup_buckets(domain, view, &run).await? {
+            if bucket.spilled == 0 {
+                rows.extend(
+                    bucket.cells.into_iter().map(|(cell, n)| (cell_row(dims, &cell.0, bucket.start), n)),
+                );
+                continue;
+            }
+            // Part of the bucket's events are in no cell: a day is read from its hours,
+            // an hour from the index.
+            match run.granularity {
+                Granularity::Day => runs.push(Buckets {
+                    granularity: Granularity::Hour,
+                    first: bucket.start,
+                    last: bucket.start + Duration::hours(23),
+                }),
+                Granularity::Hour => index.push((
+                    Some(bucket.start),
+                    Some(bucket.start + Duration::hours(1) - Duration::milliseconds(1)),
+                )),
+            }
+        }
     }
-    for range in split.index {
+    for range in index {
         rows.extend(index_rows(store, domain, dims, filter, range, now).await?);
     }
     Ok(Some(rows))

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use super::App;
-use crate::rollup::{fold, Change, Delta, ItemKey, Seq};
+use crate::rollup::{fold, transient, Change, Delta, ItemKey};
 use crate::store::stream::LocalStream;
 use crate::store::Store;
 
@@ -20,6 +20,18 @@ const POLL: Duration = Duration::from_secs(1);
 
 /// Items updated at once: a batch touches each view's hour and day item per domain.
 const IN_FLIGHT: usize = 16;
+
+/// What one batch came to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// The first record not certainly counted: the stream hands the batch again from it.
+    pub failed: Option<String>,
+    /// Events whose update failed in a way no retry changes (logged, not counted).
+    pub set_aside: u64,
+    /// The latest creation time of the events the shard has applied up to the failure
+    /// (or the batch's end), as recorded in its progress.
+    pub applied: Option<DateTime<Utc>>,
+}
 
 /// The consumer of one process (a Lambda instance, the local server), shared by its
 /// invocations.
@@ -42,39 +54,78 @@ impl RollupConsumer {
     /// batch again from there (Lambda: a batch item failure), and records counted
     /// meanwhile are not counted twice.
     pub async fn consume(&self, shard_id: &str, changes: &[Change]) -> Option<String> {
+        self.consume_batch(shard_id, changes).await.failed
+    }
+
+    /// [`Self::consume`], telling what the batch came to; also records the shard's
+    /// progress (see [`crate::rollup::progress`]).
+    pub async fn consume_batch(&self, shard_id: &str, changes: &[Change]) -> BatchOutcome {
+        let mut outcome = BatchOutcome::default();
+        let mut failed: Option<Change> = None;
         let first_fact = changes.iter().find(|c| c.fact.is_some());
         if let Some(first) = first_fact {
             if let Err(error) = self.mark_since(changes).await {
                 tracing::warn!(%error, "cannot record where rollups start");
-                return Some(first.sequence_number.clone());
+                failed = Some(first.clone());
             }
         }
+        if failed.is_none() {
+            let (first_failed, set_aside) = self.apply(shard_id, changes).await;
+            failed = first_failed;
+            outcome.set_aside = set_aside;
+        }
+        // Every record before the first failed one is counted (or set aside), so the
+        // shard has applied every event created before that one's event.
+        let counted: Vec<&Change> =
+            changes.iter().filter(|c| failed.as_ref().is_none_or(|f| c.seq < f.seq)).collect();
+        outcome.applied = counted.iter().filter_map(|c| c.fact.as_ref()).map(|f| f.created_at).max();
+        if let Some(fact) = failed.as_ref().and_then(|f| f.fact.as_ref()) {
+            let before = fact.created_at - chrono::Duration::milliseconds(1);
+            outcome.applied = outcome.applied.max(Some(before));
+        }
+        let through = counted.last().map(|c| c.seq.clone());
+        let recorded =
+            self.store.record_rollup_progress(shard_id, outcome.applied, through, Utc::now()).await;
+        if let Err(error) = recorded {
+            // Stats then trust rollups only as far as the last progress recorded.
+            tracing::warn!(%error, shard_id, "cannot record the rollups' progress");
+        }
+        outcome.failed = failed.map(|f| f.sequence_number);
+        outcome
+    }
+
+    /// Applies the batch's deltas, items in parallel and each item's runs in order:
+    /// the first record not certainly counted, and how many events were set aside.
+    async fn apply(&self, shard_id: &str, changes: &[Change]) -> (Option<Change>, u64) {
         let mut per_item: BTreeMap<ItemKey, Vec<Delta>> = BTreeMap::new();
         for delta in fold(changes) {
             per_item.entry(delta.item.clone()).or_default().push(delta);
         }
         let mut tasks = JoinSet::new();
-        let mut failed: Option<(Seq, String)> = None;
-        let note = |failure: Option<&Change>, failed: &mut Option<(Seq, String)>| {
-            if let Some(change) = failure {
-                if failed.as_ref().is_none_or(|(seq, _)| change.seq < *seq) {
-                    *failed = Some((change.seq.clone(), change.sequence_number.clone()));
+        let mut failed: Option<Change> = None;
+        let mut set_aside = 0;
+        let mut note = |done: Result<Runs, tokio::task::JoinError>| {
+            let runs = done.unwrap_or(Runs { failed: None, set_aside: 0 });
+            set_aside += runs.set_aside;
+            if let Some(change) = runs.failed {
+                if failed.as_ref().is_none_or(|f| change.seq < f.seq) {
+                    failed = Some(change);
                 }
             }
         };
         for runs in per_item.into_values() {
             while tasks.len() >= IN_FLIGHT {
                 if let Some(done) = tasks.join_next().await {
-                    note(done.ok().flatten().as_ref(), &mut failed);
+                    note(done);
                 }
             }
             let (store, shard, retention) = (self.store.clone(), shard_id.to_string(), self.retention_days);
             tasks.spawn(async move { apply_runs(&store, &shard, retention, runs).await });
         }
         while let Some(done) = tasks.join_next().await {
-            note(done.ok().flatten().as_ref(), &mut failed);
+            note(done);
         }
-        failed.map(|(_, sequence_number)| sequence_number)
+        (failed, set_aside)
     }
 
     async fn mark_since(&self, changes: &[Change]) -> crate::Result<()> {
@@ -138,15 +189,34 @@ async fn follow(consumer: &RollupConsumer, stream: &mut LocalStream) -> crate::E
     }
 }
 
-/// Applies one item's runs in stream order; on a failure, answers the first record of
-/// the run that failed (later runs of the item are not tried: they would raise the mark
-/// past it).
-async fn apply_runs(store: &Store, shard_id: &str, retention_days: u32, runs: Vec<Delta>) -> Option<Change> {
+/// What one item's runs came to.
+struct Runs {
+    /// The first record of the run that failed and may succeed when tried again.
+    failed: Option<Change>,
+    set_aside: u64,
+}
+
+/// Applies one item's runs in stream order. A failure that a retry may cure answers the
+/// first record of its run (later runs of the item are not tried: they would raise the
+/// mark past it); any other is logged and the run set aside, so no record holds back
+/// the shard's others.
+async fn apply_runs(store: &Store, shard_id: &str, retention_days: u32, runs: Vec<Delta>) -> Runs {
+    let mut set_aside = 0;
     for run in runs {
-        if let Err(error) = store.apply_rollup(&run, shard_id, retention_days).await {
-            tracing::warn!(%error, item = ?run.item, "rollup update failed; the batch will be handed again");
-            return Some(run.first().clone());
+        match store.apply_rollup(&run, shard_id, retention_days).await {
+            Ok(()) => {}
+            Err(error) if transient(&error) => {
+                tracing::warn!(%error, item = ?run.item, "rollup update failed; the batch will be handed again");
+                return Runs { failed: Some(run.first().clone()), set_aside };
+            }
+            Err(error) => {
+                tracing::error!(
+                    %error, item = ?run.item, first = %run.first().sequence_number, events = run.events(),
+                    "rollup update set aside: its bucket undercounts until `eventctl rollups rebuild`"
+                );
+                set_aside += run.events();
+            }
         }
     }
-    None
+    Runs { failed: None, set_aside }
 }

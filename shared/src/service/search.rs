@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::get::to_json;
-use super::rollup_reads;
+use super::{rollup_reads, App};
 use crate::error::{Error, Result};
 use crate::model::{format_time, Event, EventSummary};
 use crate::query::limits::{approximate_size, MAX_STAT_BYTES};
@@ -38,12 +38,14 @@ struct Plan {
     complete: bool,
 }
 
+/// A list page; counts read rollups as `app`'s configuration allows.
 pub async fn list_events(
-    store: &Store,
+    app: &App,
     domain: &AuthorizedDomain,
     query: &Query,
     next_token: Option<&str>,
 ) -> Result<ListPage> {
+    let (store, reads) = (&app.store, app.config.rollup_reads());
     let now = Utc::now();
     // The list indexes do not hold raw_data: read it with every event when matching or
     // ordering needs it, else only for the rows the answer shows (see `shown`).
@@ -52,7 +54,7 @@ pub async fn list_events(
         return cursor_page(store, &plan, query, token, now).await;
     }
     if query.count_only() {
-        if let Some(total) = rollup_reads::count(store, domain, query, now).await? {
+        if let Some(total) = rollup_reads::count(store, reads, domain, query, now).await? {
             return Ok(ListPage { total_count: Some(total as usize), ..ListPage::default() });
         }
     }
@@ -62,7 +64,7 @@ pub async fn list_events(
     }
     if let (true, true, Some((skip, end))) = (plan.complete, query.default_order(), page_bounds(query)) {
         // The page is the head of the range: read only that far, count the rest.
-        let total = match rollup_reads::count(store, domain, query, now).await? {
+        let total = match rollup_reads::count(store, reads, domain, query, now).await? {
             Some(total) => total,
             None => store.count_events(&plan.range).await?,
         };
@@ -114,9 +116,11 @@ fn page_bounds(query: &Query) -> Option<(usize, usize)> {
     (end <= MAX_HELD_ROWS).then_some((start - 1, end))
 }
 
-pub async fn stat_events(store: &Store, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
+/// A stat; from rollups when `app`'s configuration allows and they can answer.
+pub async fn stat_events(app: &App, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
+    let (store, reads) = (&app.store, app.config.rollup_reads());
     let now = Utc::now();
-    if let Some(answer) = rollup_reads::stat(store, domain, query, now).await? {
+    if let Some(answer) = rollup_reads::stat(store, reads, domain, query, now).await? {
         return Ok(answer);
     }
     let filter = query.filter_query();

@@ -7,6 +7,8 @@ mod alerts;
 mod deliveries;
 mod events;
 mod rate_limits;
+mod rollup_progress;
+mod rollup_rebuild;
 mod rollups;
 pub mod schema;
 pub mod stream;
@@ -28,7 +30,8 @@ pub use alert_states::AlertRange;
 pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
-pub use rollups::RollupReads;
+pub use rollup_rebuild::{BucketRewrite, StoredBucket};
+pub use rollups::BucketCounts;
 
 use crate::config::{Config, Tables};
 use crate::error::Error;
@@ -92,8 +95,6 @@ pub struct Store {
     /// How long one read of an index range may go on fetching pages (see
     /// `Config::read_budget_seconds`).
     read_budget: Duration,
-    /// Whether, and within what bounds, stats and counts read rollups.
-    rollup_reads: Option<RollupReads>,
     /// `EVENT_RETENTION_DAYS` (0: kept for ever): reads start at the oldest event that
     /// has not expired, on every index (the count index holds no `expires_at`).
     retention_days: u32,
@@ -107,19 +108,8 @@ impl Store {
             tables,
             meter: Arc::default(),
             read_budget: defaults.read_budget(),
-            rollup_reads: Some(defaults.rollup_reads()),
             retention_days: defaults.retention_days,
         }
-    }
-
-    /// Stats and counts read rollups within `reads`, or (None) never.
-    pub fn with_rollup_reads(mut self, reads: Option<RollupReads>) -> Self {
-        self.rollup_reads = reads;
-        self
-    }
-
-    pub fn rollup_reads(&self) -> Option<RollupReads> {
-        self.rollup_reads
     }
 
     pub fn with_read_budget(mut self, budget: Duration) -> Self {
@@ -143,7 +133,6 @@ impl Store {
         Store::new(Client::new(&sdk), config.tables.clone())
             .with_read_budget(config.read_budget())
             .with_retention_days(config.retention_days)
-            .with_rollup_reads(Some(config.rollup_reads()))
     }
 
     pub fn tables(&self) -> &Tables {

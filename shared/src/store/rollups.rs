@@ -1,15 +1,25 @@
 //! The rollups table: one item per (domain, view, bucket), keyed `rollup_key =
 //! <domain_id>#<view>` and `bucket = H…|D…` (see [`crate::rollup`]). An item's
 //! attributes are its cells, `=<values as JSON>` → count, each shard's high-water mark,
-//! `~<shard key>` → sequence number, and `expires_at`. Cells and marks are top-level
-//! attributes, not maps: an update cannot both create a map and add into it.
+//! `~<shard key>` → sequence number, `expires_at`, and `~full` once it takes no more
+//! cells. Cells and marks are top-level attributes, not maps: an update cannot both
+//! create a map and add into it.
 //!
-//! Beside them one marker item, `#since`, holds the earliest creation time of the events
-//! the consumer has counted: rollups are complete only after it.
+//! Items are bounded, so no event can make an update fail on every retry and hold back
+//! its shard: a cell longer than [`MAX_CELL_NAME_BYTES`](crate::rollup::MAX_CELL_NAME_BYTES)
+//! is never written, and an item that reaches
+//! [`FULL_ITEM_BYTES`](crate::rollup::FULL_ITEM_BYTES) (measured on the item each update
+//! returns) or that DynamoDB refuses to grow is marked full. Those events are counted in
+//! the bucket's spill item instead (`bucket = H…!|D…!`: `~spilled` → count, and the
+//! shards' marks), and reads of that view and bucket take the index. Where a record goes
+//! never changes between deliveries (a too long cell always spills; once an item is full
+//! its marks stop, so the records above them spill), so each is counted once.
+//!
+//! The consumer's progress is in `rollup_progress.rs`.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -17,33 +27,24 @@ use sha2::{Digest, Sha256};
 use super::schema::{ROLLUP_BUCKET, ROLLUP_KEY};
 use super::{is_condition_failure, storage_error, Item, Store, Units};
 use crate::error::{Error, Result};
-use crate::model::{format_time, parse_time};
 use crate::rollup::plan::Buckets;
-use crate::rollup::{Cell, Delta, Granularity, Seq, View};
+use crate::rollup::{Cell, Delta, Granularity, Seq, View, FULL_ITEM_BYTES};
 use crate::tenant::AuthorizedDomain;
 
-/// Where stats may trust rollups: events older than `retention_days` may be gone (TTL
-/// deletes events and rollup items each on its own time), and the last `settle` may not
-/// have reached them yet.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RollupReads {
-    pub retention_days: u32,
-    pub settle: std::time::Duration,
-}
-
-const SINCE_KEY: &str = "#since";
-const SINCE: &str = "since";
-const EXPIRES_AT: &str = "expires_at";
+pub(super) const EXPIRES_AT: &str = "expires_at";
+pub(super) const FULL: &str = "~full";
+pub(super) const SPILLED: &str = "~spilled";
+const SPILL_SUFFIX: &str = "!";
 
 /// A shard's high-water mark attribute: `~` and 48 bits of the shard id's SHA-256, so
 /// marks stay short in items that every read of the bucket pays for. Two shards that
 /// wrote the same item would have to collide in 48 bits for one to shadow the other.
-fn mark_name(shard_id: &str) -> String {
+pub(super) fn mark_name(shard_id: &str) -> String {
     let digest = Sha256::digest(shard_id.as_bytes());
     format!("~{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..6]))
 }
 
-fn key(domain_id: &str, view: View, bucket: String) -> Item {
+pub(super) fn key(domain_id: &str, view: View, bucket: String) -> Item {
     HashMap::from([
         (ROLLUP_KEY.to_string(), AttributeValue::S(format!("{domain_id}#{}", view.name()))),
         (ROLLUP_BUCKET.to_string(), AttributeValue::S(bucket)),
@@ -53,12 +54,30 @@ fn key(domain_id: &str, view: View, bucket: String) -> Item {
 impl Store {
     /// Adds what `delta` holds for `shard_id` to its item, exactly once: records at or
     /// below the shard's mark in the item are counted already and are dropped, whichever
-    /// consumer or batch brings them again.
+    /// consumer or batch brings them again. Records whose cell is too long for an item,
+    /// and every record not yet counted once the item is full, go to the bucket's spill
+    /// item instead (see the module's notes): so no event can make the update fail on
+    /// every retry.
     pub async fn apply_rollup(&self, delta: &Delta, shard_id: &str, retention_days: u32) -> Result<()> {
         let mark = mark_name(shard_id);
-        let item = &delta.item;
+        let mut spill = delta.too_long();
+        if let Some(fitting) = delta.fitting() {
+            let refused = self.apply_cells(fitting, &mark, retention_days).await?;
+            spill = Delta::merge(spill, refused);
+        }
+        match spill {
+            Some(spill) => self.apply_spill(spill, &mark, retention_days).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Adds the delta's cells to its item; answers the records the item did not take
+    /// because it is full (or refused them, and was then marked full, so that a retry
+    /// sends the same records to the spill item).
+    async fn apply_cells(&self, delta: Delta, mark: &str, retention_days: u32) -> Result<Option<Delta>> {
+        let item = delta.item.clone();
         let key = key(&item.domain_id, item.view, item.granularity.key(item.start));
-        let mut pending = delta.clone();
+        let mut pending = delta;
         loop {
             let mut update = Vec::new();
             let mut request = self
@@ -66,10 +85,14 @@ impl Store {
                 .update_item()
                 .table_name(&self.tables.rollups)
                 .set_key(Some(key.clone()))
-                .expression_attribute_names("#w", &mark)
+                .expression_attribute_names("#w", mark)
+                .expression_attribute_names("#f", FULL)
                 .expression_attribute_values(":first", AttributeValue::S(pending.first().seq.as_str().into()))
                 .expression_attribute_values(":last", AttributeValue::S(pending.last().seq.as_str().into()))
-                .condition_expression("attribute_not_exists(#w) OR #w < :first")
+                .condition_expression(
+                    "(attribute_not_exists(#w) OR #w < :first) AND attribute_not_exists(#f)",
+                )
+                .return_values(ReturnValue::AllNew)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total);
             for (n, (cell, count)) in pending.cells().into_iter().enumerate() {
                 update.push(format!("#c{n} :c{n}"));
@@ -89,16 +112,78 @@ impl Store {
             match result {
                 Ok(out) => {
                     self.record(Units::Write, out.consumed_capacity());
+                    if item_bytes(out.attributes()) >= FULL_ITEM_BYTES {
+                        tracing::warn!(item = ?key, "a rollup item is full: its bucket's later events spill");
+                        self.mark_full(&key).await?;
+                    }
+                    return Ok(None);
+                }
+                Err(err) if is_condition_failure(&err) => {
+                    self.record(Units::Rejected, None);
+                    let (applied, full) = self.rollup_mark(&key, mark).await?;
+                    let rest = match applied {
+                        Some(applied) => pending.after(&applied),
+                        None => Some(pending),
+                    };
+                    match rest {
+                        None => return Ok(None),
+                        Some(rest) if full => return Ok(Some(rest)),
+                        Some(rest) => pending = rest,
+                    }
+                }
+                Err(err) => {
+                    let error = storage_error(err);
+                    if crate::rollup::transient(&error) {
+                        return Err(error);
+                    }
+                    // DynamoDB refuses the update itself (the item would pass 400 KB, or
+                    // anything else no retry changes): the item takes no more cells.
+                    tracing::warn!(%error, item = ?key, "a rollup item refused an update: its bucket spills");
+                    self.mark_full(&key).await?;
+                    return Ok(Some(pending));
+                }
+            }
+        }
+    }
+
+    /// Counts the delta's events in its bucket's spill item, exactly once as cells are.
+    async fn apply_spill(&self, delta: Delta, mark: &str, retention_days: u32) -> Result<()> {
+        let item = delta.item.clone();
+        let key = key(&item.domain_id, item.view, spill_bucket(&item.granularity.key(item.start)));
+        let mut pending = delta;
+        loop {
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.tables.rollups)
+                .set_key(Some(key.clone()))
+                .expression_attribute_names("#w", mark)
+                .expression_attribute_names("#s", SPILLED)
+                .expression_attribute_values(":first", AttributeValue::S(pending.first().seq.as_str().into()))
+                .expression_attribute_values(":last", AttributeValue::S(pending.last().seq.as_str().into()))
+                .expression_attribute_values(":n", AttributeValue::N(pending.events().to_string()))
+                .condition_expression("attribute_not_exists(#w) OR #w < :first")
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            let mut set = "#w = :last".to_string();
+            if let Some(expires_at) = item.expires_at(retention_days) {
+                set.push_str(", #e = :e");
+                request = request
+                    .expression_attribute_names("#e", EXPIRES_AT)
+                    .expression_attribute_values(":e", AttributeValue::N(expires_at.to_string()));
+            }
+            match request.update_expression(format!("ADD #s :n SET {set}")).send().await {
+                Ok(out) => {
+                    self.record(Units::Write, out.consumed_capacity());
                     return Ok(());
                 }
                 Err(err) if is_condition_failure(&err) => {
                     self.record(Units::Rejected, None);
-                    let Some(applied) = self.rollup_mark(&key, &mark).await? else {
-                        return Err(Error::Internal(format!(
-                            "rollup {key:?}: the mark failed its condition and is gone"
-                        )));
+                    let (applied, _) = self.rollup_mark(&key, mark).await?;
+                    let rest = match applied {
+                        Some(applied) => pending.after(&applied),
+                        None => Some(pending),
                     };
-                    match pending.after(&applied) {
+                    match rest {
                         Some(rest) => pending = rest,
                         None => return Ok(()),
                     }
@@ -108,36 +193,60 @@ impl Store {
         }
     }
 
-    /// The highest sequence number of the shard the item counts, read consistently
-    /// (after a condition failed, the item may have just been written).
-    async fn rollup_mark(&self, key: &Item, mark: &str) -> Result<Option<Seq>> {
+    /// Marks an item full: it takes no more cells.
+    async fn mark_full(&self, key: &Item) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.rollups)
+            .set_key(Some(key.clone()))
+            .update_expression("SET #f = :t")
+            .expression_attribute_names("#f", FULL)
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(Units::Write, out.consumed_capacity());
+        Ok(())
+    }
+
+    /// The highest sequence number of the shard the item counts, and whether the item is
+    /// full, read consistently (after a condition failed, the item may have just been
+    /// written).
+    async fn rollup_mark(&self, key: &Item, mark: &str) -> Result<(Option<Seq>, bool)> {
         let out = self
             .client
             .get_item()
             .table_name(&self.tables.rollups)
             .set_key(Some(key.clone()))
-            .projection_expression("#w")
+            .projection_expression("#w, #f")
             .expression_attribute_names("#w", mark)
+            .expression_attribute_names("#f", FULL)
             .consistent_read(true)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(storage_error)?;
         self.record(Units::Read, out.consumed_capacity());
-        Ok(match out.item.as_ref().and_then(|item| item.get(mark)) {
+        let item = out.item.unwrap_or_default();
+        let applied = match item.get(mark) {
             Some(AttributeValue::S(text)) => Some(Seq::from_stored(text)),
             _ => None,
-        })
+        };
+        Ok((applied, item.contains_key(FULL)))
     }
 
-    /// Each cell of `view`'s items in the run of buckets, with its bucket's start.
-    pub async fn each_rollup_cell(
+    /// The counts of `view`'s items in the run of buckets, bucket by bucket in time
+    /// order; a bucket with a spill item is `spilled` (its cells count only part of its
+    /// events).
+    pub async fn rollup_buckets(
         &self,
         domain: &AuthorizedDomain,
         view: View,
         buckets: &Buckets,
-        mut visit: impl FnMut(DateTime<Utc>, Cell, u64) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Vec<BucketCounts>> {
+        let mut found: Vec<BucketCounts> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let out = self
@@ -154,7 +263,7 @@ impl Store {
                 )
                 .expression_attribute_values(
                     ":last",
-                    AttributeValue::S(buckets.granularity.key(buckets.last)),
+                    AttributeValue::S(spill_bucket(&buckets.granularity.key(buckets.last))),
                 )
                 .set_exclusive_start_key(start.take())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -163,78 +272,74 @@ impl Store {
                 .map_err(storage_error)?;
             self.record(Units::Read, out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
-                let bucket = match item.get(ROLLUP_BUCKET) {
-                    Some(AttributeValue::S(key)) => Granularity::parse_key(key),
-                    _ => None,
+                let (at, spilled) = match item.get(ROLLUP_BUCKET) {
+                    Some(AttributeValue::S(key)) => match key.strip_suffix(SPILL_SUFFIX) {
+                        Some(main) => (Granularity::parse_key(main), true),
+                        None => (Granularity::parse_key(key), false),
+                    },
+                    _ => (None, false),
                 };
-                let Some((_, at)) = bucket else {
+                let Some((_, at)) = at else {
                     return Err(Error::Internal(format!("a rollup item without a bucket: {item:?}")));
                 };
+                // A bucket's spill item sorts right after its item.
+                if found.last().is_none_or(|b| b.start != at) {
+                    found.push(BucketCounts { start: at, cells: Vec::new(), spilled: 0 });
+                }
+                let bucket = found.last_mut().expect("pushed");
+                if spilled {
+                    bucket.spilled += number(item.get(SPILLED)).unwrap_or(0);
+                    continue;
+                }
                 for (name, value) in &item {
                     if !name.starts_with('=') {
                         continue;
                     }
-                    let cell = Cell::parse(name, view);
-                    let count = match value {
-                        AttributeValue::N(n) => n.parse().ok(),
-                        _ => None,
-                    };
-                    match (cell, count) {
-                        (Some(cell), Some(count)) => visit(at, cell, count)?,
+                    match (Cell::parse(name, view), number(Some(value))) {
+                        (Some(cell), Some(count)) => bucket.cells.push((cell, count)),
                         _ => return Err(Error::Internal(format!("rollup cell {name:?} = {value:?}"))),
                     }
                 }
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(());
+                return Ok(found);
             }
         }
     }
+}
 
-    /// The earliest creation time of the events rollups count, once the consumer has
-    /// counted any.
-    pub async fn rollups_since(&self) -> Result<Option<DateTime<Utc>>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.rollups)
-            .set_key(Some(key_of_since()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(storage_error)?;
-        self.record(Units::Read, out.consumed_capacity());
-        Ok(match out.item.as_ref().and_then(|item| item.get(SINCE)) {
-            Some(AttributeValue::S(text)) => parse_time(text),
-            _ => None,
-        })
-    }
+/// What rollups hold of one bucket of a view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketCounts {
+    pub start: DateTime<Utc>,
+    pub cells: Vec<(Cell, u64)>,
+    /// Events of the bucket counted in its spill item, in no cell: when not 0, the
+    /// bucket's counts per cell are known only from the index.
+    pub spilled: u64,
+}
 
-    /// Lowers the `#since` marker to `created_at` if it is later (or missing).
-    pub async fn mark_rollups_since(&self, created_at: DateTime<Utc>) -> Result<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.rollups)
-            .set_key(Some(key_of_since()))
-            .update_expression("SET #s = :t")
-            .condition_expression("attribute_not_exists(#s) OR #s > :t")
-            .expression_attribute_names("#s", SINCE)
-            .expression_attribute_values(":t", AttributeValue::S(format_time(created_at)))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        // An earlier mark stands: the condition keeps the oldest.
-        self.conditional(result).map(|_| ())
+fn number(value: Option<&AttributeValue>) -> Option<u64> {
+    match value {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
     }
 }
 
-fn key_of_since() -> Item {
-    HashMap::from([
-        (ROLLUP_KEY.to_string(), AttributeValue::S(SINCE_KEY.into())),
-        (ROLLUP_BUCKET.to_string(), AttributeValue::S("#".into())),
-    ])
+/// The spill item's bucket: the bucket's own key and `!`, so that it sorts right after
+/// the bucket's item and before the next bucket's, and a range of buckets reads both.
+pub(super) fn spill_bucket(bucket: &str) -> String {
+    format!("{bucket}{SPILL_SUFFIX}")
+}
+
+/// About the bytes DynamoDB counts for an item: each attribute's name and value.
+fn item_bytes(item: Option<&HashMap<String, AttributeValue>>) -> usize {
+    let value_bytes = |v: &AttributeValue| match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len(),
+        _ => 1,
+    };
+    item.into_iter().flatten().map(|(name, value)| name.len() + value_bytes(value)).sum()
 }
 
 #[cfg(test)]
