@@ -101,7 +101,7 @@ async fn a_person_acknowledges_then_resolves_and_the_keys_next_alert_opens_a_new
         assert_eq!(get(&app, gateway, &first).await.1["state"], "ACKNOWLEDGED");
         assert_eq!(
             ids(&list(&app, json!({"domain_id": DOMAIN, "state": "ACKNOWLEDGED"})).await),
-            [first.clone()]
+            vec![first.clone()]
         );
 
         // The legacy PUT resolves it, as a RECOVERY would.
