@@ -34,7 +34,7 @@ async fn alert_of(app: &App, key: &IssuedKey, event_key: &str, event_type: &str)
 
 /// Calls the alerts function: `method path`, with this body, in `gateway`'s payload.
 async fn call(app: &App, gateway: Gateway, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut event = ApiEvent::new(gateway, "list").route(method, path);
+    let mut event = ApiEvent::new(gateway, "alerts").route(method, path);
     if let Some(body) = body {
         event = event.body(&body.to_string());
     }
@@ -43,7 +43,7 @@ async fn call(app: &App, gateway: Gateway, method: &str, path: &str, body: Optio
 
 async fn get(app: &App, gateway: Gateway, alert_id: &str) -> (u16, Value) {
     let path = Endpoint::AlertById.path(&[alert_id]);
-    let event = ApiEvent::new(gateway, "list").route("GET", &path).query(&[("domain_id", DOMAIN)]);
+    let event = ApiEvent::new(gateway, "alerts").route("GET", &path).query(&[("domain_id", DOMAIN)]);
     parts(event_alerts::handle(app, event.request()).await)
 }
 
@@ -172,6 +172,12 @@ async fn update_sets_what_a_person_may_and_refuses_the_rest_saying_what_to_fix()
     assert_eq!((status, error_code(status, &answer)), (405, "ERROR_METHOD_NOT_ALLOWED".into()));
     let (status, answer) = get(&app, Gateway::Rest, "alert-000000000000").await;
     assert_eq!((status, error_code(status, &answer)), (404, "ERROR_NOT_FOUND".into()));
+    // The console's sample event, as it is: a get of an alert this app does not have.
+    for gateway in GATEWAYS {
+        let (status, answer) =
+            parts(event_alerts::handle(&app, ApiEvent::new(gateway, "alerts").request()).await);
+        assert_eq!((status, error_code(status, &answer)), (404, "ERROR_NOT_FOUND".into()), "{answer}");
+    }
 }
 
 #[tokio::test]
@@ -209,7 +215,7 @@ async fn another_domain_finds_none_of_the_alerts_and_changes_none() {
     let alert = alert_of(&app, &key, "net", "ALERT").await;
     for gateway in GATEWAYS {
         let as_other = |method: &str, path: &str| {
-            ApiEvent::new(gateway, "list").route(method, path).claims_domain(OTHER_DOMAIN)
+            ApiEvent::new(gateway, "alerts").route(method, path).query(&[]).claims_domain(OTHER_DOMAIN)
         };
         let (status, answer) = parts(
             event_alerts::handle(&app, as_other("GET", &Endpoint::AlertById.path(&[&alert])).request()).await,
@@ -231,7 +237,7 @@ async fn another_domain_finds_none_of_the_alerts_and_changes_none() {
             as_other("POST", &Endpoint::AlertList.path(&[])).body(&json!({"domain_id": DOMAIN}).to_string());
         assert_eq!(parts(event_alerts::handle(&app, req.request()).await).0, 403);
     }
-    let mine = ApiEvent::new(Gateway::Http, "list")
+    let mine = ApiEvent::new(Gateway::Http, "alerts")
         .route("GET", &Endpoint::AlertById.path(&[&alert]))
         .claims_domain(DOMAIN);
     let (status, answer) = parts(event_alerts::handle(&app, mine.request()).await);
@@ -279,7 +285,7 @@ async fn lists_page_across_open_and_resolved_alerts_and_stat_counts_them() {
     let triggered = list(&app, json!({"domain_id": DOMAIN, "query": filtered})).await;
     assert_eq!(triggered["total_count"], 3);
     assert_eq!(triggered["results"][0], json!({"alert_id": opened[4], "state": "TRIGGERED"}));
-    let legacy = ApiEvent::new(Gateway::Http, "list")
+    let legacy = ApiEvent::new(Gateway::Http, "alerts")
         .route("GET", &Endpoint::Alerts.path(&[]))
         .query(&[("domain_id", DOMAIN), ("state", "TRIGGERED")]);
     let (status, answer) = parts(event_alerts::handle(&app, legacy.request()).await);

@@ -1,7 +1,8 @@
 //! The Alert API's reads: a domain's alerts, one state partition of the alerts-by-state
 //! index at a time (`<domain>#open`, `<domain>#resolved`, see `alert_states.rs`),
 //! newest first, within a created_at range and after a cursor. Always Queries, never a
-//! Scan; the caller bounds how many it reads.
+//! Scan; the caller bounds how many it reads, and a read past the store's read budget
+//! (`READ_BUDGET_SECONDS`) is refused with a 400 that says how to narrow it.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
@@ -89,12 +90,20 @@ impl Store {
             .scan_index_forward(false)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let mut start = None;
+        let started = std::time::Instant::now();
         // Set once `visit` has had enough: the created_at whose ties are still handed over.
         let mut finishing: Option<String> = None;
         if scan.created_from > to {
             return Ok(None);
         }
         loop {
+            if start.is_some() && started.elapsed() > self.read_budget {
+                return Err(Error::invalid(format!(
+                    "Reading these alerts took more than {} s, the most a read may take; narrow the query \
+                     with a created_at range or a state, or page with next_token and a smaller page.limit.",
+                    self.read_budget.as_secs()
+                )));
+            }
             let out = query.clone().set_exclusive_start_key(start).send().await.map_err(storage_error)?;
             self.record(Units::Read, out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
