@@ -20,6 +20,12 @@ pub struct Resource {
     pub name: String,
 }
 
+impl Resource {
+    pub fn is_empty(&self) -> bool {
+        self.resource_id.is_empty() && self.resource_type.is_empty() && self.name.is_empty()
+    }
+}
+
 /// EventInfo, exactly as get/list render it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -252,6 +258,23 @@ pub struct Alert {
     /// time); empty: never. Every event that joins it moves this on.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub auto_resolve_at: String,
+    /// What the opening event was about, for AlertInfo.
+    #[serde(default, skip_serializing_if = "Resource::is_empty")]
+    pub resource: Resource,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub account: String,
+    /// When a person acknowledged it (the Alert API's update or update_state).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub acknowledged_at: String,
+    /// A person's note on the alert (update's `status_message`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status_message: String,
+    /// When a person last set its description: events older than this no longer
+    /// replace it on read.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description_set_at: String,
 }
 
 impl Alert {

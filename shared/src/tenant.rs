@@ -32,6 +32,12 @@ impl std::fmt::Display for AuthorizedDomain {
     }
 }
 
+/// The domain of a webhook whose access key the caller presented, checked before
+/// (update_state: a notification's link carries the key instead of a token).
+pub(crate) fn webhook_domain(webhook: &crate::model::Webhook) -> AuthorizedDomain {
+    AuthorizedDomain(webhook.domain_id.clone())
+}
+
 /// A domain for unit tests, as a trusted caller in IAM mode would name it.
 #[cfg(test)]
 pub(crate) fn trusted(domain: &str) -> AuthorizedDomain {

@@ -148,6 +148,12 @@ fn alert(event_key: &str, title: &str) -> Alert {
         updated_at: "2026-01-01T00:00:00.000Z".into(),
         resolved_at: String::new(),
         auto_resolve_at: String::new(),
+        resource: Default::default(),
+        provider: String::new(),
+        account: String::new(),
+        acknowledged_at: String::new(),
+        status_message: String::new(),
+        description_set_at: String::new(),
     }
 }
 

@@ -130,7 +130,7 @@ pub fn stat_request(req: &Request) -> Result<Scoped<StatQuery>> {
     Ok(Scoped { domain_id: optional_text(&body, "domain_id")?, query })
 }
 
-fn query_string_object(req: &Request) -> Result<Map<String, Value>> {
+pub(super) fn query_string_object(req: &Request) -> Result<Map<String, Value>> {
     let params = req.query_string_parameters();
     let mut object = Map::new();
     for (name, value) in params.iter() {
@@ -146,7 +146,7 @@ fn query_string_object(req: &Request) -> Result<Map<String, Value>> {
     Ok(object)
 }
 
-fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
+pub(super) fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
     match body.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(key) => {
             Err(Error::invalid(format!("Unknown parameter '{key}'; allowed: {}.", allowed.join(", "))))
@@ -155,7 +155,7 @@ fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
     }
 }
 
-fn optional_text(body: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+pub(super) fn optional_text(body: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),

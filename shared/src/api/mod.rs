@@ -1,6 +1,7 @@
 //! HTTP at the edge: routes, request decoding, the tenant, responses, and the one
 //! wrapper every handler runs in (one log line per request).
 
+pub mod alert_decode;
 pub mod decode;
 pub mod openapi;
 pub mod response;
@@ -15,7 +16,8 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 pub use routes::{
-    dialect, route, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation, Route, StatRoute,
+    dialect, route, AlertRoute, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation, Route,
+    StatRoute,
 };
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own

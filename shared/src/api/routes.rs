@@ -29,13 +29,34 @@ pub enum Endpoint {
     CloudEyeEvent,
     /// Huawei AOM's "Querying Events and Alarms", served by list.
     AomEvents,
+    /// The Alert API (served by the alerts function): get, current.
+    AlertGet,
+    /// list, current.
+    AlertList,
+    /// stat, current.
+    AlertStat,
+    /// update, current.
+    AlertUpdate,
+    /// get, legacy: the id in the path.
+    AlertById,
+    /// update, legacy: the id in the path, the changes in the body.
+    AlertPut,
+    /// update_state, legacy: a notification's link, with the webhook's access key.
+    AlertStateLink,
+    /// list, legacy: AlertQuery in the query string.
+    Alerts,
+    /// list, legacy: AlertQuery in the body.
+    AlertsSearch,
+    /// stat, legacy.
+    AlertsStat,
 }
 
 impl Endpoint {
     /// Every endpoint, in matching order: the first template whose segments match a path
-    /// decides, whatever the method, so a literal path comes before the parameter that
-    /// would also match it (`GET /event/list` is a 405, not event "list").
-    pub const ALL: [Endpoint; 10] = [
+    /// decides (among the endpoints of that template, the one of the request's method), so
+    /// a literal path comes before the parameter that would also match it (`GET
+    /// /event/list` is a 405, not event "list").
+    pub const ALL: [Endpoint; 20] = [
         Endpoint::WebhookEvents,
         Endpoint::EventGet,
         Endpoint::EventList,
@@ -46,6 +67,16 @@ impl Endpoint {
         Endpoint::EventsStat,
         Endpoint::CloudEyeEvent,
         Endpoint::AomEvents,
+        Endpoint::AlertGet,
+        Endpoint::AlertList,
+        Endpoint::AlertStat,
+        Endpoint::AlertUpdate,
+        Endpoint::AlertById,
+        Endpoint::AlertPut,
+        Endpoint::AlertStateLink,
+        Endpoint::Alerts,
+        Endpoint::AlertsSearch,
+        Endpoint::AlertsStat,
     ];
 
     /// The method and path template.
@@ -63,6 +94,18 @@ impl Endpoint {
             Endpoint::EventsStat => (Method::POST, "/monitoring/v1/events/stat"),
             Endpoint::CloudEyeEvent => (Method::GET, "/V1.0/{project_id}/event/{event_name}"),
             Endpoint::AomEvents => (Method::POST, "/v2/{project_id}/events"),
+            Endpoint::AlertGet => (Method::POST, "/monitoring/v1/alert/get"),
+            Endpoint::AlertList => (Method::POST, "/monitoring/v1/alert/list"),
+            Endpoint::AlertStat => (Method::POST, "/monitoring/v1/alert/stat"),
+            Endpoint::AlertUpdate => (Method::POST, "/monitoring/v1/alert/update"),
+            Endpoint::AlertById => (Method::GET, "/monitoring/v1/alert/{alert_id}"),
+            Endpoint::AlertPut => (Method::PUT, "/monitoring/v1/alert/{alert_id}"),
+            Endpoint::AlertStateLink => {
+                (Method::POST, "/monitoring/v1/alert/{alert_id}/{access_key}/{state}")
+            }
+            Endpoint::Alerts => (Method::GET, "/monitoring/v1/alerts"),
+            Endpoint::AlertsSearch => (Method::POST, "/monitoring/v1/alerts/search"),
+            Endpoint::AlertsStat => (Method::POST, "/monitoring/v1/alerts/stat"),
         }
     }
 
@@ -95,6 +138,18 @@ impl Endpoint {
             }
             Endpoint::AomEvents => Route::List(ListRoute::Aom { project_id: next() }),
             Endpoint::EventsStat | Endpoint::EventStat => Route::Stat(StatRoute),
+            Endpoint::AlertGet => Route::Alert(AlertRoute::Get { alert_id: None }),
+            Endpoint::AlertById => Route::Alert(AlertRoute::Get { alert_id: Some(next()) }),
+            Endpoint::AlertList | Endpoint::AlertsSearch => {
+                Route::Alert(AlertRoute::List { from_query_string: false })
+            }
+            Endpoint::Alerts => Route::Alert(AlertRoute::List { from_query_string: true }),
+            Endpoint::AlertStat | Endpoint::AlertsStat => Route::Alert(AlertRoute::Stat),
+            Endpoint::AlertUpdate => Route::Alert(AlertRoute::Update { alert_id: None }),
+            Endpoint::AlertPut => Route::Alert(AlertRoute::Update { alert_id: Some(next()) }),
+            Endpoint::AlertStateLink => {
+                Route::Alert(AlertRoute::UpdateState { alert_id: next(), access_key: next(), state: next() })
+            }
         }
     }
 }
@@ -119,6 +174,30 @@ pub enum ListRoute {
     Events { from_query_string: bool },
     CloudEye { project_id: String, event_name: String },
     Aom { project_id: String },
+}
+
+/// The Alert API's operations, with what their paths carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertRoute {
+    /// The id in the path (legacy), else in the body.
+    Get {
+        alert_id: Option<String>,
+    },
+    /// AlertQuery in the query string (legacy `GET /alerts`) or the body.
+    List {
+        from_query_string: bool,
+    },
+    Stat,
+    /// The id in the path (legacy `PUT`), else in the body.
+    Update {
+        alert_id: Option<String>,
+    },
+    /// A notification's link: the alert, its webhook's access key and the new state.
+    UpdateState {
+        alert_id: String,
+        access_key: String,
+        state: String,
+    },
 }
 
 /// Whose API a path belongs to, and so whose error shape its answers take.
@@ -157,6 +236,7 @@ pub enum Route {
     Get(GetRoute),
     List(ListRoute),
     Stat(StatRoute),
+    Alert(AlertRoute),
 }
 
 /// The routes one Lambda function serves: `api::serve` hands each function its own.
@@ -185,6 +265,7 @@ operation!(CreateRoute, Create, "create");
 operation!(GetRoute, Get, "get");
 operation!(ListRoute, List, "list");
 operation!(StatRoute, Stat, "stat");
+operation!(AlertRoute, Alert, "alerts");
 
 /// Matches a request path (with or without an API Gateway stage prefix) to its route.
 pub fn route(method: &Method, path: &str) -> Result<Route> {
@@ -199,12 +280,15 @@ pub fn route(method: &Method, path: &str) -> Result<Route> {
     let Some((endpoint, values)) = located else {
         return Err(unknown(path));
     };
-    let allowed = endpoint.spec().0;
-    if *method != allowed {
-        let message = format!("{} takes {allowed}, not {method}.", redacted(path));
-        return Err(Error::MethodNotAllowed { message, allow: allowed.to_string() });
+    let template = endpoint.spec().1;
+    let same_path = Endpoint::ALL.into_iter().filter(|e| e.spec().1 == template);
+    if let Some(endpoint) = same_path.clone().find(|e| e.spec().0 == *method) {
+        return Ok(endpoint.route(values));
     }
-    Ok(endpoint.route(values))
+    let allow: Vec<String> = same_path.map(|e| e.spec().0.to_string()).collect();
+    let allow = allow.join(", ");
+    let message = format!("{} takes {allow}, not {method}.", redacted(path));
+    Err(Error::MethodNotAllowed { message, allow })
 }
 
 /// The template's parameter values in `path`, decoded, if the path fits the template.
@@ -227,8 +311,16 @@ fn is_parameter(segment: &str) -> bool {
     segment.starts_with('{') && segment.ends_with('}')
 }
 
-/// The path as logs may show it: a webhook's access key is a credential, so it is masked.
+/// The path as logs may show it: a webhook's access key is a credential, so it is masked
+/// (in a webhook's URL, and in an alert's update_state link).
 pub fn redacted(path: &str) -> String {
+    if let Some(start) = path.find(ALERT_ROOT) {
+        let rest: Vec<&str> = path[start + ALERT_ROOT.len()..].trim_end_matches('/').split('/').collect();
+        if let [alert_id, _key, state] = rest[..] {
+            return format!("{}{ALERT_ROOT}{alert_id}/***/{state}", &path[..start]);
+        }
+        return path.to_string();
+    }
     let Some(start) = path.find("/monitoring/v1/webhook/") else {
         return path.to_string();
     };
@@ -239,6 +331,8 @@ pub fn redacted(path: &str) -> String {
     }
     segments.join("/")
 }
+
+const ALERT_ROOT: &str = "/monitoring/v1/alert/";
 
 fn unknown(path: &str) -> Error {
     Error::not_found("path", redacted(path))
@@ -286,6 +380,7 @@ mod tests {
             Route::Get(_) => GetRoute::NAME,
             Route::List(_) => ListRoute::NAME,
             Route::Stat(_) => StatRoute::NAME,
+            Route::Alert(_) => AlertRoute::NAME,
         }
     }
 
@@ -301,6 +396,39 @@ mod tests {
         assert_eq!(served_by(Method::POST, "/monitoring/v1/event/stat"), "stat");
         assert_eq!(served_by(Method::GET, "/V1.0/project-1/event/rebootServer"), "list");
         assert_eq!(served_by(Method::POST, "/v2/project-1/events"), "list");
+        for (method, path) in [
+            (Method::POST, "/monitoring/v1/alert/get"),
+            (Method::GET, "/monitoring/v1/alert/alert-1"),
+            (Method::PUT, "/monitoring/v1/alert/alert-1"),
+            (Method::POST, "/monitoring/v1/alert/update"),
+            (Method::POST, "/monitoring/v1/alert/alert-1/key/ACKNOWLEDGED"),
+            (Method::GET, "/monitoring/v1/alerts"),
+            (Method::POST, "/monitoring/v1/alerts/search"),
+            (Method::POST, "/monitoring/v1/alert/list"),
+            (Method::POST, "/monitoring/v1/alerts/stat"),
+            (Method::POST, "/monitoring/v1/alert/stat"),
+        ] {
+            assert_eq!(served_by(method, path), "alerts", "{path}");
+        }
+    }
+
+    #[test]
+    fn one_path_with_two_methods_takes_each_and_names_both_in_a_405() {
+        assert_eq!(
+            route(&Method::PUT, "/monitoring/v1/alert/alert-1").unwrap(),
+            Route::Alert(AlertRoute::Update { alert_id: Some("alert-1".into()) })
+        );
+        assert_eq!(
+            route(&Method::GET, "/monitoring/v1/alert/alert-1").unwrap(),
+            Route::Alert(AlertRoute::Get { alert_id: Some("alert-1".into()) })
+        );
+        let Err(Error::MethodNotAllowed { allow, .. }) =
+            route(&Method::DELETE, "/monitoring/v1/alert/alert-1")
+        else {
+            panic!("a DELETE is a 405")
+        };
+        assert_eq!(allow, "GET, PUT");
+        assert_eq!(route(&Method::GET, "/monitoring/v1/alert/update").unwrap_err().status(), 405);
     }
 
     #[test]
@@ -330,7 +458,7 @@ mod tests {
 
     #[test]
     fn every_built_path_routes_back_to_its_endpoint_with_its_values() {
-        let values = ["id/with a+slash", "ké%y"];
+        let values = ["id/with a+slash", "ké%y", "RESOLVED"];
         for endpoint in Endpoint::ALL {
             let (method, template) = endpoint.spec();
             let taken = &values[..template.matches('{').count()];
@@ -377,6 +505,11 @@ mod tests {
             "/prod/monitoring/v1/webhook/webhook-1/***/events"
         );
         assert_eq!(redacted("/monitoring/v1/event/event-1"), "/monitoring/v1/event/event-1");
+        assert_eq!(
+            redacted("/prod/monitoring/v1/alert/alert-1/secret/RESOLVED"),
+            "/prod/monitoring/v1/alert/alert-1/***/RESOLVED"
+        );
+        assert_eq!(redacted("/monitoring/v1/alert/alert-1"), "/monitoring/v1/alert/alert-1");
     }
 
     #[test]

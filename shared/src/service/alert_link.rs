@@ -272,5 +272,11 @@ fn new_alert(event: &Event, auto_resolve_at: Option<&str>) -> Alert {
         updated_at: event.created_at.clone(),
         resolved_at: String::new(),
         auto_resolve_at: auto_resolve_at.unwrap_or_default().to_string(),
+        resource: event.resource.clone(),
+        provider: event.provider.clone(),
+        account: event.account.clone(),
+        acknowledged_at: String::new(),
+        status_message: String::new(),
+        description_set_at: String::new(),
     }
 }

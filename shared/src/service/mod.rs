@@ -3,6 +3,8 @@
 //! knows HTTP; nothing here builds DynamoDB requests.
 
 mod alert_link;
+mod alert_search;
+mod alerts;
 mod change;
 mod create;
 mod fanout;
@@ -17,6 +19,8 @@ mod search;
 pub mod sweep;
 pub mod webhooks;
 
+pub use alert_search::{alert_info, list_alerts, stat_alerts};
+pub use alerts::{get_alert, update_alert, update_alert_state};
 pub use create::{create_events, Created, Delivery};
 pub use get::get_event;
 pub use rollups::RollupConsumer;

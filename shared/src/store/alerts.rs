@@ -252,13 +252,16 @@ impl Store {
             ..EventRange::domain(domain)
         };
         if let Some(newest) = self.newest_event(&range).await? {
-            alert.description = newest.description;
+            // A description a person set stands until a newer event's.
+            if newest.created_at > alert.description_set_at {
+                alert.description = newest.description;
+            }
             alert.updated_at = alert.updated_at.max(newest.created_at);
         }
         Ok(Some(alert.as_of(&format_time(chrono::Utc::now()))))
     }
 
-    fn update_alert(&self, alert_id: &str) -> UpdateItemFluentBuilder {
+    pub(super) fn update_alert(&self, alert_id: &str) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.tables.alerts)
@@ -269,7 +272,10 @@ impl Store {
 
     /// Runs a conditional update: `None` when it was applied; when its condition failed,
     /// the item as it was (`Some(None)`: there was none).
-    async fn conditional_update(&self, update: UpdateItemFluentBuilder) -> Result<Option<Option<Item>>> {
+    pub(super) async fn conditional_update(
+        &self,
+        update: UpdateItemFluentBuilder,
+    ) -> Result<Option<Option<Item>>> {
         match update.send().await {
             Ok(out) => {
                 self.record(Units::Write, out.consumed_capacity());
@@ -312,7 +318,7 @@ fn same_key(a: &Alert, b: &Alert) -> bool {
         == (&b.domain_id, &b.workspace_id, &b.project_id, &b.event_key)
 }
 
-fn resolved_state() -> AttributeValue {
+pub(super) fn resolved_state() -> AttributeValue {
     AttributeValue::S(AlertState::Resolved.as_str().to_string())
 }
 

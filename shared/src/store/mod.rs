@@ -1,7 +1,9 @@
 //! DynamoDB: the only module that knows table names, keys, indexes, AttributeValues and
 //! expressions. Everything above it speaks in model types.
 
+mod alert_edits;
 mod alert_keys;
+mod alert_pages;
 mod alert_states;
 mod alerts;
 mod deliveries;
@@ -25,7 +27,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
+pub use alert_edits::AlertEdit;
 pub use alert_keys::{AlertScope, KeyState, Resolution};
+pub use alert_pages::{AlertCursor, AlertScan};
 pub use alert_states::AlertRange;
 pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
