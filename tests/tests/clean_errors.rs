@@ -3,9 +3,7 @@
 //! without the SDK's error chain or the storage endpoint; the function's log line carries
 //! the cause, the SpaceONE code as a field of its own, and API Gateway's request id.
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 
 use e2e::*;
 use event_core::api::Endpoint;
@@ -26,33 +24,6 @@ fn app_on(url: &str) -> App {
         .with_read_budget(config.read_budget())
         .with_rollup_reads(Some(config.rollup_reads()));
     App { store, config }
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The JSON log lines written so far, emptied.
-    fn take(&self) -> Vec<Value> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|line| {
-                serde_json::from_str(line).unwrap_or_else(|e| panic!("a JSON log line ({e}): {line}"))
-            })
-            .collect()
-    }
 }
 
 /// Every request a sender or reader makes, in both API Gateway payloads: the handler that
@@ -103,10 +74,7 @@ async fn handle(app: &App, function: &str, req: Request) -> Response<Body> {
 
 #[tokio::test]
 async fn with_dynamodb_down_every_route_answers_503_in_words_and_logs_the_cause_with_its_code() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let _logs =
-        tracing::subscriber::set_default(event_core::logging::json_subscriber(None, move || writer.clone()));
+    let (logs, _guard) = LogLines::capture();
     let (url, port) = dead_endpoint();
     let app = app_on(&url);
     let port = port.to_string();
@@ -135,17 +103,13 @@ async fn with_dynamodb_down_every_route_answers_503_in_words_and_logs_the_cause_
         }
 
         // The log line has what the body leaves out, and the code as a field.
-        let lines = captured.take();
-        let line = lines
-            .iter()
-            .find(|l| l["message"] == "request deferred")
-            .unwrap_or_else(|| panic!("{path}: a request line in {lines:?}"));
+        let (line, span) = logs.request_line();
+        assert_eq!(line["message"], "request deferred", "{line}");
         assert_eq!(line["code"], "ERROR_STORAGE_UNAVAILABLE", "{line}");
         assert_eq!(line["status"], 503, "{line}");
         let cause = line["error"].as_str().unwrap_or_default();
         assert!(cause.starts_with("Storage is unavailable: "), "the cause: {line}");
         assert!(cause.contains(&port), "the log line names the endpoint it could not reach: {line}");
-        let span = &line["spans"][0];
         let sample_id = ["JKJaXmPLvHcESHA=", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"];
         assert!(sample_id.contains(&span["apigw_request_id"].as_str().unwrap_or_default()), "{line}");
     }
@@ -153,10 +117,7 @@ async fn with_dynamodb_down_every_route_answers_503_in_words_and_logs_the_cause_
 
 #[tokio::test]
 async fn a_refusal_logs_its_code_too() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let _logs =
-        tracing::subscriber::set_default(event_core::logging::json_subscriber(None, move || writer.clone()));
+    let (logs, _guard) = LogLines::capture();
     let (url, _) = dead_endpoint();
     let app = app_on(&url);
     // A list without a domain is refused before storage is asked.
@@ -164,7 +125,7 @@ async fn a_refusal_logs_its_code_too() {
         ApiEvent::new(Gateway::Http, "list").route("POST", "/monitoring/v1/event/list").body("{}").request();
     let (status, body) = parts(event_list::handle(&app, req).await);
     assert_eq!(status, 400, "{body}");
-    let lines = captured.take();
-    let line = lines.iter().find(|l| l["message"] == "request refused").expect("a request line");
+    let (line, _) = logs.request_line();
+    assert_eq!(line["message"], "request refused", "{line}");
     assert_eq!(line["code"], error_code(status, &body), "{line}");
 }

@@ -20,7 +20,8 @@ pub use routes::{
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own
 /// typed route, renders the outcome and logs one line with the request id, route,
-/// domain, status and latency. Never fails: every error becomes its error response, in
+/// domain, status and latency (and `code` on an error). `work` may record the span's
+/// other fields (create: `webhook_id`, `format`, `events_stored`). Never fails: every error becomes its error response, in
 /// the shape of the API the path belongs to (SpaceONE's, Cloud Eye's or AOM's).
 pub async fn serve<R, F, Fut, T>(req: Request, work: F) -> Response<Body>
 where
@@ -40,7 +41,11 @@ where
         request_id,
         apigw_request_id,
         operation,
-        domain_id = tracing::field::Empty
+        domain_id = tracing::field::Empty,
+        // create's: which webhook, its format, and what the delivery stored.
+        webhook_id = tracing::field::Empty,
+        format = tracing::field::Empty,
+        events_stored = tracing::field::Empty
     );
     async move {
         let outcome = match route(req.method(), &path).map(R::of) {
