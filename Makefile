@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` (local stack) and `make test`.
-# Both install what they need on a fresh machine (Java, DynamoDB Local, cfn-lint).
+# Both install what they need on a fresh machine (Java, DynamoDB Local, cfn-lint, SAM CLI).
 
 PORT ?= 3000
 DYNAMODB_PORT ?= 8000
@@ -39,7 +39,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## template-check: cfn-lint, and template.yaml's tables against the store's definition
+## template-check: template.yaml's tables against the store's, its throttle alarms against its indexes, cfn-lint, sam validate --lint
 template-check:
 	scripts/check-template.sh
 
@@ -56,8 +56,9 @@ build-lambda:
 lambda-smoke:
 	scripts/lambda-smoke.sh
 
+## deploy: installs SAM CLI and cargo-lambda into .local/venv, `sam build`, then `sam deploy --guided` (needs AWS credentials)
 deploy:
-	sam build && sam deploy --guided
+	scripts/deploy.sh
 
 clean:
 	-DYNAMODB_PORT=$(DYNAMODB_PORT) scripts/dynamodb-local.sh stop

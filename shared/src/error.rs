@@ -1,5 +1,9 @@
 //! The one error type of the service. Every variant knows its SpaceONE error code and
 //! HTTP status; `api::response` renders it as `{"error": {code, message, status}}`.
+//!
+//! Two texts per error: `Display` is the whole story, for the log line (an SDK's error
+//! chain, a storage endpoint); [`Error::public_message`] is what a response body says,
+//! what happened and whether to retry, never how the service is built.
 
 use thiserror::Error;
 
@@ -47,13 +51,15 @@ pub enum Error {
     #[error("{0}")]
     InProgress(String),
     /// Storage could not be reached or failed transiently (503 `ERROR_STORAGE_UNAVAILABLE`).
+    /// The text is the cause, for the log line only: it names endpoints and SDK internals.
     #[error("Storage is unavailable: {0}")]
     StorageUnavailable(String),
     /// A service the request depends on, other than storage, could not be reached (503
     /// `ERROR_UPSTREAM_UNAVAILABLE`): nothing was stored, and the sender should retry.
     #[error("{0}")]
     UpstreamUnavailable(String),
-    /// A bug or an impossible state (500 `ERROR_INTERNAL_API`).
+    /// A bug or an impossible state (500 `ERROR_INTERNAL_API`). The text is for the log
+    /// line only.
     #[error("Internal error: {0}")]
     Internal(String),
 }
@@ -106,6 +112,22 @@ impl Error {
         }
     }
 
+    /// What a response body says: what happened and whether to retry. The causes of
+    /// storage failures and bugs (SDK error chains, endpoints, item keys) stay in the log
+    /// line, which carries `Display` and the code; every other message is written for
+    /// the caller and quotes only what the caller sent.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::StorageUnavailable(_) => "Storage is unavailable or did not answer in time; nothing is \
+                                              wrong with the request. Retry after Retry-After seconds."
+                .to_string(),
+            Error::Internal(_) => {
+                "Internal error; the request id in the logs tells what happened.".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// Seconds a client should wait before retrying, for every transient fault (the
     /// `Retry-After` header). Every 503 has one; nothing else does.
     pub fn retry_after_seconds(&self) -> Option<u32> {
@@ -150,5 +172,17 @@ mod tests {
         }
         assert_eq!(Error::Throttled.status(), 503);
         assert_eq!(Error::InProgress("x".into()).status(), 503);
+    }
+
+    #[test]
+    fn a_storage_failure_or_a_bug_tells_the_caller_what_happened_and_the_log_the_cause() {
+        let cause = "dispatch failure: io error: tcp connect error: 127.0.0.1:8000: Connection refused";
+        for err in [Error::StorageUnavailable(cause.into()), Error::Internal(cause.into())] {
+            assert!(!err.public_message().contains("127.0.0.1"), "{}", err.public_message());
+            assert!(!err.public_message().contains("dispatch"), "{}", err.public_message());
+            assert!(err.to_string().contains(cause), "the log line keeps the cause: {err}");
+        }
+        assert!(Error::StorageUnavailable(cause.into()).public_message().contains("Retry"));
+        assert_eq!(Error::Throttled.public_message(), Error::Throttled.to_string());
     }
 }

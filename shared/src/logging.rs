@@ -21,15 +21,32 @@ const QUIET_TARGETS: [&str; 8] = [
 ];
 
 pub fn init() {
-    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let rust_log = std::env::var("RUST_LOG").ok();
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    // try_init: tests and the local server may call this more than once.
+    // Setting it may fail: tests and the local server may call this more than once.
     let _ = if in_lambda {
-        builder.json().flatten_event(true).with_current_span(false).without_time().try_init()
+        tracing::subscriber::set_global_default(json_subscriber(rust_log.as_deref(), std::io::stdout))
     } else {
-        builder.with_ansi(false).try_init()
+        let builder = tracing_subscriber::fmt().with_env_filter(filter(rust_log.as_deref()));
+        tracing::subscriber::set_global_default(builder.with_ansi(false).finish())
     };
+}
+
+/// The functions' log format in Lambda, writing to `writer`: one JSON object a line, the
+/// event's fields at the top (`status`, `code`, `error`, …) and the request span's (the
+/// Lambda and API Gateway request ids, operation, domain) under `spans`.
+pub fn json_subscriber<W>(rust_log: Option<&str>, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter(rust_log))
+        .with_writer(writer)
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .without_time()
+        .finish()
 }
 
 /// `RUST_LOG` (or `info`), with the quiet crates held at `info` at most.

@@ -358,3 +358,55 @@ pub fn error_code(status: u16, body: &Value) -> String {
     error["code"].as_str().expect("error has a code").to_string()
 }
 pub mod rollups;
+
+/// The functions' JSON log lines (`event_core::logging::json_subscriber`), captured for
+/// this thread while the guard lives: a current-thread `#[tokio::test]` runs the handler
+/// on it.
+#[derive(Clone, Default)]
+pub struct LogLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogLines {
+    pub fn capture() -> (LogLines, tracing::subscriber::DefaultGuard) {
+        let lines = LogLines::default();
+        let writer = lines.clone();
+        let guard = tracing::subscriber::set_default(event_core::logging::json_subscriber(None, move || {
+            writer.clone()
+        }));
+        (lines, guard)
+    }
+
+    /// The lines written so far, as JSON, emptied.
+    pub fn take(&self) -> Vec<Value> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("a JSON log line ({e}): {line}"))
+            })
+            .collect()
+    }
+
+    /// The one request line (`request served`, `refused`, `deferred` or `failed`) written
+    /// so far, and the request span's fields; emptied.
+    pub fn request_line(&self) -> (Value, Value) {
+        let lines = self.take();
+        let line = lines
+            .iter()
+            .find(|l| l["message"].as_str().is_some_and(|m| m.starts_with("request ")))
+            .unwrap_or_else(|| panic!("a request line in {lines:?}"))
+            .clone();
+        let span = line["spans"][0].clone();
+        (line, span)
+    }
+}
+
+impl Write for LogLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,4 +1,5 @@
-//! The real sender: Debian's prometheus-alertmanager delivering to the local stack.
+//! The real sender: Debian's prometheus-alertmanager delivering to the local stack, with
+//! the receiver docs/senders.md documents (the access key in `http_config.authorization`).
 //! Firing creates, resolved resolves, a grouped notification makes one event per alert,
 //! and a delivery whose response is lost after the service stored it (Alertmanager then
 //! sends again) leaves exactly one copy.
@@ -74,12 +75,29 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start_alertmanager(webhook_url: &str) -> Alertmanager {
+/// The Alertmanager receiver docs/senders.md gives operators, pointed at `base_url` with
+/// this webhook and key: the test runs the documented configuration, not one of its own.
+fn documented_receivers(base_url: &str, webhook_id: &str, access_key: &str) -> String {
+    let doc = std::fs::read_to_string(repo_root().join("docs/senders.md")).expect("docs/senders.md");
+    let marker = doc.find("<!-- alertmanager-receivers:").expect("docs/senders.md marks its receiver");
+    let block = doc[marker..].split("```yaml\n").nth(1).and_then(|b| b.split("```").next());
+    let block = block.expect("a yaml block after the marker");
+    for placeholder in ["https://events.example.com", "webhook-ff9e2eda678a", "REPLACE-WITH-ACCESS-KEY"] {
+        assert!(block.contains(placeholder), "the documented receiver names {placeholder}: {block}");
+    }
+    block
+        .replace("https://events.example.com", base_url)
+        .replace("webhook-ff9e2eda678a", webhook_id)
+        .replace("REPLACE-WITH-ACCESS-KEY", access_key)
+}
+
+/// Alertmanager with the documented `receivers` and a route to them that groups and
+/// flushes within a second or two.
+async fn start_alertmanager(receivers: &str) -> Alertmanager {
     let dir = std::env::temp_dir().join(format!("alertmanager-{}", free_port()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = format!(
-        "route:\n  receiver: events\n  group_by: ['alertname', 'instance']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
-         receivers:\n  - name: events\n    webhook_configs:\n      - url: '{webhook_url}'\n        send_resolved: true\n"
+        "route:\n  receiver: events\n  group_by: ['alertname', 'instance']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n{receivers}"
     );
     std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
     let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -143,9 +161,8 @@ async fn alertmanager_deliveries_create_resolve_group_and_never_duplicate() {
     let app = app().await;
     let key = webhook(&app, WebhookFormat::Alertmanager).await;
     let (addr, requests) = lossy_server(app.clone(), 1).await;
-    let url =
-        eventctl::serve::webhook_url(&format!("http://{addr}"), &key.webhook.webhook_id, &key.access_key);
-    let am = start_alertmanager(&url).await;
+    let receivers = documented_receivers(&format!("http://{addr}"), &key.webhook.webhook_id, &key.access_key);
+    let am = start_alertmanager(&receivers).await;
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
 
     // Firing; the first response is lost after the event was stored, so Alertmanager resends.

@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     api::serve(req, |req, CreateRoute { webhook_id, access_key }| async move {
+        // On the request's log line, refusals included: which webhook a sender uses.
+        let span = tracing::Span::current();
+        span.record("webhook_id", webhook_id.as_str());
         let access_key = api::access_key(&req, &access_key)?;
         // No limit here: Lambda's 6 MB invoke payload bounds what arrives, and a body
         // over MAX_BODY_BYTES is kept as an ERROR event, never refused.
@@ -26,6 +29,12 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let delivery =
             Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action };
         let created = service::create_events(app, delivery).await?;
+        // What this delivery stored (a redelivery stores nothing), and whose.
+        span.record("format", tracing::field::display(created.format));
+        span.record("events_stored", created.events.len());
+        if let Some(event) = created.events.first() {
+            span.record("domain_id", event.domain_id.as_str());
+        }
         Ok(match created.format {
             WebhookFormat::CloudEye => {
                 let stored =

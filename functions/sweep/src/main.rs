@@ -11,7 +11,9 @@ async fn main() -> Result<(), Error> {
     let app = event_core::service::App::from_env().await?;
     let app = &app;
     run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let resolved = event_core::service::sweep::sweep_expired_alerts(app, chrono::Utc::now()).await?;
+        let resolved = event_core::service::sweep::sweep_expired_alerts(app, chrono::Utc::now())
+            .await
+            .inspect_err(|err| tracing::error!(code = err.code(), error = %err, "sweep failed"))?;
         Ok::<_, Error>(json!({ "resolved": resolved }))
     }))
     .await

@@ -22,7 +22,8 @@ pub use routes::{
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own
 /// typed route, renders the outcome and logs one line with the request id, route,
-/// domain, status and latency. Never fails: every error becomes its error response, in
+/// domain, status and latency (and `code` on an error). `work` may record the span's
+/// other fields (create: `webhook_id`, `format`, `events_stored`). Never fails: every error becomes its error response, in
 /// the shape of the API the path belongs to (SpaceONE's, Cloud Eye's or AOM's).
 pub async fn serve<R, F, Fut, T>(req: Request, work: F) -> Response<Body>
 where
@@ -36,7 +37,18 @@ where
     let path = req.raw_http_path().to_string();
     let path = if path.is_empty() { req.uri().path().to_string() } else { path };
     let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
-    let span = tracing::info_span!("request", request_id, operation, domain_id = tracing::field::Empty);
+    let apigw_request_id = gateway_request_id(&req);
+    let span = tracing::info_span!(
+        "request",
+        request_id,
+        apigw_request_id,
+        operation,
+        domain_id = tracing::field::Empty,
+        // create's: which webhook, its format, and what the delivery stored.
+        webhook_id = tracing::field::Empty,
+        format = tracing::field::Empty,
+        events_stored = tracing::field::Empty
+    );
     async move {
         let outcome = match route(req.method(), &path).map(R::of) {
             Ok(Some(route)) => work(req, route).await,
@@ -51,22 +63,39 @@ where
         let status = response.status().as_u16();
         let path = routes::redacted(&path);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // The SpaceONE code is a field of its own, so errors count by cause without
+        // parsing messages; `error` is the whole cause, which the body leaves out.
         match &failure {
             // A transient fault (throttling, storage down): the client retries; worth a
             // look when it repeats, not a page.
             Some(err) if err.retry_after_seconds().is_some() => {
-                tracing::warn!(path, status, latency_ms, error = %err, "request deferred")
+                tracing::warn!(path, status, latency_ms, code = err.code(), error = %err, "request deferred")
             }
             Some(err) if status >= 500 => {
-                tracing::error!(path, status, latency_ms, error = %err, "request failed")
+                tracing::error!(path, status, latency_ms, code = err.code(), error = %err, "request failed")
             }
-            Some(err) => tracing::info!(path, status, latency_ms, error = %err, "request refused"),
+            Some(err) => {
+                tracing::info!(path, status, latency_ms, code = err.code(), error = %err, "request refused")
+            }
             None => tracing::info!(path, status, latency_ms, "request served"),
         }
         response
     }
     .instrument(span)
     .await
+}
+
+/// API Gateway's id of the request (`$context.requestId`, what its access log names), so
+/// an access log line and the function's line of one request join.
+fn gateway_request_id(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    let id = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    id.unwrap_or_default()
 }
 
 /// The raw body, refused with 413 past `limit` bytes.

@@ -51,8 +51,9 @@ fn text_response(status: u16, text: String) -> Response<Body> {
 }
 
 /// `{"error": {"code", "message", "status"}}`, the SpaceONE error shape, with
-/// `Retry-After` on every transient fault and `Allow` on a 405. Internal details stay in the logs: a 500 says
-/// only that something broke.
+/// `Retry-After` on every transient fault and `Allow` on a 405. The message is
+/// [`Error::public_message`]: causes stay in the logs (a 500 says only that something
+/// broke, a 503 from storage only that storage failed and to retry).
 pub fn error(err: &Error) -> Response<Body> {
     error_in(Dialect::SpaceOne, err)
 }
@@ -61,10 +62,7 @@ pub fn error(err: &Error) -> Response<Body> {
 /// `{error_code, error_msg}` (Cloud Eye) and `{error_code, error_message, error_type}`
 /// (AOM), with the same status and headers.
 pub fn error_in(dialect: Dialect, err: &Error) -> Response<Body> {
-    let message = match err {
-        Error::Internal(_) => "Internal error; the request id in the logs tells what happened.".to_string(),
-        other => shortened(other.to_string()),
-    };
+    let message = shortened(err.public_message());
     let status = err.status();
     let body = match dialect {
         Dialect::SpaceOne => json!({"error": {"code": err.code(), "message": message, "status": status}}),

@@ -130,10 +130,14 @@ pub async fn confirm_with(fetch: &impl Fetch, body: &Value) -> Result<bool> {
             tracing::info!(topic, "SNS subscription confirmed");
             Ok(true)
         }
-        Err(cause) => Err(Error::UpstreamUnavailable(format!(
-            "The SNS subscription to {topic} could not be confirmed ({cause}); SNS will send the \
-             confirmation again."
-        ))),
+        Err(cause) => {
+            // The cause (a connection error) is for the log; the sender learns what failed.
+            tracing::warn!(topic, error = %cause, "SNS subscription could not be confirmed");
+            Err(Error::UpstreamUnavailable(format!(
+                "The SNS subscription to {topic} could not be confirmed; SNS will send the \
+                 confirmation again."
+            )))
+        }
     }
 }
 

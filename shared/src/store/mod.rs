@@ -90,7 +90,7 @@ enum Units {
     Rejected,
 }
 
-/// The storage interface of the service: one DynamoDB client and the three tables.
+/// The storage interface of the service: one DynamoDB client and the four tables.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
