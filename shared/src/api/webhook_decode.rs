@@ -121,9 +121,11 @@ pub fn rotate_request(req: &Request) -> Result<WebhookRequest<chrono::Duration>>
         None | Some(Value::Null) => 0,
         Some(value) => match value.as_i64() {
             Some(n) if (0..=MAX_GRACE_SECONDS).contains(&n) => n,
-            _ => return Err(Error::invalid(format!(
+            _ => {
+                return Err(Error::invalid(format!(
                 "'grace_seconds' must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS} (30 days)."
-            ))),
+            )))
+            }
         },
     };
     about(req, &body, None, chrono::Duration::seconds(grace))

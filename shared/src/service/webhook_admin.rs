@@ -117,8 +117,9 @@ pub async fn rotate_in(
 /// list: the query language over the domain's WebhookInfo rows (one Query on the
 /// domain index: a domain's webhooks are few).
 pub async fn list_in(app: &App, domain: &AuthorizedDomain, query: &Query) -> Result<ListPage> {
+    let now = Utc::now();
     let mut list = query.collector();
-    for row in rows(app, domain).await? {
+    for row in rows(app, domain).await?.into_iter().filter(|row| query.matches(row, now)) {
         list.push(row)?;
     }
     Ok(list.finish())
