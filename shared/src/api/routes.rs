@@ -447,9 +447,10 @@ pub fn redacted(path: &str) -> String {
     };
     let mut segments: Vec<&str> = path.split('/').collect();
     let key_index = path[..start].split('/').count() + 4;
-    // Only a delivery's path carries a key (`…/webhook/{id}/{key}/events`); the Webhook
-    // API's own paths (`…/webhook/{id}/enable`) are shown as they are.
-    if segments.get(key_index + 1).is_none() {
+    // The Webhook API's own paths (`…/webhook/{id}/enable`) are shown as they are; any
+    // other segment there may be a key (a sender's URL missing its `/events`, say).
+    let operation = segments.get(key_index).is_some_and(|s| ["plugin", "enable", "disable"].contains(s));
+    if operation && segments.len() == key_index + 1 {
         return path.to_string();
     }
     if let Some(segment) = segments.get_mut(key_index) {
