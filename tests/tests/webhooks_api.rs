@@ -196,6 +196,17 @@ async fn another_domain_finds_no_webhook_and_changes_none() {
     let stored = app.store.get_webhook(&id).await.unwrap().expect("still there");
     assert_eq!((stored.name.as_str(), stored.state.as_str()), ("bastion", "ENABLED"), "unchanged");
     assert_eq!(deliver(&app, &webhook_path(&key), EVENT).await.0, 200, "its key unchanged");
+    // Behind a JWT, create puts the webhook in the token's domain.
+    let create = json!({"name": "grafana", "project_id": PROJECT, "format": "grafana"}).to_string();
+    let req = ApiEvent::new(Gateway::Rest, "webhooks")
+        .route("POST", &Endpoint::Webhooks.path(&[]))
+        .body(&create)
+        .claims_domain(OTHER_DOMAIN);
+    let created = ok(parts(event_webhooks::handle(&app, req.request()).await));
+    assert_eq!(
+        (created["domain_id"].clone(), created["format"].clone()),
+        (json!(OTHER_DOMAIN), json!("grafana"))
+    );
     // Its own domain finds it.
     let req = ApiEvent::new(Gateway::Http, "webhooks")
         .route("POST", &Endpoint::WebhookGet.path(&[]))
