@@ -46,6 +46,15 @@ webhook="$("$eventctl" --output json webhook create --name contract --format aut
 read -r CONTRACT_WEBHOOK_ID CONTRACT_ACCESS_KEY < <(echo "$webhook" | "$venv/bin/python" -c \
   'import json, sys; w = json.load(sys.stdin); print(w["webhook_id"], w["access_key"])')
 export CONTRACT_WEBHOOK_ID CONTRACT_ACCESS_KEY
+# The webhooks the Webhook API's operations name, not the one create posts to: one the
+# run may disable, change and rotate, and one it deletes.
+admin_webhook() {
+  "$eventctl" --output json webhook create --name "$1" --format standard --domain-id "$domain" \
+    --project-id project-contract | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["webhook_id"])'
+}
+CONTRACT_ADMIN_WEBHOOK_ID="$(admin_webhook contract-admin)"
+CONTRACT_DELETED_WEBHOOK_ID="$(admin_webhook contract-deleted)"
+export CONTRACT_ADMIN_WEBHOOK_ID CONTRACT_DELETED_WEBHOOK_ID
 
 "$eventctl" serve --addr "127.0.0.1:$port" >"$state/contract-server.log" 2>&1 &
 server=$!

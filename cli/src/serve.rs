@@ -100,6 +100,7 @@ pub async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Respon
         Ok(Route::List(_)) => event_list::handle(app, request).await,
         Ok(Route::Stat(_)) => event_stat::handle(app, request).await,
         Ok(Route::Alert(_)) => event_alerts::handle(app, request).await,
+        Ok(Route::Webhook(_)) => event_webhooks::handle(app, request).await,
         // Where API Gateway would route nowhere, get's handler answers as API Gateway
         // would (404, 405).
         Ok(Route::Get(_)) | Err(_) => event_get::handle(app, request).await,

@@ -208,6 +208,9 @@ pub struct Webhook {
     /// None: no limit beyond API Gateway's throttling of the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deliveries_per_minute: Option<u32>,
+    /// SpaceONE's tags: labels people set on the Webhook API (text values).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// Narrowing what an SNS webhook accepts, for operators who want more than "signed by
@@ -221,6 +224,47 @@ pub struct SnsPolicy {
     /// `SignatureVersion` attribute says so.
     #[serde(default)]
     pub require_signature_v2: bool,
+}
+
+/// What the Webhook API's create, update and update-plugin set: each field given
+/// replaces the webhook's (`Some(None)` clears an optional setting).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebhookSettings {
+    pub name: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub format: Option<WebhookFormat>,
+    pub verify_sns_signature: Option<bool>,
+    pub sns_topic_arns: Option<Vec<String>>,
+    pub require_sns_signature_v2: Option<bool>,
+    pub auto_resolve_after_seconds: Option<Option<u64>>,
+    pub max_deliveries_per_minute: Option<Option<u32>>,
+}
+
+impl WebhookSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == WebhookSettings::default()
+    }
+
+    /// `webhook` with these settings.
+    pub fn apply(&self, webhook: &mut Webhook) {
+        let settings = self.clone();
+        webhook.name = settings.name.unwrap_or(std::mem::take(&mut webhook.name));
+        webhook.tags = settings.tags.unwrap_or(std::mem::take(&mut webhook.tags));
+        webhook.format = settings.format.unwrap_or(webhook.format);
+        webhook.verify_sns_signature = settings.verify_sns_signature.unwrap_or(webhook.verify_sns_signature);
+        if let Some(arns) = settings.sns_topic_arns {
+            webhook.sns_policy.topic_arns = arns;
+        }
+        if let Some(v2) = settings.require_sns_signature_v2 {
+            webhook.sns_policy.require_signature_v2 = v2;
+        }
+        if let Some(seconds) = settings.auto_resolve_after_seconds {
+            webhook.auto_resolve_after_seconds = seconds.filter(|&s| s > 0);
+        }
+        if let Some(limit) = settings.max_deliveries_per_minute {
+            webhook.max_deliveries_per_minute = limit.filter(|&n| n > 0);
+        }
+    }
 }
 
 /// An access key on its way out.

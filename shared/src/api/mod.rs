@@ -7,6 +7,7 @@ pub mod openapi;
 pub mod response;
 pub mod routes;
 pub mod tenant;
+pub mod webhook_decode;
 
 use std::future::Future;
 use std::time::Instant;
@@ -17,7 +18,7 @@ use tracing::Instrument;
 use crate::error::{Error, Result};
 pub use routes::{
     dialect, route, AlertRoute, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation, Route,
-    StatRoute,
+    StatRoute, WebhookRoute,
 };
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own

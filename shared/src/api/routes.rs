@@ -49,6 +49,34 @@ pub enum Endpoint {
     AlertsSearch,
     /// stat, legacy.
     AlertsStat,
+    /// The Webhook API (served by the webhooks function), current paths: create.
+    WebhookCreate,
+    WebhookUpdate,
+    WebhookUpdatePlugin,
+    WebhookEnable,
+    WebhookDisable,
+    WebhookDelete,
+    WebhookGet,
+    WebhookList,
+    WebhookStat,
+    /// Ours: a new access key (shown once), the old one kept for a grace period.
+    WebhookRotateKey,
+    /// Legacy REST: create (`POST /webhooks`).
+    Webhooks,
+    /// list, legacy: WebhookQuery in the query string.
+    WebhooksList,
+    /// list, legacy: WebhookQuery in the body.
+    WebhooksSearch,
+    /// stat, legacy.
+    WebhooksStat,
+    /// get, update and delete, legacy: the id in the path.
+    WebhookById,
+    WebhookPut,
+    WebhookDeleteById,
+    /// update_plugin, enable and disable, legacy.
+    WebhookPluginPut,
+    WebhookEnablePut,
+    WebhookDisablePut,
 }
 
 impl Endpoint {
@@ -56,7 +84,7 @@ impl Endpoint {
     /// decides (among the endpoints of that template, the one of the request's method), so
     /// a literal path comes before the parameter that would also match it (`GET
     /// /event/list` is a 405, not event "list").
-    pub const ALL: [Endpoint; 20] = [
+    pub const ALL: [Endpoint; 40] = [
         Endpoint::WebhookEvents,
         Endpoint::EventGet,
         Endpoint::EventList,
@@ -77,6 +105,26 @@ impl Endpoint {
         Endpoint::Alerts,
         Endpoint::AlertsSearch,
         Endpoint::AlertsStat,
+        Endpoint::WebhookCreate,
+        Endpoint::WebhookUpdate,
+        Endpoint::WebhookUpdatePlugin,
+        Endpoint::WebhookEnable,
+        Endpoint::WebhookDisable,
+        Endpoint::WebhookDelete,
+        Endpoint::WebhookGet,
+        Endpoint::WebhookList,
+        Endpoint::WebhookStat,
+        Endpoint::WebhookRotateKey,
+        Endpoint::Webhooks,
+        Endpoint::WebhooksList,
+        Endpoint::WebhooksSearch,
+        Endpoint::WebhooksStat,
+        Endpoint::WebhookById,
+        Endpoint::WebhookPut,
+        Endpoint::WebhookDeleteById,
+        Endpoint::WebhookPluginPut,
+        Endpoint::WebhookEnablePut,
+        Endpoint::WebhookDisablePut,
     ];
 
     /// The method and path template.
@@ -106,6 +154,26 @@ impl Endpoint {
             Endpoint::Alerts => (Method::GET, "/monitoring/v1/alerts"),
             Endpoint::AlertsSearch => (Method::POST, "/monitoring/v1/alerts/search"),
             Endpoint::AlertsStat => (Method::POST, "/monitoring/v1/alerts/stat"),
+            Endpoint::WebhookCreate => (Method::POST, "/monitoring/v1/webhook/create"),
+            Endpoint::WebhookUpdate => (Method::POST, "/monitoring/v1/webhook/update"),
+            Endpoint::WebhookUpdatePlugin => (Method::POST, "/monitoring/v1/webhook/update-plugin"),
+            Endpoint::WebhookEnable => (Method::POST, "/monitoring/v1/webhook/enable"),
+            Endpoint::WebhookDisable => (Method::POST, "/monitoring/v1/webhook/disable"),
+            Endpoint::WebhookDelete => (Method::POST, "/monitoring/v1/webhook/delete"),
+            Endpoint::WebhookGet => (Method::POST, "/monitoring/v1/webhook/get"),
+            Endpoint::WebhookList => (Method::POST, "/monitoring/v1/webhook/list"),
+            Endpoint::WebhookStat => (Method::POST, "/monitoring/v1/webhook/stat"),
+            Endpoint::WebhookRotateKey => (Method::POST, "/monitoring/v1/webhook/rotate-key"),
+            Endpoint::Webhooks => (Method::POST, "/monitoring/v1/webhooks"),
+            Endpoint::WebhooksList => (Method::GET, "/monitoring/v1/webhooks"),
+            Endpoint::WebhooksSearch => (Method::POST, "/monitoring/v1/webhooks/search"),
+            Endpoint::WebhooksStat => (Method::POST, "/monitoring/v1/webhooks/stat"),
+            Endpoint::WebhookById => (Method::GET, "/monitoring/v1/webhook/{webhook_id}"),
+            Endpoint::WebhookPut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}"),
+            Endpoint::WebhookDeleteById => (Method::DELETE, "/monitoring/v1/webhook/{webhook_id}"),
+            Endpoint::WebhookPluginPut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/plugin"),
+            Endpoint::WebhookEnablePut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/enable"),
+            Endpoint::WebhookDisablePut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/disable"),
         }
     }
 
@@ -150,6 +218,27 @@ impl Endpoint {
             Endpoint::AlertStateLink => {
                 Route::Alert(AlertRoute::UpdateState { alert_id: next(), access_key: next(), state: next() })
             }
+            Endpoint::WebhookCreate | Endpoint::Webhooks => Route::Webhook(WebhookRoute::Create),
+            Endpoint::WebhookList | Endpoint::WebhooksSearch => {
+                Route::Webhook(WebhookRoute::List { from_query_string: false })
+            }
+            Endpoint::WebhooksList => Route::Webhook(WebhookRoute::List { from_query_string: true }),
+            Endpoint::WebhookStat | Endpoint::WebhooksStat => Route::Webhook(WebhookRoute::Stat),
+            Endpoint::WebhookRotateKey => Route::Webhook(WebhookRoute::RotateKey),
+            Endpoint::WebhookGet => Route::Webhook(WebhookRoute::Get { webhook_id: None }),
+            Endpoint::WebhookById => Route::Webhook(WebhookRoute::Get { webhook_id: Some(next()) }),
+            Endpoint::WebhookUpdate => Route::Webhook(WebhookRoute::Update { webhook_id: None }),
+            Endpoint::WebhookPut => Route::Webhook(WebhookRoute::Update { webhook_id: Some(next()) }),
+            Endpoint::WebhookUpdatePlugin => Route::Webhook(WebhookRoute::UpdatePlugin { webhook_id: None }),
+            Endpoint::WebhookPluginPut => {
+                Route::Webhook(WebhookRoute::UpdatePlugin { webhook_id: Some(next()) })
+            }
+            Endpoint::WebhookEnable => Route::Webhook(WebhookRoute::Enable { webhook_id: None }),
+            Endpoint::WebhookEnablePut => Route::Webhook(WebhookRoute::Enable { webhook_id: Some(next()) }),
+            Endpoint::WebhookDisable => Route::Webhook(WebhookRoute::Disable { webhook_id: None }),
+            Endpoint::WebhookDisablePut => Route::Webhook(WebhookRoute::Disable { webhook_id: Some(next()) }),
+            Endpoint::WebhookDelete => Route::Webhook(WebhookRoute::Delete { webhook_id: None }),
+            Endpoint::WebhookDeleteById => Route::Webhook(WebhookRoute::Delete { webhook_id: Some(next()) }),
         }
     }
 }
@@ -200,6 +289,36 @@ pub enum AlertRoute {
     },
 }
 
+/// The Webhook API's operations; `webhook_id` is the path's (legacy), else the body's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookRoute {
+    Create,
+    Get {
+        webhook_id: Option<String>,
+    },
+    /// WebhookQuery in the query string (legacy `GET /webhooks`) or the body.
+    List {
+        from_query_string: bool,
+    },
+    Stat,
+    Update {
+        webhook_id: Option<String>,
+    },
+    UpdatePlugin {
+        webhook_id: Option<String>,
+    },
+    Enable {
+        webhook_id: Option<String>,
+    },
+    Disable {
+        webhook_id: Option<String>,
+    },
+    Delete {
+        webhook_id: Option<String>,
+    },
+    RotateKey,
+}
+
 /// Whose API a path belongs to, and so whose error shape its answers take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -237,6 +356,7 @@ pub enum Route {
     List(ListRoute),
     Stat(StatRoute),
     Alert(AlertRoute),
+    Webhook(WebhookRoute),
 }
 
 /// The routes one Lambda function serves: `api::serve` hands each function its own.
@@ -266,6 +386,7 @@ operation!(GetRoute, Get, "get");
 operation!(ListRoute, List, "list");
 operation!(StatRoute, Stat, "stat");
 operation!(AlertRoute, Alert, "alerts");
+operation!(WebhookRoute, Webhook, "webhooks");
 
 /// Matches a request path (with or without an API Gateway stage prefix) to its route.
 pub fn route(method: &Method, path: &str) -> Result<Route> {
@@ -326,6 +447,12 @@ pub fn redacted(path: &str) -> String {
     };
     let mut segments: Vec<&str> = path.split('/').collect();
     let key_index = path[..start].split('/').count() + 4;
+    // The Webhook API's own paths (`…/webhook/{id}/enable`) are shown as they are; any
+    // other segment there may be a key (a sender's URL missing its `/events`, say).
+    let operation = segments.get(key_index).is_some_and(|s| ["plugin", "enable", "disable"].contains(s));
+    if operation && segments.len() == key_index + 1 {
+        return path.to_string();
+    }
     if let Some(segment) = segments.get_mut(key_index) {
         *segment = "***";
     }
@@ -381,6 +508,7 @@ mod tests {
             Route::List(_) => ListRoute::NAME,
             Route::Stat(_) => StatRoute::NAME,
             Route::Alert(_) => AlertRoute::NAME,
+            Route::Webhook(_) => WebhookRoute::NAME,
         }
     }
 
@@ -410,6 +538,46 @@ mod tests {
         ] {
             assert_eq!(served_by(method, path), "alerts", "{path}");
         }
+    }
+
+    #[test]
+    fn webhook_api_paths_leave_the_delivery_path_to_create() {
+        for (method, path) in [
+            (Method::POST, "/monitoring/v1/webhook/create"),
+            (Method::POST, "/monitoring/v1/webhook/get"),
+            (Method::POST, "/monitoring/v1/webhook/list"),
+            (Method::POST, "/monitoring/v1/webhook/rotate-key"),
+            (Method::POST, "/monitoring/v1/webhooks"),
+            (Method::GET, "/monitoring/v1/webhooks"),
+            (Method::POST, "/monitoring/v1/webhooks/search"),
+            (Method::POST, "/monitoring/v1/webhooks/stat"),
+            (Method::GET, "/monitoring/v1/webhook/webhook-1"),
+            (Method::PUT, "/monitoring/v1/webhook/webhook-1"),
+            (Method::DELETE, "/monitoring/v1/webhook/webhook-1"),
+            (Method::PUT, "/monitoring/v1/webhook/webhook-1/plugin"),
+            (Method::PUT, "/monitoring/v1/webhook/webhook-1/enable"),
+            (Method::PUT, "/monitoring/v1/webhook/webhook-1/disable"),
+        ] {
+            assert_eq!(served_by(method.clone(), path), "webhooks", "{method} {path}");
+        }
+        // A webhook whose id reads like an operation still takes deliveries.
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/webhook/create/key/events"), "create");
+        assert_eq!(served_by(Method::POST, "/monitoring/v1/webhook/webhook-1/enable/events"), "create");
+        assert_eq!(
+            route(&Method::GET, "/monitoring/v1/webhook/get").unwrap_err().status(),
+            405,
+            "a literal path is not webhook \"get\""
+        );
+        let Err(Error::MethodNotAllowed { allow, .. }) =
+            route(&Method::POST, "/monitoring/v1/webhook/webhook-1")
+        else {
+            panic!("a POST on a webhook's path is a 405")
+        };
+        assert_eq!(allow, "GET, PUT, DELETE");
+        assert_eq!(
+            redacted("/monitoring/v1/webhook/webhook-1/enable"),
+            "/monitoring/v1/webhook/webhook-1/enable"
+        );
     }
 
     #[test]

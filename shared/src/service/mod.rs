@@ -17,6 +17,7 @@ pub mod rollup_repair;
 pub mod rollups;
 mod search;
 pub mod sweep;
+pub mod webhook_admin;
 pub mod webhooks;
 
 pub use alert_search::{alert_info, list_alerts, stat_alerts};

@@ -62,6 +62,15 @@ fn require(value: &str, name: &str) -> Result<()> {
 }
 
 pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey> {
+    create_tagged_webhook(store, new, Default::default()).await
+}
+
+/// create, with SpaceONE's tags (the Webhook API's create).
+pub async fn create_tagged_webhook(
+    store: &Store,
+    new: NewWebhook,
+    tags: std::collections::BTreeMap<String, String>,
+) -> Result<IssuedKey> {
     require(&new.name, "name")?;
     require(&new.domain_id, "domain_id")?;
     require(&new.project_id, "project_id")?;
@@ -81,6 +90,7 @@ pub async fn create_webhook(store: &Store, new: NewWebhook) -> Result<IssuedKey>
         previous_key: None,
         auto_resolve_after_seconds: new.auto_resolve_after_seconds,
         max_deliveries_per_minute: new.max_deliveries_per_minute.filter(|&n| n > 0),
+        tags,
     };
     store.create_webhook(&webhook).await?;
     Ok(IssuedKey { webhook, access_key })
@@ -136,6 +146,7 @@ mod tests {
             previous_key,
             auto_resolve_after_seconds: None,
             max_deliveries_per_minute: None,
+            tags: Default::default(),
         }
     }
 

@@ -132,6 +132,58 @@ impl Store {
         Ok(())
     }
 
+    /// Writes what the Webhook API's update and update-plugin change (name, tags, format,
+    /// SNS options, auto-resolve, rate limit), never the keys or the state, and only
+    /// while the webhook is still there and of `webhook.domain_id`.
+    pub async fn set_webhook_settings(&self, webhook: &Webhook) -> Result<()> {
+        let mut set = vec!["#n = :n", "#t = :t", "#f = :f", "#v = :v", "#s = :s"];
+        let mut remove = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.webhooks)
+            .key("webhook_id", AttributeValue::S(webhook.webhook_id.clone()))
+            .condition_expression("attribute_exists(webhook_id) AND #d = :d")
+            .expression_attribute_names("#d", "domain_id")
+            .expression_attribute_values(":d", AttributeValue::S(webhook.domain_id.clone()))
+            .expression_attribute_names("#n", "name")
+            .expression_attribute_values(":n", AttributeValue::S(webhook.name.clone()))
+            .expression_attribute_names("#t", "tags")
+            .expression_attribute_values(":t", to_attribute(&webhook.tags)?)
+            .expression_attribute_names("#f", "format")
+            .expression_attribute_values(":f", AttributeValue::S(webhook.format.as_str().into()))
+            .expression_attribute_names("#v", "verify_sns_signature")
+            .expression_attribute_values(":v", AttributeValue::Bool(webhook.verify_sns_signature))
+            .expression_attribute_names("#s", "sns_policy")
+            .expression_attribute_values(":s", to_attribute(&webhook.sns_policy)?)
+            .expression_attribute_names("#a", "auto_resolve_after_seconds")
+            .expression_attribute_names("#r", RATE_LIMIT);
+        match webhook.auto_resolve_after_seconds {
+            Some(seconds) => {
+                set.push("#a = :a");
+                update = update.expression_attribute_values(":a", AttributeValue::N(seconds.to_string()));
+            }
+            None => remove.push("#a"),
+        }
+        match webhook.max_deliveries_per_minute {
+            Some(n) => {
+                set.push("#r = :r");
+                update = update.expression_attribute_values(":r", AttributeValue::N(n.to_string()));
+            }
+            None => remove.push("#r"),
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression = format!("{expression} REMOVE {}", remove.join(", "));
+        }
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| missing_or_failed(e, &webhook.webhook_id))?;
+        Ok(())
+    }
+
     pub async fn delete_webhook(&self, webhook_id: &str) -> Result<()> {
         self.client
             .delete_item()

@@ -1,0 +1,232 @@
+//! The Webhook API: SpaceONE's create, get, list, stat, update, update-plugin, enable,
+//! disable, delete, and our key rotation, each inside the caller's domain. Another
+//! domain's webhook is "not found" to every one of them: the store reads a webhook by
+//! id alone, so the domain is checked here, once, in [`webhook_in`].
+//!
+//! The access key is answered only by create and rotate-key; only its hash is stored.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::webhooks::{create_tagged_webhook, rotate_key, IssuedKey, NewWebhook};
+use super::{stat_events, App};
+use crate::error::{Error, Result};
+use crate::model::{Webhook, WebhookSettings, WebhookState};
+use crate::query::{ListPage, Query, StatAnswer, StatQuery};
+use crate::tenant::AuthorizedDomain;
+
+/// A webhook's deliveries as this service can count them without a write of its own:
+/// the events it stored (still kept) and how many of them are ERROR events.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Requests {
+    pub total: u64,
+    pub error: u64,
+}
+
+/// The webhook `webhook_id` of `domain`; another domain's, or none, is "not found".
+pub async fn webhook_in(app: &App, domain: &AuthorizedDomain, webhook_id: &str) -> Result<Webhook> {
+    match app.store.get_webhook(webhook_id).await? {
+        Some(webhook) if webhook.domain_id == domain.as_str() => Ok(webhook),
+        _ => Err(Error::not_found("webhook_id", webhook_id)),
+    }
+}
+
+/// create: a new webhook of `domain` in `project_id`, with its access key (shown once).
+pub async fn create_in(
+    app: &App,
+    domain: &AuthorizedDomain,
+    project_id: String,
+    workspace_id: String,
+    settings: &WebhookSettings,
+) -> Result<IssuedKey> {
+    let mut defaults = Webhook {
+        webhook_id: String::new(),
+        name: String::new(),
+        state: WebhookState::Enabled,
+        format: crate::model::WebhookFormat::Standard,
+        access_key_hash: String::new(),
+        project_id,
+        workspace_id,
+        domain_id: domain.as_str().to_string(),
+        created_at: String::new(),
+        verify_sns_signature: true,
+        sns_policy: Default::default(),
+        previous_key: None,
+        auto_resolve_after_seconds: None,
+        max_deliveries_per_minute: None,
+        tags: BTreeMap::new(),
+    };
+    settings.apply(&mut defaults);
+    let new = NewWebhook {
+        name: defaults.name,
+        format: defaults.format,
+        domain_id: defaults.domain_id,
+        workspace_id: defaults.workspace_id,
+        project_id: defaults.project_id,
+        verify_sns_signature: defaults.verify_sns_signature,
+        sns_policy: defaults.sns_policy,
+        auto_resolve_after_seconds: defaults.auto_resolve_after_seconds,
+        max_deliveries_per_minute: defaults.max_deliveries_per_minute,
+    };
+    create_tagged_webhook(&app.store, new, defaults.tags).await
+}
+
+/// update and update-plugin: the settings given, applied to the webhook of `domain`.
+pub async fn update_in(
+    app: &App,
+    domain: &AuthorizedDomain,
+    webhook_id: &str,
+    settings: &WebhookSettings,
+) -> Result<Webhook> {
+    let mut webhook = webhook_in(app, domain, webhook_id).await?;
+    settings.apply(&mut webhook);
+    app.store.set_webhook_settings(&webhook).await?;
+    Ok(webhook)
+}
+
+/// enable and disable.
+pub async fn set_state_in(
+    app: &App,
+    domain: &AuthorizedDomain,
+    webhook_id: &str,
+    state: WebhookState,
+) -> Result<Webhook> {
+    webhook_in(app, domain, webhook_id).await?;
+    super::webhooks::set_state(&app.store, webhook_id, state).await
+}
+
+/// delete. Its events and alerts stay (they name the webhook); its URL then answers 403.
+pub async fn delete_in(app: &App, domain: &AuthorizedDomain, webhook_id: &str) -> Result<()> {
+    webhook_in(app, domain, webhook_id).await?;
+    app.store.delete_webhook(webhook_id).await
+}
+
+/// rotate-key: a new access key, shown once; the old one keeps working for `grace`.
+pub async fn rotate_in(
+    app: &App,
+    domain: &AuthorizedDomain,
+    webhook_id: &str,
+    grace: chrono::Duration,
+) -> Result<IssuedKey> {
+    webhook_in(app, domain, webhook_id).await?;
+    rotate_key(&app.store, webhook_id, grace).await
+}
+
+/// list: the query language over the domain's WebhookInfo rows (one Query on the
+/// domain index: a domain's webhooks are few).
+pub async fn list_in(app: &App, domain: &AuthorizedDomain, query: &Query) -> Result<ListPage> {
+    let now = Utc::now();
+    let mut list = query.collector();
+    for row in rows(app, domain).await?.into_iter().filter(|row| query.matches(row, now)) {
+        list.push(row)?;
+    }
+    Ok(list.finish())
+}
+
+/// stat: StatisticsQuery over the domain's WebhookInfo rows.
+pub async fn stat_in(app: &App, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
+    let now = Utc::now();
+    let rows = rows(app, domain).await?;
+    let matched = rows.into_iter().filter(|row| query.filter_query().matches(row, now)).collect();
+    query.evaluate(matched, now)
+}
+
+/// WebhookInfo of one webhook, with its counts.
+pub async fn info_of(app: &App, domain: &AuthorizedDomain, webhook: &Webhook) -> Value {
+    let counts = requests(app, domain, std::slice::from_ref(webhook)).await;
+    webhook_info(webhook, counts.get(&webhook.webhook_id).copied().unwrap_or_default())
+}
+
+async fn rows(app: &App, domain: &AuthorizedDomain) -> Result<Vec<Value>> {
+    let webhooks = app.store.list_webhooks(domain.as_str()).await?;
+    let counts = requests(app, domain, &webhooks).await;
+    let count = |id: &str| counts.get(id).copied().unwrap_or_default();
+    Ok(webhooks.iter().map(|w| webhook_info(w, count(&w.webhook_id))).collect())
+}
+
+/// Events stored per webhook and how many are ERROR events, from one stat that rollups
+/// answer (webhook_id × event_type counts): no write on the delivery path. A stat that
+/// fails leaves the counts at 0 (logged), rather than failing the read.
+async fn requests(app: &App, domain: &AuthorizedDomain, webhooks: &[Webhook]) -> HashMap<String, Requests> {
+    let mut counts = HashMap::new();
+    if webhooks.is_empty() {
+        return counts;
+    }
+    let ids: Vec<&str> = webhooks.iter().map(|w| w.webhook_id.as_str()).collect();
+    let query = json!({
+        "filter": [{"k": "webhook_id", "v": ids, "o": "in"}],
+        "aggregate": [{"group": {"keys": [{"key": "webhook_id", "name": "webhook_id"},
+                                          {"key": "event_type", "name": "event_type"}],
+                                 "fields": [{"name": "n", "operator": "count"}]}}],
+    });
+    let answer = match StatQuery::from_json(&query) {
+        Ok(query) => stat_events(app, domain, &query).await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(answer) => {
+            for row in answer.results {
+                let id = row["webhook_id"].as_str().unwrap_or_default().to_string();
+                let n = row["n"].as_u64().unwrap_or_default();
+                let entry: &mut Requests = counts.entry(id).or_default();
+                entry.total += n;
+                if row["event_type"] == "ERROR" {
+                    entry.error += n;
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "webhook request counts unavailable; answered as 0"),
+    }
+    counts
+}
+
+/// WebhookInfo: SpaceONE's fields, then our settings. The URL is the header-key form
+/// (`…/_/events`): the key itself is not stored, so only create and rotate-key show
+/// the URL with the key in it ([`issued_info`]).
+pub fn webhook_info(webhook: &Webhook, requests: Requests) -> Value {
+    let url = delivery_path(&webhook.webhook_id, "_");
+    json!({
+        "webhook_id": webhook.webhook_id,
+        "name": webhook.name,
+        "state": webhook.state.as_str(),
+        "webhook_url": url,
+        "capability": {},
+        "plugin_info": {
+            "plugin_id": webhook.format.as_str(),
+            "version": "builtin",
+            "options": {
+                "verify_sns_signature": webhook.verify_sns_signature,
+                "sns_topic_arns": webhook.sns_policy.topic_arns,
+                "require_sns_signature_v2": webhook.sns_policy.require_signature_v2,
+            },
+            "metadata": {},
+        },
+        "tags": webhook.tags,
+        "project_id": webhook.project_id,
+        "workspace_id": webhook.workspace_id,
+        "domain_id": webhook.domain_id,
+        "created_at": webhook.created_at,
+        "requests": {"total": requests.total, "error": requests.error},
+        "format": webhook.format.as_str(),
+        "auto_resolve_after_seconds": webhook.auto_resolve_after_seconds,
+        "max_deliveries_per_minute": webhook.max_deliveries_per_minute,
+        "previous_key_valid_until": webhook.previous_key.as_ref().map(|k| k.valid_until.clone()),
+    })
+}
+
+/// create and rotate-key: WebhookInfo with the access key and the URL that carries it,
+/// the only answers that ever show the key.
+pub fn issued_info(issued: &IssuedKey) -> Value {
+    let mut info = webhook_info(&issued.webhook, Requests::default());
+    info["access_key"] = json!(issued.access_key);
+    info["webhook_url"] = json!(delivery_path(&issued.webhook.webhook_id, &issued.access_key));
+    info
+}
+
+/// The path a sender posts to (api's `Endpoint::WebhookEvents`; ids and keys are
+/// URL-safe as minted: `webhook-<hex>`, hex keys).
+fn delivery_path(webhook_id: &str, access_key: &str) -> String {
+    format!("/monitoring/v1/webhook/{webhook_id}/{access_key}/events")
+}
