@@ -198,7 +198,9 @@ const PAUSE: Duration = Duration::from_millis(1_100);
 /// in which the alert it touches may have expired.
 enum Judged {
     /// Applied to the model; whether the sender had to retry it.
-    Yes { retried: bool },
+    Yes {
+        retried: bool,
+    },
     Inconclusive,
 }
 
@@ -254,15 +256,13 @@ async fn run_case(case: &Case, tally: Option<&Mutex<Tally>>) -> Result<(), Strin
         let guard = if step.fault.is_some() { FAULTED_STEP_GUARD } else { STEP_GUARD };
         settle(&mut model, guard).await;
         match Reference::key_of(&step.op) {
-            Some(key) => {
-                match deliver_step(&stage, &mut model, i, *step, key, &mut log, tally).await? {
-                    Judged::Yes { retried: this } => retried |= this,
-                    Judged::Inconclusive => {
-                        count(&|t| t.inconclusive += 1);
-                        return Ok(());
-                    }
+            Some(key) => match deliver_step(&stage, &mut model, i, *step, key, &mut log, tally).await? {
+                Judged::Yes { retried: this } => retried |= this,
+                Judged::Inconclusive => {
+                    count(&|t| t.inconclusive += 1);
+                    return Ok(());
                 }
-            }
+            },
             None => {
                 tokio::time::sleep(PAUSE).await;
                 log.push(format!("step {i}: {:?}", step.op));
