@@ -69,15 +69,15 @@ pub(super) async fn linked_alert(
         let linked = match state.open {
             Some(open) if is_recovery => link.resolve(&open).await?,
             Some(open) => link.join(&open, state.auto_resolves).await?,
-            // This very RECOVERY resolved it, and its event's write failed after.
-            None if is_recovery && resolved_by(&state.resolved, event).is_some() => {
-                resolved_by(&state.resolved, event)
-            }
-            None if is_recovery => {
-                let late_before = sender_time(event).unwrap_or_default();
-                app.store.remember_resolution(&link.scope, &late_before, link.remember_until).await?;
-                Some(String::new())
-            }
+            None if is_recovery => match resolved_by(&state.resolved, event) {
+                // This very RECOVERY resolved it, and its event's write failed after.
+                Some(alert_id) => Some(alert_id),
+                None => {
+                    let late_before = sender_time(event).unwrap_or_default();
+                    app.store.remember_resolution(&link.scope, &late_before, link.remember_until).await?;
+                    Some(String::new())
+                }
+            },
             None => link.open_or_late(state.resolved).await?,
         };
         if let Some(alert_id) = linked {
