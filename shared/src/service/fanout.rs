@@ -84,7 +84,7 @@ pub(super) async fn store_all(
     let mut failures = failures.into_iter();
     if let Some((_, first)) = failures.next() {
         for (index, err) in failures {
-            tracing::warn!(index, error = %err, "event not stored; the answer reports an earlier one");
+            tracing::warn!(index, code = err.code(), error = %err, "event not stored; the answer reports an earlier one");
         }
         return Err(first);
     }

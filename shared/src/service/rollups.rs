@@ -65,7 +65,7 @@ impl RollupConsumer {
         let first_fact = changes.iter().find(|c| c.fact.is_some());
         if let Some(first) = first_fact {
             if let Err(error) = self.mark_since(changes).await {
-                tracing::warn!(%error, "cannot record where rollups start");
+                tracing::warn!(code = error.code(), %error, "cannot record where rollups start");
                 failed = Some(first.clone());
             }
         }
@@ -88,7 +88,7 @@ impl RollupConsumer {
             self.store.record_rollup_progress(shard_id, outcome.applied, through, Utc::now()).await;
         if let Err(error) = recorded {
             // Stats then trust rollups only as far as the last progress recorded.
-            tracing::warn!(%error, shard_id, "cannot record the rollups' progress");
+            tracing::warn!(code = error.code(), %error, shard_id, "cannot record the rollups' progress");
         }
         outcome.failed = failed.map(|f| f.sequence_number);
         outcome
@@ -154,7 +154,7 @@ pub async fn follow_local_stream(app: App, endpoint: String) {
             Ok(mut stream) => follow(&consumer, &mut stream).await,
             Err(error) => error,
         };
-        tracing::warn!(%error, "reading the events stream failed; trying again");
+        tracing::warn!(code = error.code(), %error, "reading the events stream failed; trying again");
         tokio::time::sleep(POLL * 5).await;
     }
 }
@@ -206,7 +206,7 @@ async fn apply_runs(store: &Store, shard_id: &str, retention_days: u32, runs: Ve
         match store.apply_rollup(&run, shard_id, retention_days).await {
             Ok(()) => {}
             Err(error) if transient(&error) => {
-                tracing::warn!(%error, item = ?run.item, "rollup update failed; the batch will be handed again");
+                tracing::warn!(code = error.code(), %error, item = ?run.item, "rollup update failed; the batch will be handed again");
                 return Runs { failed: Some(run.first().clone()), set_aside };
             }
             Err(error) => {

@@ -177,7 +177,9 @@ async fn requests(app: &App, domain: &AuthorizedDomain, webhooks: &[Webhook]) ->
                 }
             }
         }
-        Err(e) => tracing::warn!(error = %e, "webhook request counts unavailable; answered as 0"),
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "webhook request counts unavailable; answered as 0")
+        }
     }
     counts
 }

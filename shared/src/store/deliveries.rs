@@ -359,7 +359,10 @@ async fn best_effort<O, E, R>(
     match tokio::time::timeout(RELEASE_WAIT, request).await {
         Ok(Ok(_)) => {}
         Ok(Err(err)) if is_condition_failure(&err) => {}
-        Ok(Err(err)) => tracing::warn!(error = %storage_error(err), "could not {what}"),
+        Ok(Err(err)) => {
+            let err = storage_error(err);
+            tracing::warn!(code = err.code(), error = %err, "could not {what}");
+        }
         Err(_) => tracing::warn!("could not {what} in {RELEASE_WAIT:?}"),
     }
 }
