@@ -211,7 +211,7 @@ async fn apply_runs(store: &Store, shard_id: &str, retention_days: u32, runs: Ve
             }
             Err(error) => {
                 tracing::error!(
-                    %error, item = ?run.item, first = %run.first().sequence_number, events = run.events(),
+                    code = error.code(), %error, item = ?run.item, first = %run.first().sequence_number, events = run.events(),
                     "rollup update set aside: its bucket undercounts until `eventctl rollups rebuild`"
                 );
                 set_aside += run.events();
