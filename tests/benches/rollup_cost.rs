@@ -1,9 +1,10 @@
 //! What the rollup consumer writes per event as events arrive in time, not in a bulk
-//! load: each batch holds what one event source mapping's batching window (30 s) would
-//! gather. Two domains, the ends of issue 19's range:
+//! load: each batch holds what one event source mapping's batching window would gather
+//! (`BENCH_ROLLUP_WINDOW_SECONDS`, a multiple of 30; default 300, the template's
+//! `MaximumBatchingWindowInSeconds`). Two domains, the ends of issue 19's range:
 //! - sparse: one event an hour, so each event arrives alone in its batch;
-//! - dense: a million events in 90 days (7.7 a minute, about 4 a batch), simulated over
-//!   six hours of created_at.
+//! - dense: a million events in 90 days (7.7 a minute: 3 or 4 every 30 s, about 38 a
+//!   batch of 300 s), simulated over six hours of created_at.
 //!
 //! Units are the consumer's own (its own store and meter), as AWS bills them: a rejected
 //! conditional write counts as one. Run: `cargo bench -p e2e --bench rollup_cost`
@@ -88,25 +89,32 @@ async fn per_event(name: &str, batches: Vec<Vec<Event>>) -> f64 {
 #[tokio::main]
 async fn main() {
     let hour = Utc::now().duration_trunc(Duration::hours(1)).expect("an hour");
+    let window: usize = std::env::var("BENCH_ROLLUP_WINDOW_SECONDS")
+        .ok()
+        .map(|w| w.parse().expect("BENCH_ROLLUP_WINDOW_SECONDS is a number of seconds"))
+        .unwrap_or(300);
+    assert!(window >= 30 && window % 30 == 0, "the window is a multiple of 30 s");
+    println!("batching window {window} s");
     println!("| domain | events | batches | events a batch | write units | per event |");
     println!("|---|---:|---:|---:|---:|---:|");
     // Sparse: 20 events an hour apart, each its own batch.
     let sparse = (0..20).map(|n| vec![event("domain-sparse", n, hour - Duration::hours(20 - n as i64))]);
     per_event("one event an hour", sparse.collect()).await;
-    // Dense: a million in 90 days is 7.7 a minute: batches of 30 s hold 3 or 4.
-    let mut batches = Vec::new();
+    // Dense: a million in 90 days is 7.7 a minute: 3 or 4 every 30 s, gathered into
+    // batches of the batching window.
+    let mut batches: Vec<Vec<Event>> = Vec::new();
     let mut n = 0;
-    for window in 0..(6 * 120) {
-        let size = if window % 3 == 0 { 3 } else { 4 };
-        let start = hour - Duration::hours(6) + Duration::seconds(30 * window as i64);
-        batches.push(
-            (0..size)
-                .map(|i| {
-                    n += 1;
-                    event("domain-dense", n, start + Duration::seconds(8 * i as i64))
-                })
-                .collect(),
-        );
+    for slot in 0..(6 * 120) {
+        if slot % (window / 30) == 0 {
+            batches.push(Vec::new());
+        }
+        let size = if slot % 3 == 0 { 3 } else { 4 };
+        let start = hour - Duration::hours(6) + Duration::seconds(30 * slot as i64);
+        let batch = batches.last_mut().expect("a batch");
+        batch.extend((0..size).map(|i| {
+            n += 1;
+            event("domain-dense", n, start + Duration::seconds(8 * i as i64))
+        }));
     }
     per_event("a million in 90 days", batches).await;
 }
