@@ -48,7 +48,8 @@ fn event(domain: &str, n: usize, created: chrono::DateTime<Utc>) -> Event {
 }
 
 /// Stores `events` (each a batch of events arriving together), hands each batch's
-/// stream records to a consumer of its own, and answers its write units per event.
+/// stream records to a consumer of its own, and answers its write units per event
+/// (its read units are printed too).
 async fn per_event(name: &str, batches: Vec<Vec<Event>>) -> f64 {
     let app = app().await;
     let store = Store::new(dynamodb(), app.store.tables().clone());
@@ -79,9 +80,11 @@ async fn per_event(name: &str, batches: Vec<Vec<Event>>) -> f64 {
     let consumed = store.consumed();
     let per_event = consumed.aws_writes() / events as f64;
     println!(
-        "| {name} | {events} | {batch_count} | {:.1} | {:.0} | {per_event:.2} |",
+        "| {name} | {events} | {batch_count} | {:.1} | {:.0} | {per_event:.2} | {:.1} | {:.2} |",
         events as f64 / batch_count as f64,
-        consumed.aws_writes()
+        consumed.aws_writes(),
+        consumed.reads,
+        consumed.reads / events as f64
     );
     per_event
 }
@@ -93,10 +96,12 @@ async fn main() {
         .ok()
         .map(|w| w.parse().expect("BENCH_ROLLUP_WINDOW_SECONDS is a number of seconds"))
         .unwrap_or(300);
-    assert!(window >= 30 && window % 30 == 0, "the window is a multiple of 30 s");
+    assert!(window >= 30 && window.is_multiple_of(30), "the window is a multiple of 30 s");
     println!("batching window {window} s");
-    println!("| domain | events | batches | events a batch | write units | per event |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| domain | events | batches | events a batch | write units | per event | read units | per event |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     // Sparse: 20 events an hour apart, each its own batch.
     let sparse = (0..20).map(|n| vec![event("domain-sparse", n, hour - Duration::hours(20 - n as i64))]);
     per_event("one event an hour", sparse.collect()).await;
@@ -104,8 +109,8 @@ async fn main() {
     // batches of the batching window.
     let mut batches: Vec<Vec<Event>> = Vec::new();
     let mut n = 0;
-    for slot in 0..(6 * 120) {
-        if slot % (window / 30) == 0 {
+    for slot in 0..(6 * 120usize) {
+        if slot.is_multiple_of(window / 30) {
             batches.push(Vec::new());
         }
         let size = if slot % 3 == 0 { 3 } else { 4 };

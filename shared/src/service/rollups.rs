@@ -3,15 +3,19 @@
 //! under redelivery), and the first record not yet counted handed back, so the stream
 //! resumes there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration as Span, Utc};
 use tokio::task::JoinSet;
 
+use super::rollup_repair::layout;
 use super::App;
-use crate::rollup::{fold, transient, Change, Delta, ItemKey};
+use crate::rollup::plan::Buckets;
+use crate::rollup::{
+    fold, transient, Cell, Change, Delta, Dims, Granularity, ItemKey, View, COMPACT_DAYS_PER_BATCH,
+};
 use crate::store::stream::LocalStream;
 use crate::store::Store;
 
@@ -42,11 +46,22 @@ pub struct RollupConsumer {
     /// The earliest event time this process has recorded in the `#since` marker, so
     /// each batch does not write it again.
     marked_since: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// Whether it writes day items of days every shard has applied (see
+    /// [`crate::rollup`], "Days").
+    day_items: bool,
 }
 
 impl RollupConsumer {
     pub fn new(store: Store, retention_days: u32) -> Self {
-        RollupConsumer { store, retention_days, marked_since: Arc::default() }
+        RollupConsumer { store, retention_days, marked_since: Arc::default(), day_items: true }
+    }
+
+    /// A consumer that writes hour items only: for records that come far out of
+    /// created_at order (tests that store events in any order). The progress then says
+    /// nothing of which days are over, and day items written from it would lack what
+    /// comes later; reads take those days from their hours.
+    pub fn without_day_items(self) -> Self {
+        RollupConsumer { day_items: false, ..self }
     }
 
     /// Counts one shard's batch, records in stream order. Answers the sequence number of
@@ -90,8 +105,84 @@ impl RollupConsumer {
             // Stats then trust rollups only as far as the last progress recorded.
             tracing::warn!(%error, shard_id, "cannot record the rollups' progress");
         }
+        let domains: BTreeSet<&str> =
+            counted.iter().filter_map(|c| c.fact.as_ref()).map(|f| f.domain_id.as_str()).collect();
+        if self.day_items && !domains.is_empty() {
+            if let Err(error) = self.compact(&domains).await {
+                // Reads take those days from their hours until a later batch writes them.
+                tracing::warn!(%error, "cannot write rollup day items");
+            }
+        }
         outcome.failed = failed.map(|f| f.sequence_number);
         outcome
+    }
+
+    /// Writes the day items of each domain's days that every shard has applied and that
+    /// have none yet (see [`crate::rollup`], "Days"), at most
+    /// [`COMPACT_DAYS_PER_BATCH`] a domain.
+    async fn compact(&self, domains: &BTreeSet<&str>) -> crate::Result<()> {
+        let progress = self.store.rollup_progress().await?;
+        let (Some(since), Some(counted_until)) = (progress.since, progress.counted_until(Utc::now())) else {
+            return Ok(());
+        };
+        let end = Granularity::Day.floor(counted_until);
+        for domain_id in domains {
+            let from = match self.store.rollup_days_compacted(domain_id).await? {
+                Some(from) => from,
+                None => Granularity::Day.floor(since),
+            };
+            if from >= end {
+                continue;
+            }
+            // Every event counts in every view: the days with hour items of one view are
+            // the days with events.
+            let hours = Buckets { granularity: Granularity::Hour, first: from, last: end - Span::hours(1) };
+            let any = View::covering(Dims(0)).expect("a view for no field");
+            let days: BTreeSet<DateTime<Utc>> = self
+                .store
+                .rollup_buckets_consistent(domain_id, any, &hours)
+                .await?
+                .into_iter()
+                .map(|b| Granularity::Day.floor(b.start))
+                .collect();
+            let mut through = end;
+            for (n, day) in days.into_iter().enumerate() {
+                if n == COMPACT_DAYS_PER_BATCH {
+                    through = day;
+                    break;
+                }
+                for view in View::all() {
+                    self.compact_day(domain_id, view, day).await?;
+                }
+            }
+            self.store.mark_rollup_days_compacted(domain_id, through).await?;
+        }
+        Ok(())
+    }
+
+    /// Puts one view's day item: the sum of its hour items (spilled events stay
+    /// spilled, and cells past an item's room spill, as a rebuild lays them out).
+    async fn compact_day(&self, domain_id: &str, view: View, day: DateTime<Utc>) -> crate::Result<()> {
+        let hours = Buckets { granularity: Granularity::Hour, first: day, last: day + Span::hours(23) };
+        let mut cells: BTreeMap<Cell, u64> = BTreeMap::new();
+        let mut spilled = 0;
+        for bucket in self.store.rollup_buckets_consistent(domain_id, view, &hours).await? {
+            spilled += bucket.spilled;
+            for (cell, n) in bucket.cells {
+                *cells.entry(cell).or_default() += n;
+            }
+        }
+        let item =
+            ItemKey { domain_id: domain_id.to_string(), view, granularity: Granularity::Day, start: day };
+        for _ in 0..3 {
+            let stored = self.store.read_rollup_bucket(&item).await?;
+            let mut counts = layout(&cells, stored.full());
+            counts.spilled += spilled;
+            if self.store.rewrite_rollup_bucket(&item, &stored, &counts, &[], self.retention_days).await? {
+                return Ok(());
+            }
+        }
+        Err(crate::Error::InProgress(format!("rollup day item {item:?} keeps changing")))
     }
 
     /// Applies the batch's deltas, items in parallel and each item's runs in order:
