@@ -24,9 +24,7 @@ fn start() -> DateTime<Utc> {
 }
 
 /// Deterministic variety over four hours either side of midnight, stored out of time
-/// order so every batch touches many buckets. A consumer fed a part of them cannot tell
-/// from its progress which days are over (the service stores events in time order), so
-/// the consumers of those tests write hour items only (`without_day_items`).
+/// order so every batch touches many buckets.
 fn synthetic_event(i: usize) -> Event {
     let severities = [Severity::Critical, Severity::Error, Severity::Warning, Severity::Info];
     let types = [EventType::Alert, EventType::Recovery, EventType::Error];
@@ -98,7 +96,7 @@ async fn records(app: &App) -> (String, Vec<Change>) {
 async fn batches_delivered_again_or_split_in_two_count_each_event_once() {
     let app = loaded().await;
     let (shard, changes) = records(&app).await;
-    let consumer = RollupConsumer::new(app.store.clone(), 0).without_day_items();
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
     for batch in changes.chunks(50) {
         assert_eq!(consumer.consume(&shard, batch).await, None);
     }
@@ -111,7 +109,7 @@ async fn batches_delivered_again_or_split_in_two_count_each_event_once() {
     }
     assert_rollups_exact(&app, &DOMAINS, "after batches came again").await;
     // A new consumer (a new Lambda instance) knows nothing of the old one's progress.
-    let fresh = RollupConsumer::new(app.store.clone(), 0).without_day_items();
+    let fresh = RollupConsumer::new(app.store.clone(), 0);
     for batch in changes.chunks(7) {
         assert_eq!(fresh.consume(&shard, batch).await, None);
     }
@@ -122,7 +120,7 @@ async fn batches_delivered_again_or_split_in_two_count_each_event_once() {
 async fn a_consumer_stopped_mid_batch_or_failing_counts_each_event_once_when_the_batch_comes_back() {
     let app = loaded().await;
     let (shard, changes) = records(&app).await;
-    let consumer = RollupConsumer::new(app.store.clone(), 0).without_day_items();
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
     // Stopped after a while, in the middle of its updates, more each time; every stop
     // is followed by the batch again, as Lambda retries a timed-out invocation.
     for (n, millis) in [3u64, 10, 25, 60].into_iter().enumerate() {
@@ -148,8 +146,8 @@ async fn a_consumer_stopped_mid_batch_or_failing_counts_each_event_once_when_the
 async fn two_consumers_over_the_same_records_count_each_event_once() {
     let app = loaded().await;
     let (shard, changes) = records(&app).await;
-    let one = RollupConsumer::new(app.store.clone(), 0).without_day_items();
-    let other = RollupConsumer::new(app.store.clone(), 0).without_day_items();
+    let one = RollupConsumer::new(app.store.clone(), 0);
+    let other = RollupConsumer::new(app.store.clone(), 0);
     let run = |consumer: RollupConsumer, size: usize| {
         let (shard, changes) = (shard.clone(), changes.clone());
         async move {

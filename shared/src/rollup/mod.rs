@@ -347,9 +347,10 @@ impl Delta {
     }
 }
 
-/// The most days one batch compacts per domain, so a domain's first compaction (from
-/// where rollups start) or one after a long pause spreads over batches.
-pub const COMPACT_DAYS_PER_BATCH: usize = 7;
+/// The most domain-days one batch writes day items for (28 views each, about four
+/// requests a view): a domain's first compaction (from where rollups start), or many
+/// domains' days just after midnight, spread over batches.
+pub const COMPACT_DAYS_PER_BATCH: usize = 4;
 
 /// What a batch of one shard's records adds to each hour item: per item, its records in
 /// stream order, cut into runs of at most [`MAX_CELLS_PER_UPDATE`] distinct cells and
