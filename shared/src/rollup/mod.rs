@@ -16,7 +16,8 @@
 //! The stream updates hour items only ([`fold`]). A domain's day items are written once
 //! a day is over and every shard has applied its events ([`progress`]): the consumer
 //! sums the day's hour items of each view, read consistently, into its day item (a put,
-//! so doing it twice writes the same), then raises the domain's `compacted` day. Reads
+//! so doing it twice writes the same) when every view's sum is the number of the day's
+//! events the count index holds, then raises the domain's `compacted` day. Reads
 //! take day items only for days before it and read a later day's hours. So a batch
 //! writes 28 items per domain and hour it touches, not 56, and each day item is written
 //! once, not once a batch.
@@ -347,10 +348,11 @@ impl Delta {
     }
 }
 
-/// The most domain-days one batch writes day items for (28 views each, about four
-/// requests a view): a domain's first compaction (from where rollups start), or many
-/// domains' days just after midnight, spread over batches.
-pub const COMPACT_DAYS_PER_BATCH: usize = 4;
+/// How long one batch may go on writing day items (each domain-day reads its 28 views'
+/// hours and writes their day items, the views at once), well inside the rollup
+/// function's timeout (120 s): a domain's first compaction (from where rollups start),
+/// or many domains' days just after midnight, go on in later batches.
+pub const COMPACT_TIME_PER_BATCH: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a batch of one shard's records adds to each hour item: per item, its records in
 /// stream order, cut into runs of at most [`MAX_CELLS_PER_UPDATE`] distinct cells and

@@ -15,7 +15,7 @@ use super::App;
 use crate::model::format_time;
 use crate::rollup::plan::Buckets;
 use crate::rollup::{
-    fold, transient, Cell, Change, Delta, Dims, Granularity, ItemKey, View, COMPACT_DAYS_PER_BATCH,
+    fold, transient, Cell, Change, Delta, Dims, Granularity, ItemKey, View, COMPACT_TIME_PER_BATCH,
 };
 use crate::store::stream::LocalStream;
 use crate::store::{EventIndex, EventRange, RawData, Store};
@@ -109,9 +109,9 @@ impl RollupConsumer {
 
     /// Writes the day items of each domain's days that every shard has applied and that
     /// have none yet (see [`crate::rollup`], "Days"), at most
-    /// [`COMPACT_DAYS_PER_BATCH`] days a batch in all, so a batch of many domains just
-    /// after midnight, or the first batch after an upgrade, stays well inside the
-    /// function's timeout; the rest follow in later batches.
+    /// [`COMPACT_TIME_PER_BATCH`] of it a batch, so a batch of many domains just after
+    /// midnight, or the first batch after an upgrade, stays well inside the function's
+    /// timeout; the rest follow in later batches.
     async fn compact(&self, domains: &BTreeSet<&str>) -> crate::Result<()> {
         let progress = self.store.rollup_progress().await?;
         let now = Utc::now();
@@ -123,9 +123,10 @@ impl RollupConsumer {
         // hours and events expire each in its own time).
         let horizon = (self.retention_days > 0)
             .then(|| Granularity::Day.ceil(now - Span::days(self.retention_days.into())));
-        let mut budget = COMPACT_DAYS_PER_BATCH;
+        let started = std::time::Instant::now();
+        let spent = || started.elapsed() >= COMPACT_TIME_PER_BATCH;
         for domain_id in domains {
-            if budget == 0 {
+            if spent() {
                 break;
             }
             let from = match self.store.rollup_days_compacted(domain_id).await? {
@@ -149,11 +150,10 @@ impl RollupConsumer {
                 .collect();
             let mut through = end;
             for day in days {
-                if budget == 0 || !self.compact_day(domain_id, day).await? {
+                if spent() || !self.compact_day(domain_id, day).await? {
                     through = day;
                     break;
                 }
-                budget -= 1;
             }
             if through > from {
                 self.store.mark_rollup_days_compacted(domain_id, through).await?;
@@ -179,11 +179,26 @@ impl RollupConsumer {
         };
         let stored_events = self.store.count_events(&range).await?;
         let hours = Buckets { granularity: Granularity::Hour, first: day, last: day + Span::hours(23) };
-        let mut sums = Vec::new();
+        // Each view's hours, read at once.
+        let mut reads = JoinSet::new();
         for view in View::all() {
+            let (store, domain_id) = (self.store.clone(), domain_id.to_string());
+            reads.spawn(async move {
+                let buckets = store.rollup_buckets_consistent(&domain_id, view, &hours).await;
+                (view, buckets)
+            });
+        }
+        let mut read = Vec::new();
+        while let Some(done) = reads.join_next().await {
+            let (view, buckets) = done.map_err(|e| crate::Error::Internal(e.to_string()))?;
+            read.push((view, buckets?));
+        }
+        read.sort_by_key(|(view, _)| *view);
+        let mut sums = Vec::new();
+        for (view, buckets) in read {
             let mut cells: BTreeMap<Cell, u64> = BTreeMap::new();
             let mut spilled = 0;
-            for bucket in self.store.rollup_buckets_consistent(domain_id, view, &hours).await? {
+            for bucket in buckets {
                 spilled += bucket.spilled;
                 for (cell, n) in bucket.cells {
                     *cells.entry(cell).or_default() += n;
@@ -199,23 +214,16 @@ impl RollupConsumer {
             }
             sums.push((view, cells, spilled));
         }
+        // And each view's day item, written at once.
+        let mut writes = JoinSet::new();
         for (view, cells, spilled) in sums {
             let item =
                 ItemKey { domain_id: domain_id.to_string(), view, granularity: Granularity::Day, start: day };
-            let mut written = false;
-            for _ in 0..3 {
-                let stored = self.store.read_rollup_bucket(&item).await?;
-                let mut counts = layout(&cells, stored.full());
-                counts.spilled += spilled;
-                if self.store.rewrite_rollup_bucket(&item, &stored, &counts, &[], self.retention_days).await?
-                {
-                    written = true;
-                    break;
-                }
-            }
-            if !written {
-                return Err(crate::Error::InProgress(format!("rollup day item {item:?} keeps changing")));
-            }
+            let (store, retention_days) = (self.store.clone(), self.retention_days);
+            writes.spawn(async move { put_day(&store, item, cells, spilled, retention_days).await });
+        }
+        while let Some(done) = writes.join_next().await {
+            done.map_err(|e| crate::Error::Internal(e.to_string()))??;
         }
         Ok(true)
     }
@@ -313,6 +321,25 @@ async fn follow(consumer: &RollupConsumer, stream: &mut LocalStream) -> crate::E
             }
         }
     }
+}
+
+/// Puts a day item of one view: `cells` and `spilled` as a rebuild lays them out.
+async fn put_day(
+    store: &Store,
+    item: ItemKey,
+    cells: BTreeMap<Cell, u64>,
+    spilled: u64,
+    retention_days: u32,
+) -> crate::Result<()> {
+    for _ in 0..3 {
+        let stored = store.read_rollup_bucket(&item).await?;
+        let mut counts = layout(&cells, stored.full());
+        counts.spilled += spilled;
+        if store.rewrite_rollup_bucket(&item, &stored, &counts, &[], retention_days).await? {
+            return Ok(());
+        }
+    }
+    Err(crate::Error::InProgress(format!("rollup day item {item:?} keeps changing")))
 }
 
 /// What one item's runs came to.
