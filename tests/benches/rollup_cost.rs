@@ -1,9 +1,10 @@
 //! What the rollup consumer writes per event as events arrive in time, not in a bulk
-//! load: each batch holds what one event source mapping's batching window (30 s) would
-//! gather. Two domains, the ends of issue 19's range:
+//! load: each batch holds what one event source mapping's batching window would gather
+//! (`BENCH_ROLLUP_WINDOW_SECONDS`, a multiple of 30; default 300, the template's
+//! `MaximumBatchingWindowInSeconds`). Two domains, the ends of issue 19's range:
 //! - sparse: one event an hour, so each event arrives alone in its batch;
-//! - dense: a million events in 90 days (7.7 a minute, about 4 a batch), simulated over
-//!   six hours of created_at.
+//! - dense: a million events in 90 days (7.7 a minute: 3 or 4 every 30 s, about 38 a
+//!   batch of 300 s), simulated over six hours of created_at.
 //!
 //! Units are the consumer's own (its own store and meter), as AWS bills them: a rejected
 //! conditional write counts as one. Run: `cargo bench -p e2e --bench rollup_cost`
@@ -47,7 +48,8 @@ fn event(domain: &str, n: usize, created: chrono::DateTime<Utc>) -> Event {
 }
 
 /// Stores `events` (each a batch of events arriving together), hands each batch's
-/// stream records to a consumer of its own, and answers its write units per event.
+/// stream records to a consumer of its own, and answers its write units per event
+/// (its read units are printed too).
 async fn per_event(name: &str, batches: Vec<Vec<Event>>) -> f64 {
     let app = app().await;
     let store = Store::new(dynamodb(), app.store.tables().clone());
@@ -78,9 +80,11 @@ async fn per_event(name: &str, batches: Vec<Vec<Event>>) -> f64 {
     let consumed = store.consumed();
     let per_event = consumed.aws_writes() / events as f64;
     println!(
-        "| {name} | {events} | {batch_count} | {:.1} | {:.0} | {per_event:.2} |",
+        "| {name} | {events} | {batch_count} | {:.1} | {:.0} | {per_event:.2} | {:.1} | {:.2} |",
         events as f64 / batch_count as f64,
-        consumed.aws_writes()
+        consumed.aws_writes(),
+        consumed.reads,
+        consumed.reads / events as f64
     );
     per_event
 }
@@ -88,25 +92,34 @@ async fn per_event(name: &str, batches: Vec<Vec<Event>>) -> f64 {
 #[tokio::main]
 async fn main() {
     let hour = Utc::now().duration_trunc(Duration::hours(1)).expect("an hour");
-    println!("| domain | events | batches | events a batch | write units | per event |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    let window: usize = std::env::var("BENCH_ROLLUP_WINDOW_SECONDS")
+        .ok()
+        .map(|w| w.parse().expect("BENCH_ROLLUP_WINDOW_SECONDS is a number of seconds"))
+        .unwrap_or(300);
+    assert!(window >= 30 && window.is_multiple_of(30), "the window is a multiple of 30 s");
+    println!("batching window {window} s");
+    println!(
+        "| domain | events | batches | events a batch | write units | per event | read units | per event |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     // Sparse: 20 events an hour apart, each its own batch.
     let sparse = (0..20).map(|n| vec![event("domain-sparse", n, hour - Duration::hours(20 - n as i64))]);
     per_event("one event an hour", sparse.collect()).await;
-    // Dense: a million in 90 days is 7.7 a minute: batches of 30 s hold 3 or 4.
-    let mut batches = Vec::new();
+    // Dense: a million in 90 days is 7.7 a minute: 3 or 4 every 30 s, gathered into
+    // batches of the batching window.
+    let mut batches: Vec<Vec<Event>> = Vec::new();
     let mut n = 0;
-    for window in 0..(6 * 120) {
-        let size = if window % 3 == 0 { 3 } else { 4 };
-        let start = hour - Duration::hours(6) + Duration::seconds(30 * window as i64);
-        batches.push(
-            (0..size)
-                .map(|i| {
-                    n += 1;
-                    event("domain-dense", n, start + Duration::seconds(8 * i as i64))
-                })
-                .collect(),
-        );
+    for slot in 0..(6 * 120usize) {
+        if slot.is_multiple_of(window / 30) {
+            batches.push(Vec::new());
+        }
+        let size = if slot % 3 == 0 { 3 } else { 4 };
+        let start = hour - Duration::hours(6) + Duration::seconds(30 * slot as i64);
+        let batch = batches.last_mut().expect("a batch");
+        batch.extend((0..size).map(|i| {
+            n += 1;
+            event("domain-dense", n, start + Duration::seconds(8 * i as i64))
+        }));
     }
     per_event("a million in 90 days", batches).await;
 }

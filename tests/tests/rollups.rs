@@ -173,6 +173,9 @@ async fn rollup_items_expire_when_the_last_event_they_count_does() {
         if item["rollup_key"].as_s().unwrap().starts_with('#') {
             continue; // the consumer's progress: where rollups start, how far each shard is
         }
+        if item["rollup_key"].as_s().unwrap().ends_with("#days") {
+            continue; // how far a domain's day items are written: it counts no events
+        }
         let (granularity, start) = Granularity::parse_key(bucket).unwrap();
         let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
         // An event created in the bucket's last millisecond expires 30 days later.
@@ -265,9 +268,10 @@ async fn the_local_stack_follows_the_stream_into_rollups() {
     assert!(app.store.put_event(&early, None).await.unwrap());
     let follower =
         tokio::spawn(event_core::service::rollups::follow_local_stream(app.clone(), endpoint().into()));
-    let expected = e2e::rollups::expected_rollups(&app, DOMAINS[1]).await;
     let started = std::time::Instant::now();
-    while e2e::rollups::rollups_of(&app, DOMAINS[1]).await != expected {
+    while e2e::rollups::rollups_of(&app, DOMAINS[1]).await
+        != e2e::rollups::expected_rollups(&app, DOMAINS[1]).await
+    {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the follower counts the stream within a minute"
@@ -318,8 +322,8 @@ async fn the_rollup_function_counts_a_batch_once_and_reports_what_it_could_not_c
     // The rollups hold the sample's one event (not stored here: the claim counts nothing).
     let severities = |app: App| async move {
         let counts = e2e::rollups::rollups_of(&app, domain).await;
-        let per_day = counts.iter().filter(|(k, _)| k.0.name() == "severity" && k.1 == Granularity::Day);
-        per_day.map(|(k, n)| json!({"s": k.3[0], "n": n})).collect::<Vec<_>>()
+        let per_hour = counts.iter().filter(|(k, _)| k.0.name() == "severity" && k.1 == Granularity::Hour);
+        per_hour.map(|(k, n)| json!({"s": k.3[0], "n": n})).collect::<Vec<_>>()
     };
     let consumer = RollupConsumer::new(app.store.clone(), 0);
     for _ in 0..2 {

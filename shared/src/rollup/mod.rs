@@ -12,6 +12,16 @@
 //! only its edges by the hour). Every view of every bucket is kept, so any query on at
 //! most two of the fields reads one narrow view and nothing else.
 //!
+//! # Days
+//! The stream updates hour items only ([`fold`]). A domain's day items are written once
+//! a day is over and every shard has applied its events ([`progress`]): the consumer
+//! sums the day's hour items of each view, read consistently, into its day item (a put,
+//! so doing it twice writes the same) when every view's sum is the number of the day's
+//! events the count index holds, then raises the domain's `compacted` day. Reads
+//! take day items only for days before it and read a later day's hours. So a batch
+//! writes 28 items per domain and hour it touches, not 56, and each day item is written
+//! once, not once a batch.
+//!
 //! # Exactly once
 //! Stream records of one shard arrive in order, and Lambda hands one shard's batches to
 //! one invocation at a time. A shard's records that touch one item are applied in one
@@ -338,7 +348,13 @@ impl Delta {
     }
 }
 
-/// What a batch of one shard's records adds to each item: per item, its records in
+/// How long one batch may go on writing day items (each domain-day reads its 28 views'
+/// hours and writes their day items, the views at once), well inside the rollup
+/// function's timeout (120 s): a domain's first compaction (from where rollups start),
+/// or many domains' days just after midnight, go on in later batches.
+pub const COMPACT_TIME_PER_BATCH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What a batch of one shard's records adds to each hour item: per item, its records in
 /// stream order, cut into runs of at most [`MAX_CELLS_PER_UPDATE`] distinct cells and
 /// [`MAX_CELL_BYTES_PER_UPDATE`] bytes of their names (cells too long for an item count
 /// toward neither: they go to the spill item).
@@ -347,15 +363,13 @@ pub fn fold(changes: &[Change]) -> Vec<Delta> {
     for change in changes {
         let Some(fact) = &change.fact else { continue };
         for view in View::all() {
-            for granularity in [Granularity::Hour, Granularity::Day] {
-                let item = ItemKey {
-                    domain_id: fact.domain_id.clone(),
-                    view,
-                    granularity,
-                    start: granularity.floor(fact.created_at),
-                };
-                per_item.entry(item).or_default().push((change.clone(), fact.cell(view)));
-            }
+            let item = ItemKey {
+                domain_id: fact.domain_id.clone(),
+                view,
+                granularity: Granularity::Hour,
+                start: Granularity::Hour.floor(fact.created_at),
+            };
+            per_item.entry(item).or_default().push((change.clone(), fact.cell(view)));
         }
     }
     let mut deltas = Vec::new();
@@ -461,28 +475,33 @@ mod tests {
             change(1, "d1", "2022-06-01T05:10:00.000Z", "ERROR"),
             Change { fact: None, ..change(2, "d1", "2022-06-01T05:10:00.000Z", "ERROR") },
             change(3, "d1", "2022-06-01T05:20:00.000Z", "ERROR"),
-            change(4, "d1", "2022-06-01T06:20:00.000Z", "INFO"),
+            change(4, "d1", "2022-06-01T05:50:00.000Z", "INFO"),
             change(5, "d2", "2022-06-01T05:20:00.000Z", "INFO"),
+            change(6, "d1", "2022-06-01T06:20:00.000Z", "INFO"),
         ];
         let deltas = fold(&changes);
-        // d1: two hours and one day; d2: one hour and one day; for each of 28 views.
-        assert_eq!(deltas.len(), 28 * 5);
+        // d1: two hours; d2: one hour; for each of 28 views. No day items: those are
+        // written once the day is over.
+        assert_eq!(deltas.len(), 28 * 3);
+        assert!(deltas.iter().all(|d| d.item.granularity == Granularity::Hour));
         let severity = View::covering(Dims::of("severity").unwrap()).unwrap();
-        let day = deltas
+        let hour = deltas
             .iter()
             .find(|d| {
-                d.item.domain_id == "d1" && d.item.view == severity && d.item.granularity == Granularity::Day
+                d.item.domain_id == "d1"
+                    && d.item.view == severity
+                    && d.item.start == at("2022-06-01T05:00:00Z")
             })
             .unwrap();
-        let cells: Vec<_> = day.cells().into_iter().map(|(c, n)| (c.0[0].clone(), n)).collect();
+        let cells: Vec<_> = hour.cells().into_iter().map(|(c, n)| (c.0[0].clone(), n)).collect();
         assert_eq!(cells, [("ERROR".to_string(), 2), ("INFO".to_string(), 1)]);
         assert_eq!(
-            (day.first().seq.clone(), day.last().seq.clone()),
+            (hour.first().seq.clone(), hour.last().seq.clone()),
             (changes[0].seq.clone(), changes[3].seq.clone())
         );
-        let rest = day.after(&changes[2].seq).unwrap();
+        let rest = hour.after(&changes[2].seq).unwrap();
         assert_eq!(rest.cells().into_values().sum::<u64>(), 1, "only record 4 is above the mark");
-        assert_eq!(day.after(&changes[3].seq), None);
+        assert_eq!(hour.after(&changes[3].seq), None);
     }
 
     #[test]

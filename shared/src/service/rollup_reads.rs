@@ -84,7 +84,12 @@ async fn counted_rows(
     let dims = view.dims();
     let mut rows = Vec::new();
     let mut index = split.index;
-    let mut runs = split.buckets;
+    // Days from the first without day items are read from their hours.
+    let compacted = store.rollup_days_compacted(domain.as_str()).await?;
+    let mut runs = Vec::new();
+    for run in split.buckets {
+        runs.extend(by_hours_from(run, compacted));
+    }
     while let Some(run) = runs.pop() {
         for bucket in store.rollup_buckets(domain, view, &run).await? {
             if bucket.spilled == 0 {
@@ -112,6 +117,26 @@ async fn counted_rows(
         rows.extend(index_rows(store, domain, dims, filter, range, now).await?);
     }
     Ok(Some(rows))
+}
+
+/// A run of buckets as it can be read: day buckets from `compacted` on (all of them when
+/// None) are read as their hours.
+fn by_hours_from(run: Buckets, compacted: Option<DateTime<Utc>>) -> Vec<Buckets> {
+    if run.granularity != Granularity::Day {
+        return vec![run];
+    }
+    let hours = |first: DateTime<Utc>| Buckets {
+        granularity: Granularity::Hour,
+        first,
+        last: run.last + Duration::hours(23),
+    };
+    match compacted {
+        Some(through) if through > run.last => vec![run],
+        Some(through) if through > run.first => {
+            vec![Buckets { last: through - Duration::days(1), ..run }, hours(through)]
+        }
+        _ => vec![hours(run.first)],
+    }
 }
 
 /// The events of an edge range read from the index, counted per hour and per values of
@@ -161,4 +186,36 @@ fn text_at(event: &Value, path: &str) -> String {
 /// An event or a summary as the JSON rows stats read.
 fn json<T: serde::Serialize>(value: &T) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| crate::Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        parse_time(text).unwrap()
+    }
+
+    #[test]
+    fn days_without_day_items_are_read_by_the_hour() {
+        let days = Buckets {
+            granularity: Granularity::Day,
+            first: at("2022-06-01T00:00:00Z"),
+            last: at("2022-06-03T00:00:00Z"),
+        };
+        let hours = |first: &str| Buckets {
+            granularity: Granularity::Hour,
+            first: at(first),
+            last: at("2022-06-03T23:00:00Z"),
+        };
+        assert_eq!(by_hours_from(days, Some(at("2022-06-04T00:00:00Z"))), [days]);
+        assert_eq!(
+            by_hours_from(days, Some(at("2022-06-03T00:00:00Z"))),
+            [Buckets { last: at("2022-06-02T00:00:00Z"), ..days }, hours("2022-06-03T00:00:00Z")]
+        );
+        assert_eq!(by_hours_from(days, Some(at("2022-06-01T00:00:00Z"))), [hours("2022-06-01T00:00:00Z")]);
+        assert_eq!(by_hours_from(days, None), [hours("2022-06-01T00:00:00Z")]);
+        let edge = hours("2022-06-03T05:00:00Z");
+        assert_eq!(by_hours_from(edge, None), [edge], "hour runs stay as they are");
+    }
 }

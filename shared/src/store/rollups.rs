@@ -34,6 +34,7 @@ use crate::tenant::AuthorizedDomain;
 pub(super) const EXPIRES_AT: &str = "expires_at";
 pub(super) const FULL: &str = "~full";
 pub(super) const SPILLED: &str = "~spilled";
+const COMPACTED: &str = "compacted";
 const SPILL_SUFFIX: &str = "!";
 
 /// A shard's high-water mark attribute: `~` and 48 bits of the shard id's SHA-256, so
@@ -246,6 +247,81 @@ impl Store {
         view: View,
         buckets: &Buckets,
     ) -> Result<Vec<BucketCounts>> {
+        self.query_rollup_buckets(domain.as_str(), view, buckets, false).await
+    }
+
+    /// [`Self::rollup_buckets`] read consistently, for the consumer's day compaction (the
+    /// hour items it sums may have just been written).
+    pub async fn rollup_buckets_consistent(
+        &self,
+        domain_id: &str,
+        view: View,
+        buckets: &Buckets,
+    ) -> Result<Vec<BucketCounts>> {
+        self.query_rollup_buckets(domain_id, view, buckets, true).await
+    }
+
+    /// The first day of the domain whose day items are not written yet: every earlier
+    /// day (from where rollups start) has its day items, or had no events (see
+    /// [`crate::rollup`], "Days"). None before the first compaction.
+    pub async fn rollup_days_compacted(&self, domain_id: &str) -> Result<Option<DateTime<Utc>>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.rollups)
+            .set_key(Some(days_key(domain_id)))
+            .consistent_read(false)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(Units::Read, out.consumed_capacity());
+        let Some(item) = out.item else { return Ok(None) };
+        match item.get(COMPACTED) {
+            Some(AttributeValue::S(key)) => match Granularity::parse_key(key) {
+                Some((Granularity::Day, start)) => Ok(Some(start)),
+                _ => Err(Error::Internal(format!("rollup days compacted {key:?}"))),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    /// Records that the domain's day items are written up to (not including) `through`;
+    /// never moves it back.
+    pub async fn mark_rollup_days_compacted(&self, domain_id: &str, through: DateTime<Utc>) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.rollups)
+            .set_key(Some(days_key(domain_id)))
+            .update_expression("SET #c = :c")
+            .condition_expression("attribute_not_exists(#c) OR #c < :c")
+            .expression_attribute_names("#c", COMPACTED)
+            .expression_attribute_values(":c", AttributeValue::S(Granularity::Day.key(through)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.record(Units::Write, out.consumed_capacity());
+                Ok(())
+            }
+            Err(err) if is_condition_failure(&err) => {
+                self.record(Units::Rejected, None);
+                Ok(())
+            }
+            Err(err) => Err(storage_error(err)),
+        }
+    }
+
+    async fn query_rollup_buckets(
+        &self,
+        domain_id: &str,
+        view: View,
+        buckets: &Buckets,
+        consistent: bool,
+    ) -> Result<Vec<BucketCounts>> {
+        let domain = domain_id;
         let mut found: Vec<BucketCounts> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -266,6 +342,7 @@ impl Store {
                     AttributeValue::S(spill_bucket(&buckets.granularity.key(buckets.last))),
                 )
                 .set_exclusive_start_key(start.take())
+                .consistent_read(consistent)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
@@ -330,6 +407,15 @@ fn number(value: Option<&AttributeValue>) -> Option<u64> {
 /// the bucket's item and before the next bucket's, and a range of buckets reads both.
 pub(super) fn spill_bucket(bucket: &str) -> String {
     format!("{bucket}{SPILL_SUFFIX}")
+}
+
+/// The item saying how far a domain's day items are written: `<domain_id>#days`, no
+/// view's key (a view name never holds `days` alone).
+fn days_key(domain_id: &str) -> Item {
+    HashMap::from([
+        (ROLLUP_KEY.to_string(), AttributeValue::S(format!("{domain_id}#days"))),
+        (ROLLUP_BUCKET.to_string(), AttributeValue::S(COMPACTED.into())),
+    ])
 }
 
 /// About the bytes DynamoDB counts for an item: each attribute's name and value.
