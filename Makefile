@@ -6,6 +6,8 @@ DYNAMODB_PORT ?= 8000
 DYNAMODB_TEST_PORT ?= 8100
 DYNAMODB_CONTRACT_PORT ?= 8101
 CONTRACT_PORT ?= 3100
+DYNAMODB_HUAWEI_PORT ?= 8102
+HUAWEI_SDK_PORT ?= 3102
 # DynamoDB Local accepts any credentials; these never leave the machine.
 LOCAL_AWS = AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 
@@ -17,10 +19,11 @@ run:
 	$(LOCAL_AWS) AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT) \
 	  cargo run -p eventctl -- serve --addr 127.0.0.1:$(PORT) --demo
 
-## test: unit tests, end-to-end tests on DynamoDB Local, the contract run, template checks
+## test: unit tests, end-to-end tests on DynamoDB Local, the contract run, Huawei's SDKs, template checks
 test:
 	DYNAMODB_TEST_PORT=$(DYNAMODB_TEST_PORT) DYNAMODB_CONTRACT_PORT=$(DYNAMODB_CONTRACT_PORT) \
-	  CONTRACT_PORT=$(CONTRACT_PORT) scripts/test.sh
+	  CONTRACT_PORT=$(CONTRACT_PORT) DYNAMODB_HUAWEI_PORT=$(DYNAMODB_HUAWEI_PORT) \
+	  HUAWEI_SDK_PORT=$(HUAWEI_SDK_PORT) scripts/test.sh
 
 ## contract: schemathesis against the local stack and docs/openapi.json (part of `make test`)
 contract:

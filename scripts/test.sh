@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: starts DynamoDB Local for the run, runs every test and the contract run
-# (scripts/contract.sh), checks the template.
+# `make test`: starts DynamoDB Local for the run, runs every test, the contract run
+# (scripts/contract.sh) and Huawei's SDKs against the local stack (scripts/huawei-sdk.sh),
+# checks the template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${DYNAMODB_TEST_PORT:-8100}"
@@ -15,4 +16,5 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 cargo test --workspace
 scripts/contract.sh
+scripts/huawei-sdk.sh
 scripts/check-template.sh

@@ -4,6 +4,7 @@
 use e2e::*;
 use event_core::api::Endpoint;
 use event_core::model::{AlertState, EventType, WebhookFormat};
+use event_core::service::webhooks::IssuedKey;
 use event_core::service::App;
 use event_core::store::EventRange;
 use serde_json::{json, Value};
@@ -146,4 +147,36 @@ async fn an_aom_alarm_opens_an_alert_that_a_clear_resolves() {
     let notices: Vec<_> =
         stored(&app).await.into_iter().filter(|e| e.additional_info["event_type"] == "event").collect();
     assert_eq!((notices.len(), notices[0].alert_id.as_str()), (1, ""), "a notice opens no alert");
+}
+
+#[tokio::test]
+async fn only_an_aom_webhook_takes_put_as_aom_push_events_sends_it() {
+    let app = app().await;
+    let put = |path: String| {
+        let body = fixture("aom/report-alarm.json");
+        let req = ApiEvent::new(Gateway::Http, "create").route("PUT", &path).body(&body).request();
+        let app = &app;
+        async move {
+            let response = event_create::handle(app, req).await;
+            let allow = response.headers().get("allow").map(|v| v.to_str().unwrap().to_string());
+            let (status, answer) = parts(response);
+            (status, answer, allow)
+        }
+    };
+    for format in [WebhookFormat::Standard, WebhookFormat::Auto, WebhookFormat::CloudEye] {
+        let key = webhook(&app, format).await;
+        let (status, answer, allow) = put(webhook_path(&key)).await;
+        assert_eq!((status, allow.as_deref()), (405, Some("POST")), "{format}: {answer}");
+        assert_eq!(answer["error"]["code"], "ERROR_METHOD_NOT_ALLOWED", "{answer}");
+    }
+    assert!(stored(&app).await.is_empty(), "a refused PUT stores nothing");
+    let key = webhook(&app, WebhookFormat::Aom).await;
+    let wrong = IssuedKey { access_key: "wrong".into(), ..key.clone() };
+    let (status, _, _) = put(webhook_path(&wrong)).await;
+    assert_eq!(status, 403, "the key is checked as for POST");
+    let (status, answer, _) = put(webhook_path(&key)).await;
+    assert_eq!((status, answer), (200, json!({})));
+    let events = stored(&app).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].title, "test");
 }

@@ -1,4 +1,5 @@
-//! create: `POST /monitoring/v1/webhook/{webhook_id}/{access_key}/events`.
+//! create: `POST /monitoring/v1/webhook/{webhook_id}/{access_key}/events`, and `PUT`
+//! for an `aom` webhook (AOM's push_events sends PUT; any other format answers 405).
 //! The body is the monitor's own payload; the answer is `200 {}` once every event it
 //! carries is stored, or for a `cloud_eye` webhook Cloud Eye's own answer,
 //! `[{event_id, event_name}]` of the events this delivery stored. An `Idempotency-Key`
@@ -26,8 +27,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let idempotency_key = api::header(&req, "idempotency-key");
         let params = req.query_string_parameters();
         let action = params.first("action");
+        let put = req.method() == lambda_http::http::Method::PUT;
         let delivery =
-            Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action };
+            Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action, put };
         let created = service::create_events(app, delivery).await?;
         // What this delivery stored (a redelivery stores nothing), and whose.
         span.record("format", tracing::field::display(created.format));

@@ -2,14 +2,17 @@
 //! `POST /monitoring/v1/event/list`. `next_token` (`""` to start) pages at constant cost.
 //! Also Huawei's two event queries over the same events, each answering (errors too)
 //! in its own API's shapes: Cloud Eye's `GET /V1.0/{project_id}/event/{event_name}` and
-//! AOM's `POST /v2/{project_id}/events`, both taking `domain_id` from the query string.
+//! AOM's `POST /v2/{project_id}/events`. Both take `domain_id` from the query string, or
+//! without it (Huawei's SDKs cannot send it) the domain whose webhooks name the path's
+//! `{project_id}` ([`webhook_admin::project_domain`]).
 
 use chrono::Utc;
 use event_core::api::{self, decode, tenant, ListRoute};
+use event_core::config::ReadAuthorizer;
 use event_core::huawei::aom_request::AomQuery;
 use event_core::huawei::cloud_eye::CloudEyeQuery;
 use event_core::huawei::{aom, cloud_eye};
-use event_core::service::{self, App};
+use event_core::service::{self, webhook_admin, App};
 use event_core::{Error, Result};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
@@ -28,17 +31,39 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             }
             ListRoute::CloudEye { project_id, event_name } => {
                 let query = CloudEyeQuery::parse(project_id, event_name, params.iter())?;
-                let domain = tenant::caller_domain(&req, query.domain_id.as_deref(), mode)?;
+                let requested =
+                    requested_domain(app, &req, query.domain_id.as_deref(), &query.project_id).await?;
+                let domain = tenant::caller_domain(&req, requested.as_deref(), mode)?;
                 cloud_eye::query_events(app, &domain, &query).await
             }
             ListRoute::Aom { project_id } => {
                 let body = decode::body_object(&req)?;
                 let query = AomQuery::parse(project_id, &body, params.iter(), Utc::now())?;
-                let domain = tenant::caller_domain(&req, query.domain_id.as_deref(), mode)?;
+                let requested =
+                    requested_domain(app, &req, query.domain_id.as_deref(), &query.project_id).await?;
+                let domain = tenant::caller_domain(&req, requested.as_deref(), mode)?;
                 aom::query_events(app, &domain, &query).await
             }
         };
         answer
     })
     .await
+}
+
+/// The domain a Huawei read asks for: its `domain_id`; without one, in IAM mode and
+/// without an authorizer's verdict (whose claim decides otherwise), the domain whose
+/// webhooks name the project.
+async fn requested_domain(
+    app: &App,
+    req: &Request,
+    domain_id: Option<&str>,
+    project_id: &str,
+) -> Result<Option<String>> {
+    match domain_id.filter(|d| !d.is_empty()) {
+        Some(domain) => Ok(Some(domain.to_string())),
+        None if app.config.read_authorizer == ReadAuthorizer::Iam && !tenant::has_identity(req) => {
+            webhook_admin::project_domain(app, project_id).await.map(Some)
+        }
+        None => Ok(None),
+    }
 }

@@ -59,8 +59,10 @@ pub fn error(err: &Error) -> Response<Body> {
 }
 
 /// An error in the shape of the API the request belongs to: SpaceONE's, or Huawei's
-/// `{error_code, error_msg}` (Cloud Eye) and `{error_code, error_message, error_type}`
-/// (AOM), with the same status and headers.
+/// `{error_code, error_msg}` (Cloud Eye) and `{error_code, error_msg, error_message,
+/// error_type}` (AOM: its reference's tables name `error_msg`, its examples
+/// `error_message`, and Huawei's SDKs read `error_code` only beside `error_msg`), with
+/// the same status and headers.
 pub fn error_in(dialect: Dialect, err: &Error) -> Response<Body> {
     let message = shortened(err.public_message());
     let status = err.status();
@@ -69,6 +71,7 @@ pub fn error_in(dialect: Dialect, err: &Error) -> Response<Body> {
         Dialect::CloudEye => json!({"error_code": cloud_eye_code(err), "error_msg": message}),
         Dialect::Aom => json!({
             "error_code": format!("AOM.0{status}"),
+            "error_msg": message,
             "error_message": message,
             "error_type": aom_type(status),
         }),
@@ -172,7 +175,12 @@ mod tests {
         );
         assert_eq!(
             body(Dialect::Aom, &invalid),
-            json!({"error_code": "AOM.0400", "error_message": "bad limit", "error_type": "SC_BAD_REQUEST"})
+            json!({
+                "error_code": "AOM.0400",
+                "error_msg": "bad limit",
+                "error_message": "bad limit",
+                "error_type": "SC_BAD_REQUEST"
+            })
         );
         let denied = Error::PermissionDenied("no".into());
         assert_eq!(body(Dialect::CloudEye, &denied)["error_code"], "ces.0017");

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 pub enum Endpoint {
     /// create.
     WebhookEvents,
+    WebhookEventsPut,
     /// get, current: everything in the body.
     EventGet,
     /// list, current.
@@ -84,8 +85,9 @@ impl Endpoint {
     /// decides (among the endpoints of that template, the one of the request's method), so
     /// a literal path comes before the parameter that would also match it (`GET
     /// /event/list` is a 405, not event "list").
-    pub const ALL: [Endpoint; 40] = [
+    pub const ALL: [Endpoint; 41] = [
         Endpoint::WebhookEvents,
+        Endpoint::WebhookEventsPut,
         Endpoint::EventGet,
         Endpoint::EventList,
         Endpoint::EventStat,
@@ -132,6 +134,10 @@ impl Endpoint {
         match self {
             Endpoint::WebhookEvents => {
                 (Method::POST, "/monitoring/v1/webhook/{webhook_id}/{access_key}/events")
+            }
+            // AOM's push_events sends PUT; only an `aom` webhook takes it.
+            Endpoint::WebhookEventsPut => {
+                (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/{access_key}/events")
             }
             Endpoint::EventGet => (Method::POST, "/monitoring/v1/event/get"),
             Endpoint::EventList => (Method::POST, "/monitoring/v1/event/list"),
@@ -194,7 +200,9 @@ impl Endpoint {
         let mut values = values.into_iter();
         let mut next = || values.next().unwrap_or_default();
         match self {
-            Endpoint::WebhookEvents => Route::Create(CreateRoute { webhook_id: next(), access_key: next() }),
+            Endpoint::WebhookEvents | Endpoint::WebhookEventsPut => {
+                Route::Create(CreateRoute { webhook_id: next(), access_key: next() })
+            }
             Endpoint::EventById => Route::Get(GetRoute { event_id: Some(next()) }),
             Endpoint::EventGet => Route::Get(GetRoute { event_id: None }),
             Endpoint::Events => Route::List(ListRoute::Events { from_query_string: true }),

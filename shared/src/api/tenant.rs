@@ -24,6 +24,12 @@ pub fn caller_domain(
     Ok(domain)
 }
 
+/// Whether an authorizer vouched for the caller (whose claim, not the request, then
+/// decides the domain).
+pub fn has_identity(req: &Request) -> bool {
+    identity(req) != Identity::Absent
+}
+
 /// The authorizer's verdict, read from either API Gateway payload.
 fn identity(req: &Request) -> Identity {
     match req.request_context_ref() {

@@ -29,8 +29,9 @@ pub const INFO_GROUP_ID: &str = "group_id";
 pub const SYSTEM: &str = "EVENT.SYS";
 pub const CUSTOM: &str = "EVENT.CUSTOM";
 
-const PARAMETERS: [&str; 10] = [
+const PARAMETERS: [&str; 11] = [
     "event_type",
+    "sub_event_type",
     "event_source",
     "event_level",
     "event_user",
@@ -86,6 +87,10 @@ impl CloudEyeQuery {
             let text = || (!value.is_empty()).then(|| value.to_string());
             match name {
                 "event_type" => query.event_type = one_of(&[SYSTEM, CUSTOM])?.unwrap_or_default(),
+                // Huawei's SDK sends it; it names a sub-type of Cloud Eye's system events
+                // (SUB_EVENT.OPS, SUB_EVENT.PLAN, SUB_EVENT.CUSTOM), which no event of ours
+                // carries, so it narrows nothing: accepted and ignored.
+                "sub_event_type" => {}
                 "event_source" => query.event_source = text(),
                 "event_level" => query.event_level = one_of(&LEVEL_NAMES)?,
                 "event_user" => query.event_user = text(),
@@ -247,6 +252,9 @@ mod tests {
             let err = parse(&[("event_type", "EVENT.SYS"), (name, bad)]).unwrap_err();
             assert_eq!(err.status(), 400, "{name}={bad}");
         }
+        // Huawei's SDK sends sub_event_type; it narrows nothing of ours.
+        let sub = parse(&[("event_type", "EVENT.SYS"), ("sub_event_type", "SUB_EVENT.OPS")]).unwrap();
+        assert_eq!(sub, query);
         let crossed = parse(&[("event_type", CUSTOM), ("from", "2000"), ("to", "2000")]).unwrap_err();
         assert!(crossed.to_string().contains("smaller"), "{crossed}");
     }

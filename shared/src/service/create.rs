@@ -37,6 +37,8 @@ pub struct Delivery<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The URL's `?action=` (AOM's `clear`).
     pub action: Option<&'a str>,
+    /// Sent with PUT, as AOM's push_events sends: only an `aom` webhook takes it.
+    pub put: bool,
 }
 
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
@@ -47,9 +49,18 @@ pub struct Delivery<'a> {
 /// A body over `MAX_BODY_BYTES`, and events past `MAX_EVENTS_PER_DELIVERY`, become an
 /// ERROR event each (see `intake`).
 pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created> {
-    let Delivery { webhook_id, access_key, body, idempotency_key, action } = delivery;
+    let Delivery { webhook_id, access_key, body, idempotency_key, action, put } = delivery;
     let started = Instant::now();
     let webhook = authorize(app, webhook_id, access_key).await?;
+    if put && webhook.format != WebhookFormat::Aom {
+        return Err(Error::MethodNotAllowed {
+            message: format!(
+                "A {} webhook takes POST, not PUT (only an aom webhook takes PUT).",
+                webhook.format
+            ),
+            allow: "POST".into(),
+        });
+    }
     within_rate_limit(app, &webhook).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));

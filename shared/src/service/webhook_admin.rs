@@ -232,3 +232,18 @@ pub fn issued_info(issued: &IssuedKey) -> Value {
 fn delivery_path(webhook_id: &str, access_key: &str) -> String {
     format!("/monitoring/v1/webhook/{webhook_id}/{access_key}/events")
 }
+
+/// The domain a Huawei read names through its path's `{project_id}` alone (Huawei's SDKs
+/// cannot send `domain_id`): the one domain whose webhooks name that project. The answer
+/// is only the *requested* domain; [`crate::api::tenant::caller_domain`] still decides
+/// (IAM mode trusts it as it trusts `domain_id`; JWT mode refuses one not the token's).
+/// No webhook names the project: not found. Webhooks of two domains name it: the request
+/// must say which, with `domain_id`.
+pub async fn project_domain(app: &App, project_id: &str) -> Result<String> {
+    let mut domains = app.store.project_domains(project_id).await?;
+    match domains.len() {
+        0 => Err(Error::not_found("project_id", project_id)),
+        1 => Ok(domains.remove(0)),
+        _ => Err(Error::RequiredParameter("domain_id".into())),
+    }
+}

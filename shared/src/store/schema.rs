@@ -36,6 +36,9 @@ pub const COUNT_ATTRIBUTES: [&str; 4] = ["severity", "event_type", "project_id",
 pub const ALERT_INDEX: &str = "alert_id-created_key-fields-index";
 pub const WEBHOOK_INDEX: &str = "webhook_id-created_key-fields-index";
 pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
+/// The webhooks of a project, holding only their domain: how Huawei's read routes,
+/// which name a project but no domain, learn the domain (see `functions/list`).
+pub const WEBHOOK_PROJECT_INDEX: &str = "project_id-index";
 /// Alerts by domain and state (open or resolved), newest first: see `store::alert_states`.
 pub const ALERT_STATE_INDEX: &str = "state_partition-created_at-index";
 /// `<domain_id>#open` or `<domain_id>#resolved`, the partition of [`ALERT_STATE_INDEX`].
@@ -124,12 +127,20 @@ pub fn tables() -> Vec<TableDef> {
             logical: "webhooks",
             partition_key: "webhook_id",
             sort_key: None,
-            indexes: vec![IndexDef {
-                name: WEBHOOK_DOMAIN_INDEX,
-                partition_key: "domain_id",
-                sort_key: None,
-                includes: None,
-            }],
+            indexes: vec![
+                IndexDef {
+                    name: WEBHOOK_DOMAIN_INDEX,
+                    partition_key: "domain_id",
+                    sort_key: None,
+                    includes: None,
+                },
+                IndexDef {
+                    name: WEBHOOK_PROJECT_INDEX,
+                    partition_key: "project_id",
+                    sort_key: None,
+                    includes: Some(vec!["domain_id"]),
+                },
+            ],
             ttl: false,
             stream: false,
         },

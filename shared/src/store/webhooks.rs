@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::schema::WEBHOOK_DOMAIN_INDEX;
+use super::schema::{WEBHOOK_DOMAIN_INDEX, WEBHOOK_PROJECT_INDEX};
 use super::{from_item, is_condition_failure, storage_error, to_item, Store};
 use crate::error::{Error, Result};
 use crate::model::{RetiredKey, Webhook, WebhookState};
@@ -58,6 +58,38 @@ impl Store {
             start = out.last_evaluated_key;
             if start.is_none() {
                 return Ok(webhooks);
+            }
+        }
+    }
+
+    /// The domains whose webhooks name `project_id`, through the project index: none,
+    /// one, or (stopping there) two. A Query, never a Scan.
+    pub async fn project_domains(&self, project_id: &str) -> Result<Vec<String>> {
+        let mut domains: Vec<String> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.webhooks)
+                .index_name(WEBHOOK_PROJECT_INDEX)
+                .key_condition_expression("project_id = :p")
+                .expression_attribute_values(":p", AttributeValue::S(project_id.to_string()))
+                .projection_expression("domain_id")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(storage_error)?;
+            for item in out.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(domain)) = item.get("domain_id") {
+                    if !domains.contains(domain) {
+                        domains.push(domain.clone());
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() || domains.len() > 1 {
+                return Ok(domains);
             }
         }
     }
