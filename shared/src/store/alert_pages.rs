@@ -8,8 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::alerts::state_partition;
 use super::schema::{ALERT_STATE_INDEX, STATE_PARTITION};
-use super::{from_item, storage_error, Store, Units};
-use crate::digest::hex;
+use super::{from_item, page_token, storage_error, Store, Units};
 use crate::error::{Error, Result};
 use crate::model::Alert;
 use crate::tenant::AuthorizedDomain;
@@ -28,26 +27,15 @@ impl AlertCursor {
     }
 
     pub fn to_token(&self) -> String {
-        hex(format!("{}\n{}", self.created_at, self.alert_id).as_bytes())
+        page_token::encode(&self.created_at, &self.alert_id)
     }
 
     pub fn from_token(token: &str) -> Result<AlertCursor> {
-        let invalid =
-            || Error::invalid("next_token is not one this service gave out; start again without it.");
-        if !token.len().is_multiple_of(2) || token.len() > 512 || !token.is_ascii() {
-            return Err(invalid());
-        }
-        let bytes: Vec<u8> = (0..token.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| invalid())?;
-        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let (created_at, alert_id) = text.split_once('\n').ok_or_else(invalid)?;
+        let (created_at, alert_id) = page_token::decode(token)?;
         if !alert_id.starts_with("alert-") || created_at.is_empty() {
-            return Err(invalid());
+            return Err(page_token::invalid());
         }
-        Ok(AlertCursor { created_at: created_at.to_string(), alert_id: alert_id.to_string() })
+        Ok(AlertCursor { created_at, alert_id })
     }
 }
 
@@ -145,6 +133,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::hex;
 
     #[test]
     fn a_cursor_survives_its_token_and_a_foreign_token_is_refused() {

@@ -8,6 +8,7 @@ mod alert_states;
 mod alerts;
 mod deliveries;
 mod events;
+mod page_token;
 mod rate_limits;
 mod rollup_progress;
 mod rollup_rebuild;

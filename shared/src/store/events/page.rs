@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 
 use super::range::{EventRange, OutOfTime, RangePages};
-use crate::digest::hex;
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::store::schema::CREATED_KEY;
-use crate::store::{Item, Store};
+use crate::store::{page_token, Item, Store};
 
 /// Where a page ended: the index keys of its last event. As a token it is opaque text;
 /// the partition comes from the request, so a token cannot lead into another domain.
@@ -22,26 +21,15 @@ pub struct PageKey {
 
 impl PageKey {
     pub fn to_token(&self) -> String {
-        hex(format!("{}\n{}", self.created_key, self.event_id).as_bytes())
+        page_token::encode(&self.created_key, &self.event_id)
     }
 
     pub fn from_token(token: &str) -> Result<PageKey> {
-        let invalid =
-            || Error::invalid("next_token is not one this service gave out; start again without it.");
-        if !token.len().is_multiple_of(2) || token.len() > 512 || !token.is_ascii() {
-            return Err(invalid());
+        let (created_key, event_id) = page_token::decode(token)?;
+        if !event_id.starts_with("event-") || !created_key.ends_with(&event_id) {
+            return Err(page_token::invalid());
         }
-        let bytes: Vec<u8> = (0..token.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| invalid())?;
-        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let (created_key, event_id) = text.split_once('\n').ok_or_else(invalid)?;
-        if !event_id.starts_with("event-") || !created_key.ends_with(event_id) {
-            return Err(invalid());
-        }
-        Ok(PageKey { created_key: created_key.to_string(), event_id: event_id.to_string() })
+        Ok(PageKey { created_key, event_id })
     }
 
     /// The Query start key that goes on after this key in the range's index.
