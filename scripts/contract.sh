@@ -21,20 +21,8 @@ if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, versi
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 
-cargo build --quiet -p eventctl
-eventctl="$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c \
-  'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/eventctl"
-
-server=""
-stop() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
-  DYNAMODB_PORT="$dynamodb_port" scripts/dynamodb-local.sh stop
-}
-trap stop EXIT
-DYNAMODB_PORT="$dynamodb_port" scripts/dynamodb-local.sh start
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
-export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG="${RUST_LOG:-warn}"
+# shellcheck source=scripts/local-stack.sh
+. scripts/local-stack.sh
 
 # The webhook every generated create call posts to, in the domain the config's
 # dictionary gives to reads, so that list and get find what create stored.

@@ -21,20 +21,8 @@ sys.exit(any(m.version(p) != '$sdk_version' for p in ('huaweicloudsdkces', 'huaw
     "huaweicloudsdkces==$sdk_version" "huaweicloudsdkaom==$sdk_version"
 fi
 
-cargo build --quiet -p eventctl
-eventctl="$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c \
-  'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/eventctl"
-
-server=""
-stop() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
-  DYNAMODB_PORT="$dynamodb_port" scripts/dynamodb-local.sh stop
-}
-trap stop EXIT
-DYNAMODB_PORT="$dynamodb_port" scripts/dynamodb-local.sh start
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
-export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export RUST_LOG="${RUST_LOG:-warn}"
+# shellcheck source=scripts/local-stack.sh
+. scripts/local-stack.sh
 
 "$eventctl" tables create >/dev/null
 project=project-huawei-sdk
