@@ -1,9 +1,9 @@
 //! Webhooks: create, read, list, update, delete.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::schema::{WEBHOOK_DOMAIN_INDEX, WEBHOOK_PROJECT_INDEX};
-use super::{from_item, is_condition_failure, storage_error, to_item, Store};
+use super::{from_item, is_condition_failure, storage_error, to_item, Item, Store, Units};
 use crate::error::{Error, Result};
 use crate::model::{RetiredKey, Webhook, WebhookState};
 
@@ -39,57 +39,65 @@ impl Store {
     /// The webhooks of one domain, through the domain index.
     pub async fn list_webhooks(&self, domain_id: &str) -> Result<Vec<Webhook>> {
         let mut webhooks = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tables.webhooks)
-                .index_name(WEBHOOK_DOMAIN_INDEX)
-                .key_condition_expression("domain_id = :d")
-                .expression_attribute_values(":d", AttributeValue::S(domain_id.to_string()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(storage_error)?;
-            for item in out.items.unwrap_or_default() {
-                webhooks.push(from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(webhooks);
-            }
-        }
+        self.query_webhook_index(WEBHOOK_DOMAIN_INDEX, ("domain_id", domain_id), None, |item| {
+            webhooks.push(from_item(item)?);
+            Ok(true)
+        })
+        .await?;
+        Ok(webhooks)
     }
 
     /// The domains whose webhooks name `project_id`, through the project index: none,
     /// one, or (stopping there) two. A Query, never a Scan.
     pub async fn project_domains(&self, project_id: &str) -> Result<Vec<String>> {
         let mut domains: Vec<String> = Vec::new();
+        let key = ("project_id", project_id);
+        self.query_webhook_index(WEBHOOK_PROJECT_INDEX, key, Some("domain_id"), |item| {
+            if let Some(AttributeValue::S(domain)) = item.get("domain_id") {
+                if !domains.contains(domain) {
+                    domains.push(domain.clone());
+                }
+            }
+            Ok(domains.len() < 2)
+        })
+        .await?;
+        Ok(domains)
+    }
+
+    /// Reads one partition (`key`: attribute and value) of an index of the webhooks table
+    /// page by page, handing each item to `each` until it answers false.
+    async fn query_webhook_index(
+        &self,
+        index: &str,
+        key: (&str, &str),
+        projection: Option<&str>,
+        mut each: impl FnMut(Item) -> Result<bool>,
+    ) -> Result<()> {
         let mut start = None;
         loop {
             let out = self
                 .client
                 .query()
                 .table_name(&self.tables.webhooks)
-                .index_name(WEBHOOK_PROJECT_INDEX)
-                .key_condition_expression("project_id = :p")
-                .expression_attribute_values(":p", AttributeValue::S(project_id.to_string()))
-                .projection_expression("domain_id")
+                .index_name(index)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", key.0)
+                .expression_attribute_values(":k", AttributeValue::S(key.1.to_string()))
+                .set_projection_expression(projection.map(str::to_string))
                 .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(storage_error)?;
+            self.record(Units::Read, out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(domain)) = item.get("domain_id") {
-                    if !domains.contains(domain) {
-                        domains.push(domain.clone());
-                    }
+                if !each(item)? {
+                    return Ok(());
                 }
             }
             start = out.last_evaluated_key;
-            if start.is_none() || domains.len() > 1 {
-                return Ok(domains);
+            if start.is_none() {
+                return Ok(());
             }
         }
     }
