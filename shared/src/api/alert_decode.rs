@@ -3,7 +3,7 @@
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
-use super::decode::{body_object, optional_text, query_string_object, reject_unknown};
+use super::decode::{body_object, listing, optional_text, query_string_object, reject_unknown};
 use crate::error::{Error, Result};
 use crate::model::{AlertState, Urgency};
 use crate::query::Query;
@@ -66,21 +66,8 @@ pub fn get_request(req: &Request, path_alert_id: Option<String>) -> Result<Alert
 /// field is a parameter and `query` is the Query as JSON text.
 pub fn list_request(req: &Request, from_query_string: bool) -> Result<AlertList> {
     let body = if from_query_string { query_string_object(req)? } else { body_object(req)? };
-    let mut allowed: Vec<&str> = EXACT_FIELDS.iter().map(|(name, _)| *name).collect();
-    allowed.extend(["query", "domain_id", "next_token"]);
-    reject_unknown(&body, &allowed)?;
-    let mut query = Query::from_json(body.get("query").unwrap_or(&Value::Null))?;
+    let (query, next_token) = listing(&body, &EXACT_FIELDS)?;
     let state = optional_text(&body, "state")?.map(|s| s.parse::<AlertState>()).transpose()?;
-    for (name, key) in EXACT_FIELDS {
-        if let Some(value) = optional_text(&body, name)? {
-            query.add_exact(key, &value);
-        }
-    }
-    let next_token = match body.get("next_token") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(token)) => Some(token.clone()),
-        Some(_) => return Err(Error::invalid("'next_token' must be a string (\"\" for the first page).")),
-    };
     Ok(AlertList { query, state, domain_id: optional_text(&body, "domain_id")?, next_token })
 }
 

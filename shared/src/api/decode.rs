@@ -102,12 +102,20 @@ pub fn get_request(req: &Request, path_event_id: Option<String>) -> Result<GetRe
 /// field is a parameter and `query` is the Query as JSON text.
 pub fn list_request(req: &Request, from_query_string: bool) -> Result<ListRequest> {
     let body = if from_query_string { query_string_object(req)? } else { body_object(req)? };
-    let mut allowed: Vec<&str> = EXACT_FIELDS.iter().map(|(name, _)| *name).collect();
+    let (query, next_token) = listing(&body, &EXACT_FIELDS)?;
+    Ok(ListRequest { scoped: Scoped { domain_id: optional_text(&body, "domain_id")?, query }, next_token })
+}
+
+/// A list request's body (events or alerts): its fields checked against `exact` (name in
+/// the request, key in the Query), `query`, `domain_id` and `next_token`; the Query with
+/// the exact-match fields added; the next_token.
+pub(super) fn listing(body: &Map<String, Value>, exact: &[(&str, &str)]) -> Result<(Query, Option<String>)> {
+    let mut allowed: Vec<&str> = exact.iter().map(|(name, _)| *name).collect();
     allowed.extend(["query", "domain_id", "next_token"]);
-    reject_unknown(&body, &allowed)?;
+    reject_unknown(body, &allowed)?;
     let mut query = Query::from_json(body.get("query").unwrap_or(&Value::Null))?;
-    for (name, key) in EXACT_FIELDS {
-        if let Some(value) = optional_text(&body, name)? {
+    for (name, key) in exact {
+        if let Some(value) = optional_text(body, name)? {
             query.add_exact(key, &value);
         }
     }
@@ -116,7 +124,7 @@ pub fn list_request(req: &Request, from_query_string: bool) -> Result<ListReques
         Some(Value::String(token)) => Some(token.clone()),
         Some(_) => return Err(Error::invalid("'next_token' must be a string (\"\" for the first page).")),
     };
-    Ok(ListRequest { scoped: Scoped { domain_id: optional_text(&body, "domain_id")?, query }, next_token })
+    Ok((query, next_token))
 }
 
 /// `{query: StatisticsQuery, domain_id?}`.
