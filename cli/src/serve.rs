@@ -134,6 +134,7 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
         sns_policy: Default::default(),
         auto_resolve_after_seconds: None,
         max_deliveries_per_minute: None,
+        count_requests: false,
     };
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);

@@ -135,6 +135,7 @@ pub async fn run(app: &App, command: WebhookCommand, output: Output) -> event_co
                 sns_policy,
                 auto_resolve_after_seconds: auto_resolve_after.map(|d| d.num_seconds().max(1) as u64),
                 max_deliveries_per_minute: Some(max_deliveries_per_minute),
+                count_requests: false,
             };
             let issued = webhooks::create_webhook(store, new).await?;
             let url = webhook_url(&base_url, &issued.webhook.webhook_id, &issued.access_key);

@@ -208,6 +208,11 @@ pub struct Webhook {
     /// None: no limit beyond API Gateway's throttling of the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deliveries_per_minute: Option<u32>,
+    /// Count this webhook's deliveries, answered as the Webhook API's `requests {total,
+    /// error}`: one small write more per delivery, paid only by webhooks that turn it on.
+    /// Off, `requests` counts the events the webhook stored instead.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub count_requests: bool,
     /// SpaceONE's tags: labels people set on the Webhook API (text values).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
@@ -238,6 +243,7 @@ pub struct WebhookSettings {
     pub require_sns_signature_v2: Option<bool>,
     pub auto_resolve_after_seconds: Option<Option<u64>>,
     pub max_deliveries_per_minute: Option<Option<u32>>,
+    pub count_requests: Option<bool>,
 }
 
 impl WebhookSettings {
@@ -264,6 +270,7 @@ impl WebhookSettings {
         if let Some(limit) = settings.max_deliveries_per_minute {
             webhook.max_deliveries_per_minute = limit.filter(|&n| n > 0);
         }
+        webhook.count_requests = settings.count_requests.unwrap_or(webhook.count_requests);
     }
 }
 
@@ -278,6 +285,10 @@ pub struct RetiredKey {
 
 fn enabled() -> bool {
     true
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// An alert: the open problem that events with one event_key keep reporting.

@@ -201,6 +201,7 @@ pub fn new_webhook(format: WebhookFormat, domain_id: &str, project_id: &str) -> 
         sns_policy: Default::default(),
         auto_resolve_after_seconds: None,
         max_deliveries_per_minute: None,
+        count_requests: false,
     }
 }
 

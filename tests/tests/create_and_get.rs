@@ -515,6 +515,7 @@ async fn a_webhook_over_its_rate_limit_answers_503_with_retry_after_and_others_g
         &app,
         NewWebhook {
             max_deliveries_per_minute: Some(3),
+            count_requests: false,
             ..new_webhook(WebhookFormat::Standard, DOMAIN, PROJECT)
         },
     )

@@ -42,7 +42,7 @@ pub struct WebhookList {
 
 /// `POST /webhooks` or `POST /webhook/create`: `{name, project_id, workspace_id?, tags?,
 /// plugin_info? {plugin_id, options}, format?, options?, auto_resolve_after_seconds?,
-/// max_deliveries_per_minute?, domain_id?}`.
+/// max_deliveries_per_minute?, count_requests?, domain_id?}`.
 pub fn create_request(req: &Request) -> Result<CreateWebhook> {
     let body = body_object(req)?;
     let mut allowed =
@@ -150,7 +150,8 @@ pub fn list_request(req: &Request, from_query_string: bool) -> Result<WebhookLis
 }
 
 /// update's fields (also create's).
-const SETTINGS: [&str; 4] = ["name", "tags", "auto_resolve_after_seconds", "max_deliveries_per_minute"];
+const SETTINGS: [&str; 5] =
+    ["name", "tags", "auto_resolve_after_seconds", "max_deliveries_per_minute", "count_requests"];
 /// update-plugin's fields (also create's).
 const PLUGIN: [&str; 2] = ["format", "options"];
 const OPTIONS: [&str; 3] = ["verify_sns_signature", "sns_topic_arns", "require_sns_signature_v2"];
@@ -207,6 +208,11 @@ fn settings(body: &Map<String, Value>) -> Result<WebhookSettings> {
         auto_resolve_after_seconds: whole("auto_resolve_after_seconds", 366 * 24 * 3600)?,
         max_deliveries_per_minute: whole("max_deliveries_per_minute", u64::from(u32::MAX))?
             .map(|n| n.map(|n| n as u32)),
+        count_requests: match body.get("count_requests") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(on)) => Some(*on),
+            Some(_) => return Err(Error::invalid("'count_requests' must be true or false.")),
+        },
         ..WebhookSettings::default()
     })
 }

@@ -14,7 +14,7 @@ use super::webhooks::access_key_matches;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
-use crate::model::{format_time, Event, Webhook, WebhookFormat, WebhookState};
+use crate::model::{format_time, Event, EventType, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
 use crate::sns;
 
@@ -49,9 +49,32 @@ pub struct Delivery<'a> {
 /// A body over `MAX_BODY_BYTES`, and events past `MAX_EVENTS_PER_DELIVERY`, become an
 /// ERROR event each (see `intake`).
 pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created> {
-    let Delivery { webhook_id, access_key, body, idempotency_key, action, put } = delivery;
     let started = Instant::now();
-    let webhook = authorize(app, webhook_id, access_key).await?;
+    let webhook = authorize(app, delivery.webhook_id, delivery.access_key).await?;
+    let outcome = accept(app, &webhook, delivery, started).await;
+    if webhook.count_requests {
+        count_request(app, &webhook, &outcome).await;
+    }
+    outcome
+}
+
+/// Counts an authorized delivery in its webhook's `requests`, as an error when it was
+/// refused or failed or stored an ERROR event (a payload not readable as its format).
+/// A count that fails is logged, and the answer stays the delivery's own: its events
+/// are stored, and a retry would store nothing new but count again.
+async fn count_request(app: &App, webhook: &Webhook, outcome: &Result<Created>) {
+    let failed = match outcome {
+        Ok(created) => created.events.iter().any(|e| e.event_type == EventType::Error),
+        Err(_) => true,
+    };
+    if let Err(e) = app.store.count_request(&webhook.webhook_id, failed).await {
+        tracing::warn!(webhook_id = %webhook.webhook_id, code = e.code(), error = %e, "delivery not counted");
+    }
+}
+
+/// The delivery of an authorized, enabled webhook.
+async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: Instant) -> Result<Created> {
+    let Delivery { webhook_id, body, idempotency_key, action, put, .. } = delivery;
     if put && webhook.format != WebhookFormat::Aom {
         return Err(Error::MethodNotAllowed {
             message: format!(
@@ -61,22 +84,22 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
             allow: "POST".into(),
         });
     }
-    within_rate_limit(app, &webhook).await?;
+    within_rate_limit(app, webhook).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
     }
     let now = Utc::now();
     let unreadable = |reason: String, kept: Value| {
         tracing::warn!(webhook_id, error = %reason, "payload not readable as {}; storing an ERROR event", webhook.format);
-        vec![parse_error_event(&webhook, &reason, kept)]
+        vec![parse_error_event(webhook, &reason, kept)]
     };
     let (mut parsed, confirmed) = if body.len() > app.config.max_body_bytes {
-        (vec![intake::oversized_body(&webhook, body, app.config.max_body_bytes)], None)
+        (vec![intake::oversized_body(webhook, body, app.config.max_body_bytes)], None)
     } else {
         match parse_body(body) {
             Ok(payload) => {
                 let replay_window = chrono::Duration::hours(app.config.dedup_window_hours.into());
-                let confirmed = check_sns(&webhook, &payload, replay_window).await?;
+                let confirmed = check_sns(webhook, &payload, replay_window).await?;
                 match formats::parse_delivery(webhook.format, &payload, action) {
                     Ok(parsed) => (parsed, confirmed),
                     Err(e) => (unreadable(e.0, payload), confirmed),
@@ -90,7 +113,7 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
             e.additional_info.insert("subscription_confirmed".into(), Value::Bool(confirmed));
         });
     }
-    let parsed = intake::capped(&webhook, parsed, app.config.max_events_per_delivery);
+    let parsed = intake::capped(webhook, parsed, app.config.max_events_per_delivery);
     let body_hash = sha256_hex(body);
     let changes = parsed
         .into_iter()
@@ -109,7 +132,7 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
                 .or(webhook.auto_resolve_after_seconds.map(|s| s.saturating_mul(1000) as i64));
             let auto_resolve_at =
                 auto_resolve_after.map(|ms| format_time(now + chrono::Duration::milliseconds(ms)));
-            Change { identity, event: normalise(&webhook, item, now), auto_resolve_at }
+            Change { identity, event: normalise(webhook, item, now), auto_resolve_at }
         })
         .collect();
     let events = fanout::store_all(app, changes, now, started).await?;

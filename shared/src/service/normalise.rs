@@ -160,6 +160,7 @@ mod tests {
             previous_key: None,
             auto_resolve_after_seconds: None,
             max_deliveries_per_minute: None,
+            count_requests: false,
             tags: Default::default(),
         }
     }

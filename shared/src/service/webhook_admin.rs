@@ -17,8 +17,9 @@ use crate::model::{Webhook, WebhookSettings, WebhookState};
 use crate::query::{ListPage, Query, StatAnswer, StatQuery};
 use crate::tenant::AuthorizedDomain;
 
-/// A webhook's deliveries as this service can count them without a write of its own:
-/// the events it stored (still kept) and how many of them are ERROR events.
+/// A webhook's `requests`: its deliveries and failed ones, where it counts them
+/// (`count_requests`); else, with no write of its own, the events it stored (still
+/// kept) and how many of them are ERROR events.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Requests {
     pub total: u64,
@@ -56,6 +57,7 @@ pub async fn create_in(
         previous_key: None,
         auto_resolve_after_seconds: None,
         max_deliveries_per_minute: None,
+        count_requests: false,
         tags: BTreeMap::new(),
     };
     settings.apply(&mut defaults);
@@ -69,6 +71,7 @@ pub async fn create_in(
         sns_policy: defaults.sns_policy,
         auto_resolve_after_seconds: defaults.auto_resolve_after_seconds,
         max_deliveries_per_minute: defaults.max_deliveries_per_minute,
+        count_requests: defaults.count_requests,
     };
     create_tagged_webhook(&app.store, new, defaults.tags).await
 }
@@ -99,8 +102,12 @@ pub async fn set_state_in(
 
 /// delete. Its events and alerts stay (they name the webhook); its URL then answers 403.
 pub async fn delete_in(app: &App, domain: &AuthorizedDomain, webhook_id: &str) -> Result<()> {
-    webhook_in(app, domain, webhook_id).await?;
-    app.store.delete_webhook(webhook_id).await
+    let webhook = webhook_in(app, domain, webhook_id).await?;
+    app.store.delete_webhook(webhook_id).await?;
+    if webhook.count_requests {
+        app.store.delete_request_counts(webhook_id).await?;
+    }
+    Ok(())
 }
 
 /// rotate-key: a new access key, shown once; the old one keeps working for `grace`.
@@ -146,10 +153,34 @@ async fn rows(app: &App, domain: &AuthorizedDomain) -> Result<Vec<Value>> {
     Ok(webhooks.iter().map(|w| webhook_info(w, count(&w.webhook_id))).collect())
 }
 
-/// Events stored per webhook and how many are ERROR events, from one stat that rollups
-/// answer (webhook_id × event_type counts): no write on the delivery path. A stat that
-/// fails leaves the counts at 0 (logged), rather than failing the read.
+/// Each webhook's `requests`: the counted deliveries of those that count them (one
+/// BatchGetItem), and for the others the events stored and how many are ERROR events,
+/// from one stat that rollups answer (webhook_id × event_type counts). A read that
+/// fails leaves its counts at 0 (logged), rather than failing the read of the webhooks.
 async fn requests(app: &App, domain: &AuthorizedDomain, webhooks: &[Webhook]) -> HashMap<String, Requests> {
+    let (counting, uncounted): (Vec<&Webhook>, Vec<&Webhook>) =
+        webhooks.iter().partition(|w| w.count_requests);
+    let mut counts = events_stored(app, domain, &uncounted).await;
+    if !counting.is_empty() {
+        let ids: Vec<&str> = counting.iter().map(|w| w.webhook_id.as_str()).collect();
+        match app.store.request_counts(&ids).await {
+            Ok(counted) => {
+                counts.extend(counted.into_iter().map(|(id, (total, error))| (id, Requests { total, error })))
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "webhook request counts unavailable; answered as 0")
+            }
+        }
+    }
+    counts
+}
+
+/// Events stored per webhook and how many are ERROR events: no write on the delivery path.
+async fn events_stored(
+    app: &App,
+    domain: &AuthorizedDomain,
+    webhooks: &[&Webhook],
+) -> HashMap<String, Requests> {
     let mut counts = HashMap::new();
     if webhooks.is_empty() {
         return counts;
@@ -214,6 +245,7 @@ pub fn webhook_info(webhook: &Webhook, requests: Requests) -> Value {
         "format": webhook.format.as_str(),
         "auto_resolve_after_seconds": webhook.auto_resolve_after_seconds,
         "max_deliveries_per_minute": webhook.max_deliveries_per_minute,
+        "count_requests": webhook.count_requests,
         "previous_key_valid_until": webhook.previous_key.as_ref().map(|k| k.valid_until.clone()),
     })
 }

@@ -20,6 +20,8 @@ pub struct NewWebhook {
     pub sns_policy: SnsPolicy,
     pub auto_resolve_after_seconds: Option<u64>,
     pub max_deliveries_per_minute: Option<u32>,
+    /// See `Webhook::count_requests`.
+    pub count_requests: bool,
 }
 
 /// A webhook and its access key: the only moment the key is known to the service.
@@ -90,6 +92,7 @@ pub async fn create_tagged_webhook(
         previous_key: None,
         auto_resolve_after_seconds: new.auto_resolve_after_seconds,
         max_deliveries_per_minute: new.max_deliveries_per_minute.filter(|&n| n > 0),
+        count_requests: new.count_requests,
         tags,
     };
     store.create_webhook(&webhook).await?;
@@ -146,6 +149,7 @@ mod tests {
             previous_key,
             auto_resolve_after_seconds: None,
             max_deliveries_per_minute: None,
+            count_requests: false,
             tags: Default::default(),
         }
     }

@@ -10,6 +10,7 @@ mod deliveries;
 mod events;
 mod page_token;
 mod rate_limits;
+mod request_counts;
 mod rollup_progress;
 mod rollup_rebuild;
 mod rollups;
