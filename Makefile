@@ -10,13 +10,15 @@ DYNAMODB_HUAWEI_PORT ?= 8102
 HUAWEI_SDK_PORT ?= 3102
 # DynamoDB Local accepts any credentials; these never leave the machine.
 LOCAL_AWS = AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+# Huawei's SDKs sign ingestion calls with keys derived from it; the local stack's own.
+LOCAL_SIGNING = HUAWEI_SIGNING_SECRET=$${HUAWEI_SIGNING_SECRET:-local-stack-signing-secret-not-for-deployment}
 
 .PHONY: run test contract fuzz soak lint template-check bench build-lambda lambda-smoke deploy clean
 
 ## run: DynamoDB Local + every documented route on 127.0.0.1:$(PORT) (and GET /openapi.json), same handlers as Lambda
 run:
 	DYNAMODB_PORT=$(DYNAMODB_PORT) scripts/dynamodb-local.sh start
-	$(LOCAL_AWS) AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT) \
+	$(LOCAL_AWS) AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNAMODB_PORT) $(LOCAL_SIGNING) \
 	  cargo run -p eventctl -- serve --addr 127.0.0.1:$(PORT) --demo
 
 ## test: unit tests, end-to-end tests on DynamoDB Local, the contract run, Huawei's SDKs, template checks

@@ -16,3 +16,5 @@ DYNAMODB_PORT="$dynamodb_port" scripts/dynamodb-local.sh start
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 export RUST_LOG="${RUST_LOG:-warn}"
+# Huawei's ingestion paths derive each webhook's secret key from it; local only.
+export HUAWEI_SIGNING_SECRET="${HUAWEI_SIGNING_SECRET:-local-stack-signing-secret-not-for-deployment}"

@@ -118,12 +118,14 @@ pub fn route(data: &[u8]) {
     let path = String::from_utf8_lossy(path);
     let logged = redacted(&path);
     match route_of(method, &path) {
-        Ok(Route::Create(CreateRoute { webhook_id, access_key })) => {
-            let masked =
-                Route::Create(CreateRoute { webhook_id: webhook_id.clone(), access_key: "***".into() });
+        Ok(Route::Create(CreateRoute::Webhook { webhook_id, access_key })) => {
+            let masked = Route::Create(CreateRoute::Webhook {
+                webhook_id: webhook_id.clone(),
+                access_key: "***".into(),
+            });
             assert_eq!(route_of(method, &logged).ok(), Some(masked), "{path} is logged as {logged}");
             let rebuilt = Endpoint::WebhookEvents.path(&[webhook_id.as_str(), access_key.as_str()]);
-            let again = Route::Create(CreateRoute { webhook_id, access_key });
+            let again = Route::Create(CreateRoute::Webhook { webhook_id, access_key });
             assert_eq!(route_of(method, &rebuilt).ok(), Some(again), "{path} rebuilt as {rebuilt}");
         }
         Ok(_) => {}

@@ -55,6 +55,30 @@ pub struct Config {
     /// off, every stat reads the index (the benchmarks' and tests' query path, and an
     /// operator's switch while rollups are being repaired).
     pub read_rollups: bool,
+    /// The deployment's secret each webhook's Huawei secret key is derived from
+    /// (`HUAWEI_SIGNING_SECRET`), for Huawei's own ingestion paths, which Huawei's SDKs
+    /// sign with an access key id and secret key. None: those paths refuse every call.
+    pub huawei_signing_secret: Option<Secret>,
+}
+
+/// A secret from the environment, which no Debug print of the configuration shows.
+#[derive(Clone, PartialEq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// Where stats may trust rollups: events older than `retention_days` may be gone (TTL
@@ -120,6 +144,7 @@ impl Default for Config {
             read_authorizer: ReadAuthorizer::Iam,
             rollup_settle_seconds: 120,
             read_rollups: true,
+            huawei_signing_secret: None,
         }
     }
 }
@@ -129,7 +154,7 @@ impl Config {
     /// `MAX_BODY_BYTES`, `MAX_EVENTS_PER_DELIVERY`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`,
     /// `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
-    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`;
+    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`, `HUAWEI_SIGNING_SECRET`;
     /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -185,6 +210,14 @@ impl Config {
                 Some(other) => {
                     return Err(Error::Internal(format!("READ_ROLLUPS={other:?} is not true or false")))
                 }
+            },
+            huawei_signing_secret: match lookup("HUAWEI_SIGNING_SECRET").filter(|v| !v.is_empty()) {
+                Some(secret) if secret.len() < 32 => {
+                    return Err(Error::Internal(
+                        "HUAWEI_SIGNING_SECRET is shorter than 32 characters; use a random one".into(),
+                    ))
+                }
+                secret => secret.map(Secret),
             },
         })
     }

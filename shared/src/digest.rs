@@ -1,4 +1,4 @@
-//! Hex text, SHA-256 over parts, and random hex: each written once, since ids, keys and
+//! Hex text, SHA-256 over parts, HMAC-SHA256, and random hex: each written once, since ids, keys and
 //! markers all depend on them staying byte-for-byte the same across versions.
 
 use sha2::{Digest, Sha256};
@@ -28,6 +28,15 @@ pub fn sha256_of_parts(parts: &[&str]) -> [u8; 32] {
 /// SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// HMAC-SHA256 of `data` under `key`.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    let tag = aws_lc_rs::hmac::sign(&key, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
 }
 
 /// `len` random bytes from the OS, as hex.

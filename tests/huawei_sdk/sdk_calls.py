@@ -1,24 +1,29 @@
 """Huawei Cloud's official Python SDKs (huaweicloudsdkces, huaweicloudsdkaom) against the
-local stack, unchanged but for the endpoint and credentials: every read call and its
-error cases. Run by scripts/huawei-sdk.sh, which starts the stack and stores the events.
+local stack, unchanged but for the endpoint and credentials: every read call, both
+ingestion calls (signed with a webhook's credentials), and their error cases. Run by scripts/huawei-sdk.sh, which starts the stack and stores the events.
 
     python sdk_calls.py ENDPOINT PROJECT_ID UNKNOWN_PROJECT_ID
 
 Exits non-zero on the first call whose result is not the expected one."""
 
+import json
 import sys
+import time
+import urllib.request
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions import exceptions
-from huaweicloudsdkces.v1 import CesClient, ListEventDetailRequest
-from huaweicloudsdkaom.v2 import AomClient, ListEventsRequest, EventQueryParam2
+from huaweicloudsdkces.v1 import (CesClient, CreateEventsRequest, CreateEventsRequestBody, EventItemDetail,
+                                  ListEventDetailRequest)
+from huaweicloudsdkaom.v2 import (AomClient, EventList, EventModel, EventQueryParam2, ListEventsRequest,
+                                  PushEventsRequest)
 
 endpoint, project, unknown = sys.argv[1:4]
 failures = []
 
 
 def client(kind, project_id):
-    # Any AK/SK: the local stack (IAM mode) does not check Huawei's signature.
+    # Any AK/SK: the reads (IAM mode) do not check Huawei's signature; ingestion does.
     credentials = BasicCredentials("LOCALAK", "LOCALSK", project_id)
     return kind.new_builder().with_credentials(credentials).with_endpoint(endpoint).build()
 
@@ -100,6 +105,68 @@ check("aom list_events bad time_range", lambda: aom.list_events(
     ListEventsRequest(body=EventQueryParam2(time_range="yesterday"))), error(400, "AOM.0400"))
 check("aom list_events limit 0", lambda: aom.list_events(ListEventsRequest(limit=0, body=aom_query())),
       error(400, "AOM.0400"))
+
+# Ingestion on Huawei's own paths, signed by the SDKs with the credentials a webhook's
+# create answered (ak: the webhook id, sk: derived from the deployment's secret), in a
+# project of its own so the reads above keep their counts.
+ingest_project = "project-huawei-ingest"
+
+
+def create_webhook(fmt, project_id):
+    body = json.dumps({"name": f"sdk-push-{fmt}", "project_id": project_id, "format": fmt,
+                       "domain_id": "domain-huawei-sdk"}).encode()
+    request = urllib.request.Request(f"{endpoint}/monitoring/v1/webhook/create", data=body, method="POST",
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        created = json.load(answer)
+    return created["huawei_credentials"]["ak"], created["huawei_credentials"]["sk"]
+
+
+def signed_client(kind, ak, sk, project_id):
+    credentials = BasicCredentials(ak, sk, project_id)
+    return kind.new_builder().with_credentials(credentials).with_endpoint(endpoint).build()
+
+
+now_ms = int(time.time() * 1000)
+ces_ak, ces_sk = create_webhook("cloud_eye", ingest_project)
+aom_ak, aom_sk = create_webhook("aom", ingest_project)
+ces_push = signed_client(CesClient, ces_ak, ces_sk, ingest_project)
+report = [CreateEventsRequestBody(
+    event_name="diskFull", event_source="financial.System", time=now_ms,
+    detail=EventItemDetail(content="disk /data is full", resource_id="ecs-1", resource_name="web-1",
+                           event_state="normal", event_level="Major", event_user="ops", event_type="EVENT.CUSTOM"))]
+check("ces create_events", lambda: ces_push.create_events(CreateEventsRequest(body=report)),
+      lambda o: o[0] == "ok" and len(o[1].body) == 1 and o[1].body[0].event_name == "diskFull"
+      and o[1].body[0].event_id.startswith("ev"))
+check("ces create_events read back", lambda: ces_push.list_event_detail(
+    ListEventDetailRequest(event_name="diskFull", event_type="EVENT.CUSTOM")),
+    lambda o: o[0] == "ok" and o[1].meta_data.total == 1 and o[1].event_info[0].detail.resource_id == "ecs-1")
+check("ces create_events wrong sk", lambda: signed_client(CesClient, ces_ak, aom_sk, ingest_project)
+      .create_events(CreateEventsRequest(body=report)), error(403, "ces.0017"))
+check("ces create_events another project", lambda: signed_client(CesClient, ces_ak, ces_sk, project)
+      .create_events(CreateEventsRequest(body=report)), error(403, "ces.0017"))
+check("ces create_events with an aom webhook", lambda: signed_client(CesClient, aom_ak, aom_sk, ingest_project)
+      .create_events(CreateEventsRequest(body=report)), error(400, "ces.0013"))
+
+aom_push = signed_client(AomClient, aom_ak, aom_sk, ingest_project)
+alarm = EventModel(starts_at=now_ms, timeout=0, metadata={
+    "event_name": "cpuHigh", "event_severity": "Critical", "event_type": "alarm",
+    "resource_provider": "ecs", "resource_type": "vm", "resource_id": "ecs-2"},
+    annotations={"message": "CPU above 95%"}, attach_rule={})
+check("aom push_events", lambda: aom_push.push_events(PushEventsRequest(body=EventList(events=[alarm]))),
+      lambda o: o[0] == "ok")
+check("aom push_events read back active", lambda: aom_push.list_events(
+    ListEventsRequest(type="active_alert", body=aom_query())),
+    lambda o: o[0] == "ok" and len(o[1].events) == 1 and o[1].events[0].metadata.get("event_name") == "cpuHigh")
+check("aom push_events clear", lambda: aom_push.push_events(
+    PushEventsRequest(action="clear", body=EventList(events=[alarm]))), lambda o: o[0] == "ok")
+check("aom push_events cleared", lambda: aom_push.list_events(
+    ListEventsRequest(type="active_alert", body=aom_query())),
+    lambda o: o[0] == "ok" and len(o[1].events or []) == 0)
+check("aom push_events wrong sk", lambda: signed_client(AomClient, aom_ak, ces_sk, ingest_project)
+      .push_events(PushEventsRequest(body=EventList(events=[alarm]))), error(403, "AOM.0403"))
+check("aom push_events unknown webhook", lambda: signed_client(AomClient, "webhook-000000000000", aom_sk,
+      ingest_project).push_events(PushEventsRequest(body=EventList(events=[alarm]))), error(403, "AOM.0403"))
 
 print(f"huawei-sdk: {len(failures)} of the calls failed" + (f": {', '.join(failures)}" if failures else ""))
 sys.exit(1 if failures else 0)

@@ -8,19 +8,36 @@
 //! different changes). With `_` in place of the access key, the key comes from the
 //! Authorization header (Bearer, or a Basic password). `?action=clear` makes an AOM
 //! body clear the alarms it names, as AOM's own `?action=clear` does.
+//!
+//! Huawei's own ingestion paths, `POST /V1.0/{project_id}/events` (Cloud Eye's
+//! CreateEvents) and `PUT /v2/{project_id}/push/events` (AOM's PushEvents), take the
+//! same payloads signed by Huawei's SDKs: the signature's access key id is a `cloud_eye`
+//! or `aom` webhook of that project, its secret key the one the webhook's create or
+//! rotate-key answered.
 
 use event_core::api::{self, CreateRoute};
 use event_core::model::WebhookFormat;
-use event_core::service::{self, App, Delivery};
+use event_core::service::{self, App, Credential, Delivery};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    api::serve(req, |req, CreateRoute { webhook_id, access_key }| async move {
+    api::serve(req, |req, route| async move {
         // On the request's log line, refusals included: which webhook a sender uses.
         let span = tracing::Span::current();
-        span.record("webhook_id", webhook_id.as_str());
-        let access_key = api::access_key(&req, &access_key)?;
+        let (access_key, signed);
+        let credential = match &route {
+            CreateRoute::Webhook { webhook_id, access_key: in_path } => {
+                span.record("webhook_id", webhook_id.as_str());
+                access_key = api::access_key(&req, in_path)?;
+                Credential::AccessKey { webhook_id, access_key: &access_key }
+            }
+            CreateRoute::Huawei { project_id, format } => {
+                signed = api::huawei_signature(&req)?;
+                span.record("webhook_id", signed.access_key_id.as_str());
+                Credential::Huawei { signed: &signed, project_id, format: *format }
+            }
+        };
         // No limit here: Lambda's 6 MB invoke payload bounds what arrives, and a body
         // over MAX_BODY_BYTES is kept as an ERROR event, never refused.
         let body: &[u8] = req.body().as_ref();
@@ -28,8 +45,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let params = req.query_string_parameters();
         let action = params.first("action");
         let put = req.method() == lambda_http::http::Method::PUT;
-        let delivery =
-            Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action, put };
+        let delivery = Delivery { credential, body, idempotency_key, action, put };
         let created = service::create_events(app, delivery).await?;
         // What this delivery stored (a redelivery stores nothing), and whose.
         span.record("format", tracing::field::display(created.format));

@@ -27,7 +27,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                     &request.settings,
                 )
                 .await?;
-                Ok(issued_info(&issued))
+                Ok(issued_info(&issued, app.config.huawei_signing_secret.as_ref()))
             }
             WebhookRoute::Get { webhook_id } => {
                 let request = webhook_decode::webhook_request(&req, webhook_id)?;
@@ -72,7 +72,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             WebhookRoute::RotateKey => {
                 let request = webhook_decode::rotate_request(&req)?;
                 let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), mode)?;
-                Ok(issued_info(&admin::rotate_in(app, &domain, &request.webhook_id, request.value).await?))
+                {
+                    let issued = admin::rotate_in(app, &domain, &request.webhook_id, request.value).await?;
+                    Ok(issued_info(&issued, app.config.huawei_signing_secret.as_ref()))
+                }
             }
         };
         answer

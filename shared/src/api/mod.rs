@@ -16,6 +16,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
+use crate::huawei::signature::{RequestParts, SignedRequest};
 pub use routes::{
     dialect, route, AlertRoute, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation, Route,
     StatRoute, WebhookRoute,
@@ -35,8 +36,7 @@ where
 {
     let operation = R::NAME;
     let started = Instant::now();
-    let path = req.raw_http_path().to_string();
-    let path = if path.is_empty() { req.uri().path().to_string() } else { path };
+    let path = request_path(&req);
     let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
     let apigw_request_id = gateway_request_id(&req);
     let span = tracing::info_span!(
@@ -97,6 +97,33 @@ fn gateway_request_id(req: &Request) -> String {
         _ => None,
     };
     id.unwrap_or_default()
+}
+
+/// The signature Huawei's SDKs put on a call to Huawei's own ingestion paths; none, or
+/// one that cannot be read, is refused (403) with what is missing.
+pub fn huawei_signature(req: &Request) -> Result<SignedRequest> {
+    let path = request_path(req);
+    let query = req.query_string_parameters();
+    let header = |name: &str| header(req, name).map(str::to_string);
+    let parts = RequestParts {
+        method: req.method().as_str(),
+        path: routes::from_root(&path),
+        query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        header: &header,
+        body: req.body().as_ref(),
+    };
+    SignedRequest::from_parts(&parts)
+        .map_err(|reason| Error::PermissionDenied(format!("Not signed: {reason}.")))
+}
+
+/// The request's path as the client sent it (API Gateway's raw path when it gives one).
+fn request_path(req: &Request) -> String {
+    let path = req.raw_http_path().to_string();
+    if path.is_empty() {
+        req.uri().path().to_string()
+    } else {
+        path
+    }
 }
 
 /// The raw body, refused with 413 past `limit` bytes.

@@ -5,6 +5,7 @@
 use lambda_http::http::Method;
 
 use crate::error::{Error, Result};
+use crate::model::WebhookFormat;
 
 /// Every documented route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +13,10 @@ pub enum Endpoint {
     /// create.
     WebhookEvents,
     WebhookEventsPut,
+    /// create, on Huawei Cloud Eye's own path (CreateEvents), signed by its SDK.
+    CloudEyeCreateEvents,
+    /// create, on Huawei AOM's own path (PushEvents), signed by its SDK.
+    AomPushEvents,
     /// get, current: everything in the body.
     EventGet,
     /// list, current.
@@ -85,9 +90,11 @@ impl Endpoint {
     /// decides (among the endpoints of that template, the one of the request's method), so
     /// a literal path comes before the parameter that would also match it (`GET
     /// /event/list` is a 405, not event "list").
-    pub const ALL: [Endpoint; 41] = [
+    pub const ALL: [Endpoint; 43] = [
         Endpoint::WebhookEvents,
         Endpoint::WebhookEventsPut,
+        Endpoint::CloudEyeCreateEvents,
+        Endpoint::AomPushEvents,
         Endpoint::EventGet,
         Endpoint::EventList,
         Endpoint::EventStat,
@@ -139,6 +146,8 @@ impl Endpoint {
             Endpoint::WebhookEventsPut => {
                 (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/{access_key}/events")
             }
+            Endpoint::CloudEyeCreateEvents => (Method::POST, "/V1.0/{project_id}/events"),
+            Endpoint::AomPushEvents => (Method::PUT, "/v2/{project_id}/push/events"),
             Endpoint::EventGet => (Method::POST, "/monitoring/v1/event/get"),
             Endpoint::EventList => (Method::POST, "/monitoring/v1/event/list"),
             Endpoint::EventStat => (Method::POST, "/monitoring/v1/event/stat"),
@@ -201,7 +210,13 @@ impl Endpoint {
         let mut next = || values.next().unwrap_or_default();
         match self {
             Endpoint::WebhookEvents | Endpoint::WebhookEventsPut => {
-                Route::Create(CreateRoute { webhook_id: next(), access_key: next() })
+                Route::Create(CreateRoute::Webhook { webhook_id: next(), access_key: next() })
+            }
+            Endpoint::CloudEyeCreateEvents => {
+                Route::Create(CreateRoute::Huawei { project_id: next(), format: WebhookFormat::CloudEye })
+            }
+            Endpoint::AomPushEvents => {
+                Route::Create(CreateRoute::Huawei { project_id: next(), format: WebhookFormat::Aom })
             }
             Endpoint::EventById => Route::Get(GetRoute { event_id: Some(next()) }),
             Endpoint::EventGet => Route::Get(GetRoute { event_id: None }),
@@ -251,11 +266,12 @@ impl Endpoint {
     }
 }
 
-/// create: the webhook the monitor posts to, and its key.
+/// create: the webhook the monitor posts to, and its key; or Huawei's own ingestion
+/// paths, whose SDK signs the request and names the project in the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateRoute {
-    pub webhook_id: String,
-    pub access_key: String,
+pub enum CreateRoute {
+    Webhook { webhook_id: String, access_key: String },
+    Huawei { project_id: String, format: WebhookFormat },
 }
 
 /// get: the id when the path carries it (legacy), else the body names it.
@@ -398,15 +414,7 @@ operation!(WebhookRoute, Webhook, "webhooks");
 
 /// Matches a request path (with or without an API Gateway stage prefix) to its route.
 pub fn route(method: &Method, path: &str) -> Result<Route> {
-    // A stage may itself be named like a root (`/v2/v2/…`): every place a root starts
-    // is tried, first to last.
-    let starts = (0..path.len())
-        .filter(|&i| ROOTS.iter().any(|root| path.as_bytes()[i..].starts_with(root.as_bytes())));
-    let located = starts.into_iter().find_map(|start| {
-        let relative = path[start..].trim_end_matches('/');
-        Endpoint::ALL.into_iter().find_map(|e| Some((e, captures(e.spec().1, relative)?)))
-    });
-    let Some((endpoint, values)) = located else {
+    let Some((_, endpoint, values)) = locate(path) else {
         return Err(unknown(path));
     };
     let template = endpoint.spec().1;
@@ -418,6 +426,24 @@ pub fn route(method: &Method, path: &str) -> Result<Route> {
     let allow = allow.join(", ");
     let message = format!("{} takes {allow}, not {method}.", redacted(path));
     Err(Error::MethodNotAllowed { message, allow })
+}
+
+/// Where in `path` its API's root starts (past any API Gateway stage prefix), the
+/// endpoint whose template the rest fits, and the template's values. A stage may itself
+/// be named like a root (`/v2/v2/…`): every place a root starts is tried, first to last.
+fn locate(path: &str) -> Option<(usize, Endpoint, Vec<String>)> {
+    let mut starts = (0..path.len())
+        .filter(|&i| ROOTS.iter().any(|root| path.as_bytes()[i..].starts_with(root.as_bytes())));
+    starts.find_map(|start| {
+        let relative = path[start..].trim_end_matches('/');
+        Endpoint::ALL.into_iter().find_map(|e| Some((start, e, captures(e.spec().1, relative)?)))
+    })
+}
+
+/// The path from where its API's root starts, past any API Gateway stage prefix: the
+/// path a client that signs its requests saw.
+pub fn from_root(path: &str) -> &str {
+    locate(path).map_or(path, |(start, _, _)| &path[start..])
 }
 
 /// The template's parameter values in `path`, decoded, if the path fits the template.
@@ -655,11 +681,22 @@ mod tests {
     fn path_values_are_extracted_and_decoded_behind_a_stage() {
         assert_eq!(
             route(&Method::POST, "/prod/monitoring/v1/webhook/webhook-1/a%2Bb/events/").unwrap(),
-            Route::Create(CreateRoute { webhook_id: "webhook-1".into(), access_key: "a+b".into() })
+            Route::Create(CreateRoute::Webhook { webhook_id: "webhook-1".into(), access_key: "a+b".into() })
         );
         assert_eq!(
             route(&Method::GET, "/monitoring/v1/event/event-4e16ba3bd384").unwrap(),
             Route::Get(GetRoute { event_id: Some("event-4e16ba3bd384".into()) })
+        );
+    }
+
+    #[test]
+    fn a_signed_path_is_read_from_its_root_behind_a_stage() {
+        assert_eq!(from_root("/prod/v2/p-1/push/events"), "/v2/p-1/push/events");
+        assert_eq!(from_root("/v2/v2/p-1/push/events"), "/v2/p-1/push/events");
+        assert_eq!(from_root("/V1.0/p-1/events"), "/V1.0/p-1/events");
+        assert_eq!(
+            route(&Method::POST, "/prod/V1.0/p-1/events").unwrap(),
+            Route::Create(CreateRoute::Huawei { project_id: "p-1".into(), format: WebhookFormat::CloudEye })
         );
     }
 

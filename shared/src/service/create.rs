@@ -10,10 +10,11 @@ use super::change::{Change, Identity};
 use super::fanout;
 use super::intake;
 use super::normalise::{normalise, parse_error_event};
-use super::webhooks::access_key_matches;
+use super::webhooks::{access_key_matches, signature_matches};
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::formats;
+use crate::huawei::signature::{SignedRequest, MAX_CLOCK_SKEW_MINUTES};
 use crate::model::{format_time, Event, EventType, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
 use crate::sns;
@@ -29,8 +30,7 @@ pub struct Created {
 /// One POST to a webhook's URL, as the create route received it.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {
-    pub webhook_id: &'a str,
-    pub access_key: &'a str,
+    pub credential: Credential<'a>,
     pub body: &'a [u8],
     /// The `Idempotency-Key` header: names the delivery's changes when the payload's
     /// format has no identity of its own.
@@ -39,6 +39,18 @@ pub struct Delivery<'a> {
     pub action: Option<&'a str>,
     /// Sent with PUT, as AOM's push_events sends: only an `aom` webhook takes it.
     pub put: bool,
+}
+
+/// How a delivery proves it may use its webhook.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    /// The webhook's id and access key, from its URL (or the key from the Authorization
+    /// header).
+    AccessKey { webhook_id: &'a str, access_key: &'a str },
+    /// Huawei's own ingestion paths: the SDK's request signature, whose access key id
+    /// is the webhook's id, the project the path names, which must be the webhook's,
+    /// and the format the path speaks, which must be the webhook's too.
+    Huawei { signed: &'a SignedRequest, project_id: &'a str, format: WebhookFormat },
 }
 
 /// Accepts one webhook delivery. Answers only after every event is durably stored;
@@ -50,7 +62,7 @@ pub struct Delivery<'a> {
 /// ERROR event each (see `intake`).
 pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created> {
     let started = Instant::now();
-    let webhook = authorize(app, delivery.webhook_id, delivery.access_key).await?;
+    let webhook = authorize(app, delivery.credential).await?;
     let outcome = accept(app, &webhook, delivery, started).await;
     if webhook.count_requests {
         count_request(app, &webhook, &outcome).await;
@@ -74,7 +86,8 @@ async fn count_request(app: &App, webhook: &Webhook, outcome: &Result<Created>) 
 
 /// The delivery of an authorized, enabled webhook.
 async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: Instant) -> Result<Created> {
-    let Delivery { webhook_id, body, idempotency_key, action, put, .. } = delivery;
+    let Delivery { body, idempotency_key, action, put, .. } = delivery;
+    let webhook_id = webhook.webhook_id.as_str();
     if put && webhook.format != WebhookFormat::Aom {
         return Err(Error::MethodNotAllowed {
             message: format!(
@@ -139,6 +152,53 @@ async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: I
     Ok(Created { events, format: webhook.format })
 }
 
+/// The webhook a Huawei SDK's signed call names (its access key id), once its signature
+/// checks with the webhook's secret key, its date is fresh, and the path's project and
+/// format are the webhook's.
+async fn signed_webhook(
+    app: &App,
+    signed: &SignedRequest,
+    project_id: &str,
+    format: WebhookFormat,
+    now: DateTime<Utc>,
+) -> Result<Webhook> {
+    let Some(secret) = &app.config.huawei_signing_secret else {
+        return Err(Error::PermissionDenied(
+            "Huawei's ingestion paths are off in this deployment (no HUAWEI_SIGNING_SECRET); \
+             post to the webhook's URL instead."
+                .into(),
+        ));
+    };
+    if !signed.fresh(now) {
+        return Err(Error::PermissionDenied(format!(
+            "The request was signed at {}, more than {MAX_CLOCK_SKEW_MINUTES} minutes from this \
+             service's clock; set the sender's clock right.",
+            format_time(signed.signed_at)
+        )));
+    }
+    let id = &signed.access_key_id;
+    let webhook = app.store.get_webhook(id).await?;
+    let Some(webhook) = webhook.filter(|w| signature_matches(w, signed, secret, now)) else {
+        return Err(Error::PermissionDenied(format!(
+            "No webhook {id} accepts this signature; sign with the ak and sk that the webhook's \
+             create or rotate-key answered (huawei_credentials)."
+        )));
+    };
+    if webhook.project_id != project_id {
+        return Err(Error::PermissionDenied(format!(
+            "Webhook {id} belongs to project {}, not {project_id}; use its project id.",
+            webhook.project_id
+        )));
+    }
+    if webhook.format != format {
+        return Err(Error::invalid(format!(
+            "Webhook {id} takes {} payloads; this path takes {format} ones: post to a {format} webhook.",
+            webhook.format
+        )));
+    }
+    Ok(webhook)
+}
+
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
 /// turned that off) and confirms a subscription. `Some(confirmed)` for a subscription
 /// confirmation, which is stored as an event either way.
@@ -191,15 +251,23 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// answered alike, so a caller without the key learns nothing, not even that the
 /// webhook exists (403 both); a disabled webhook is a 400, told only to a caller with
 /// the key.
-async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webhook> {
-    let webhook = app.store.get_webhook(webhook_id).await?;
-    let Some(webhook) = webhook.filter(|w| access_key_matches(w, access_key, Utc::now())) else {
-        return Err(Error::PermissionDenied(format!(
-            "No webhook {webhook_id} accepts this access key; check the webhook URL or its key."
-        )));
+async fn authorize(app: &App, credential: Credential<'_>) -> Result<Webhook> {
+    let now = Utc::now();
+    let webhook = match credential {
+        Credential::AccessKey { webhook_id, access_key } => {
+            let webhook = app.store.get_webhook(webhook_id).await?;
+            webhook.filter(|w| access_key_matches(w, access_key, now)).ok_or_else(|| {
+                Error::PermissionDenied(format!(
+                    "No webhook {webhook_id} accepts this access key; check the webhook URL or its key."
+                ))
+            })?
+        }
+        Credential::Huawei { signed, project_id, format } => {
+            signed_webhook(app, signed, project_id, format, now).await?
+        }
     };
     if webhook.state == WebhookState::Disabled {
-        return Err(Error::WebhookDisabled(webhook_id.to_string()));
+        return Err(Error::WebhookDisabled(webhook.webhook_id.clone()));
     }
     Ok(webhook)
 }

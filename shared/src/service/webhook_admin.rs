@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::webhooks::{create_tagged_webhook, rotate_key, IssuedKey, NewWebhook};
+use super::webhooks::{create_tagged_webhook, huawei_secret_key, rotate_key, IssuedKey, NewWebhook};
 use super::{stat_events, App};
+use crate::config::Secret;
 use crate::error::{Error, Result};
-use crate::model::{Webhook, WebhookSettings, WebhookState};
+use crate::model::{Webhook, WebhookFormat, WebhookSettings, WebhookState};
 use crate::query::{ListPage, Query, StatAnswer, StatQuery};
 use crate::tenant::AuthorizedDomain;
 
@@ -251,11 +252,19 @@ pub fn webhook_info(webhook: &Webhook, requests: Requests) -> Value {
 }
 
 /// create and rotate-key: WebhookInfo with the access key and the URL that carries it,
-/// the only answers that ever show the key.
-pub fn issued_info(issued: &IssuedKey) -> Value {
-    let mut info = webhook_info(&issued.webhook, Requests::default());
+/// the only answers that ever show the key; for a `cloud_eye` or `aom` webhook, when the
+/// deployment has a signing secret, also the credentials Huawei's SDKs sign its
+/// CreateEvents or PushEvents with (`huawei_credentials {ak, sk}`).
+pub fn issued_info(issued: &IssuedKey, signing_secret: Option<&Secret>) -> Value {
+    let webhook = &issued.webhook;
+    let mut info = webhook_info(webhook, Requests::default());
     info["access_key"] = json!(issued.access_key);
-    info["webhook_url"] = json!(delivery_path(&issued.webhook.webhook_id, &issued.access_key));
+    info["webhook_url"] = json!(delivery_path(&webhook.webhook_id, &issued.access_key));
+    let huawei = matches!(webhook.format, WebhookFormat::CloudEye | WebhookFormat::Aom);
+    if let (true, Some(secret)) = (huawei, signing_secret) {
+        let sk = huawei_secret_key(secret, &webhook.webhook_id, &webhook.access_key_hash);
+        info["huawei_credentials"] = json!({"ak": webhook.webhook_id, "sk": sk});
+    }
     info
 }
 

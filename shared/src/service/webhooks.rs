@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::digest::{hex, random_hex, sha256};
+use crate::config::Secret;
+use crate::digest::{hex, hmac_sha256, random_hex, sha256};
 use crate::error::{Error, Result};
+use crate::huawei::signature::SignedRequest;
 use crate::model::{format_time, new_id, RetiredKey, SnsPolicy, Webhook, WebhookFormat, WebhookState};
 use crate::store::Store;
 
@@ -50,6 +52,31 @@ pub fn access_key_matches(webhook: &Webhook, access_key: &str, now: DateTime<Utc
         None => Choice::from(0),
     };
     (current | previous).into()
+}
+
+/// The secret key Huawei's SDKs sign with for the webhook `webhook_id` (its access key
+/// id), whose access key hashes to `access_key_hash`: derived from the deployment's
+/// secret, so it is never stored, cannot be worked out from the tables alone, and
+/// changes with every key rotation.
+pub fn huawei_secret_key(secret: &Secret, webhook_id: &str, access_key_hash: &str) -> String {
+    let message = format!("huawei-sk\0{webhook_id}\0{access_key_hash}");
+    hex(&hmac_sha256(secret.expose().as_bytes(), message.as_bytes()))
+}
+
+/// Whether `signed` was signed with the webhook's Huawei secret key, or with the one of
+/// the key a rotation retired while its grace period lasts.
+pub fn signature_matches(
+    webhook: &Webhook,
+    signed: &SignedRequest,
+    secret: &Secret,
+    now: DateTime<Utc>,
+) -> bool {
+    let key_of = |hash: &str| huawei_secret_key(secret, &webhook.webhook_id, hash);
+    let current = signed.signed_with(&key_of(&webhook.access_key_hash));
+    let previous = webhook.previous_key.as_ref().is_some_and(|old| {
+        format_time(now) < old.valid_until && signed.signed_with(&key_of(&old.access_key_hash))
+    });
+    current || previous
 }
 
 fn new_access_key() -> String {
