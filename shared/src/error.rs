@@ -18,6 +18,10 @@ pub enum Error {
     /// The webhook exists but is disabled (400 `ERROR_WEBHOOK_STATE_DISABLED`).
     #[error("Webhook is disabled. (webhook_id = {0})")]
     WebhookDisabled(String),
+    /// The request carries no credential, or one that does not check: unsigned, or
+    /// signed with another key or too long ago (401 `ERROR_AUTHENTICATE_FAILURE`).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The caller may not do this (403 `ERROR_PERMISSION_DENIED`).
     #[error("{0}")]
     PermissionDenied(String),
@@ -81,6 +85,7 @@ impl Error {
             Error::InvalidArgument(_) => "ERROR_INVALID_ARGUMENT",
             Error::RequiredParameter(_) => "ERROR_REQUIRED_PARAMETER",
             Error::WebhookDisabled(_) => "ERROR_WEBHOOK_STATE_DISABLED",
+            Error::Unauthenticated(_) => "ERROR_AUTHENTICATE_FAILURE",
             Error::PermissionDenied(_) => "ERROR_PERMISSION_DENIED",
             Error::NotFound { .. } => "ERROR_NOT_FOUND",
             Error::MethodNotAllowed { .. } => "ERROR_METHOD_NOT_ALLOWED",
@@ -98,6 +103,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::InvalidArgument(_) | Error::RequiredParameter(_) | Error::WebhookDisabled(_) => 400,
+            Error::Unauthenticated(_) => 401,
             Error::PermissionDenied(_) => 403,
             Error::NotFound { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,

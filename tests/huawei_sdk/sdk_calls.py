@@ -142,7 +142,7 @@ check("ces create_events read back", lambda: ces_push.list_event_detail(
     ListEventDetailRequest(event_name="diskFull", event_type="EVENT.CUSTOM")),
     lambda o: o[0] == "ok" and o[1].meta_data.total == 1 and o[1].event_info[0].detail.resource_id == "ecs-1")
 check("ces create_events wrong sk", lambda: signed_client(CesClient, ces_ak, aom_sk, ingest_project)
-      .create_events(CreateEventsRequest(body=report)), error(403, "ces.0017"))
+      .create_events(CreateEventsRequest(body=report)), error(401, "APIGW.0301"))
 check("ces create_events another project", lambda: signed_client(CesClient, ces_ak, ces_sk, project)
       .create_events(CreateEventsRequest(body=report)), error(403, "ces.0017"))
 check("ces create_events with an aom webhook", lambda: signed_client(CesClient, aom_ak, aom_sk, ingest_project)
@@ -164,9 +164,9 @@ check("aom push_events cleared", lambda: aom_push.list_events(
     ListEventsRequest(type="active_alert", body=aom_query())),
     lambda o: o[0] == "ok" and len(o[1].events or []) == 0)
 check("aom push_events wrong sk", lambda: signed_client(AomClient, aom_ak, ces_sk, ingest_project)
-      .push_events(PushEventsRequest(body=EventList(events=[alarm]))), error(403, "AOM.0403"))
+      .push_events(PushEventsRequest(body=EventList(events=[alarm]))), error(401, "APIGW.0301"))
 check("aom push_events unknown webhook", lambda: signed_client(AomClient, "webhook-000000000000", aom_sk,
-      ingest_project).push_events(PushEventsRequest(body=EventList(events=[alarm]))), error(403, "AOM.0403"))
+      ingest_project).push_events(PushEventsRequest(body=EventList(events=[alarm]))), error(401, "APIGW.0301"))
 
 print(f"huawei-sdk: {len(failures)} of the calls failed" + (f": {', '.join(failures)}" if failures else ""))
 sys.exit(1 if failures else 0)

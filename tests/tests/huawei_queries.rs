@@ -189,6 +189,39 @@ async fn cloud_eye_answers_every_parameter_in_its_own_shape() {
 }
 
 #[tokio::test]
+async fn time_filters_select_an_event_by_its_own_time_within_a_day_of_receipt() {
+    let app = app().await;
+    let at = |minutes: i64| format_time(Utc::now() - Duration::minutes(minutes));
+    let ms = |minutes: i64| (Utc::now() - Duration::minutes(minutes)).timestamp_millis().to_string();
+    // Received now, each reporting its own earlier time; the last one a day and more late.
+    let late = |name: &str, occurred: i64| {
+        event(name, 0, json!({"occurred_at": at(occurred), "additional_info": {"event_type": "EVENT.SYS"}}))
+    };
+    let (hour_late, day_late) = (late("diskFull", 120), late("diskFull", 25 * 60));
+    app.store.load_events(&[hour_late.clone(), day_late], None).await.unwrap();
+    let domain = ("domain_id", DOMAIN);
+    let asked = |from: String, to: String| {
+        let app = &app;
+        async move {
+            let params = [("event_type", "EVENT.SYS"), ("from", from.as_str()), ("to", to.as_str()), domain];
+            let (status, answer) = cloud_eye(app, Gateway::Rest, "diskFull", &params).await;
+            assert_eq!(status, 200, "{answer}");
+            ids(&answer, "event_info", "event_id")
+        }
+    };
+    assert_eq!(asked(ms(180), ms(60)).await, [hour_late.event_id.clone()], "its own time, 2 h ago");
+    assert_eq!(asked(ms(30), ms(0)).await, Vec::<String>::new(), "not when it was received");
+    assert_eq!(asked(ms(26 * 60), ms(24 * 60 + 30)).await, Vec::<String>::new(), "reported over a day late");
+    let range = json!({"time_range": format!("{}.{}.120", ms(180), ms(60))});
+    let (status, answer) = aom(&app, Gateway::Http, &[domain], range).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["events"].as_array().map(Vec::len), Some(1), "{answer}");
+    assert_eq!(answer["events"][0]["id"], json!(hour_late.event_id));
+    let (_, recent) = aom(&app, Gateway::Http, &[domain], json!({"time_range": "-1.-1.30"})).await;
+    assert_eq!(recent["events"], json!([]), "received in the last 30 minutes, but from 2 h ago");
+}
+
+#[tokio::test]
 async fn cloud_eye_errors_have_its_shape_and_codes() {
     let CloudEyeData { app, .. } = cloud_eye_data().await;
     let domain = ("domain_id", DOMAIN);

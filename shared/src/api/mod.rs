@@ -100,7 +100,7 @@ fn gateway_request_id(req: &Request) -> String {
 }
 
 /// The signature Huawei's SDKs put on a call to Huawei's own ingestion paths; none, or
-/// one that cannot be read, is refused (403) with what is missing.
+/// one that cannot be read, is refused (401) with what is missing.
 pub fn huawei_signature(req: &Request) -> Result<SignedRequest> {
     let path = request_path(req);
     let query = req.query_string_parameters();

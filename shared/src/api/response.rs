@@ -70,7 +70,7 @@ pub fn error_in(dialect: Dialect, err: &Error) -> Response<Body> {
         Dialect::SpaceOne => json!({"error": {"code": err.code(), "message": message, "status": status}}),
         Dialect::CloudEye => json!({"error_code": cloud_eye_code(err), "error_msg": message}),
         Dialect::Aom => json!({
-            "error_code": format!("AOM.0{status}"),
+            "error_code": aom_code(status),
             "error_msg": message,
             "error_message": message,
             "error_type": aom_type(status),
@@ -88,12 +88,17 @@ pub fn error_in(dialect: Dialect, err: &Error) -> Response<Body> {
     response
 }
 
+/// Huawei's API gateway's code for a request whose signature is missing or wrong: the
+/// gateway answers it before Cloud Eye or AOM see the request.
+const UNAUTHENTICATED: &str = "APIGW.0301";
+
 /// Cloud Eye's codes (its "Error Codes" page) for what each error means.
 fn cloud_eye_code(err: &Error) -> &'static str {
     match err {
         Error::InvalidArgument(_) | Error::RequiredParameter(_) => "ces.0013",
         Error::PayloadTooLarge { .. } => "ces.0014",
         Error::PermissionDenied(_) => "ces.0017",
+        Error::Unauthenticated(_) => UNAUTHENTICATED,
         Error::NotFound { .. } => "ces.0016",
         Error::Internal(_) => "ces.0007",
         Error::Throttled
@@ -102,6 +107,15 @@ fn cloud_eye_code(err: &Error) -> &'static str {
         | Error::UpstreamUnavailable(_)
         | Error::RateLimited { .. } => "ces.0008",
         Error::MethodNotAllowed { .. } | Error::WebhookDisabled(_) | Error::Conflict(_) => "ces.0011",
+    }
+}
+
+/// AOM's code: `AOM.0` and the status, but for a signature that does not check, which
+/// Huawei's API gateway answers before AOM sees the request.
+fn aom_code(status: u16) -> String {
+    match status {
+        401 => UNAUTHENTICATED.to_string(),
+        _ => format!("AOM.0{status}"),
     }
 }
 
@@ -192,6 +206,14 @@ mod tests {
         );
         assert_eq!(body(Dialect::Aom, &Error::Internal("x".into()))["error_code"], "AOM.0500");
         assert_eq!(body(Dialect::CloudEye, &Error::Internal("x".into()))["error_code"], "ces.0007");
+        let unsigned = Error::Unauthenticated("Not signed".into());
+        assert_eq!(
+            body(Dialect::CloudEye, &unsigned),
+            json!({"error_code": "APIGW.0301", "error_msg": "Not signed"})
+        );
+        assert_eq!(body(Dialect::Aom, &unsigned)["error_code"], "APIGW.0301");
+        assert_eq!(body(Dialect::Aom, &unsigned)["error_type"], "SC_UNAUTHORIZED");
+        assert_eq!(body(Dialect::SpaceOne, &unsigned)["error"]["code"], "ERROR_AUTHENTICATE_FAILURE");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! AOM's "Querying Events and Alarms", `POST /v2/{project_id}/events`, over our events
-//! and alerts. Events are read through list (one Query of the domain index, bounded
-//! by created_at); alarms through the alerts' state index, each with its latest event,
+//! and alerts. Events are read through list (one Query of the domain index): those whose
+//! own time (`starts_at`, our occurred_at) is in `time_range`, among those received
+//! within [`super::mapping::LATEST_REPORT_HOURS`] of it; alarms through the alerts' state index, each with its latest event,
 //! which carries what the alarm's metadata shows. Each is rendered as AOM's EventModel,
 //! and `metadata_relation`, `search`, `sort` and the page apply to what is rendered, so
 //! a filter sees exactly the metadata the answer shows.
@@ -22,7 +23,7 @@ use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::aom_request::{AomQuery, Listing, Relation};
-use super::mapping::{level, millis, time_of_millis};
+use super::mapping::{level, millis, own_time_filter, time_of_millis};
 use crate::error::{Error, Result};
 use crate::model::{format_time, Alert, AlertState, Event};
 use crate::query::{Query, MAX_HELD_ROWS};
@@ -51,11 +52,8 @@ pub async fn query_events(app: &App, domain: &AuthorizedDomain, query: &AomQuery
     let (from, to) = (bound(query.start_ms)?, bound(query.end_ms)?);
     let mut models: Vec<Value> = match query.listing {
         Listing::Events => {
-            let filter = json!([
-                {"k": "project_id", "v": query.project_id, "o": "eq"},
-                {"k": "created_at", "v": from, "o": "gte"},
-                {"k": "created_at", "v": to, "o": "lte"},
-            ]);
+            let mut filter = vec![json!({"k": "project_id", "v": query.project_id, "o": "eq"})];
+            filter.extend(own_time_filter(Some(query.start_ms), Some(query.end_ms))?);
             let listed = Query::from_json(&json!({"filter": filter, "page": {"limit": MAX_HELD_ROWS}}))?;
             let page = list_events(app, domain, &listed, None).await?;
             if page.total_count.unwrap_or_default() > MAX_HELD_ROWS {

@@ -8,13 +8,14 @@
 //! `resource_name` the resource's id and name, `event_level` and `event_state` through
 //! [`super::mapping`], and `event_user`, `group_id` and `event_type` the additional_info
 //! keys of those names (absent: `""`, `""`, and `EVENT.CUSTOM` for anything but
-//! `EVENT.SYS`). `from`/`to` bound created_at, when the service received the event,
-//! which is the range the index reads; Cloud Eye itself accepts only events reported
-//! within the hour of their `time`.
+//! `EVENT.SYS`). `from`/`to` bound the event's own time (`time`, our occurred_at), as
+//! Cloud Eye's do, for events that reached the service within
+//! [`super::mapping::LATEST_REPORT_HOURS`] of it, which bounds the index's read (Cloud
+//! Eye itself accepts only events reported within the hour of their `time`).
 
 use serde_json::{json, Value};
 
-use super::mapping::{level, millis, severities_of, state, time_of_millis, LEVEL_NAMES, STATE_NAMES};
+use super::mapping::{level, millis, own_time_filter, severities_of, state, LEVEL_NAMES, STATE_NAMES};
 use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::query::{ListPage, Query, MAX_HELD_ROWS};
@@ -148,12 +149,7 @@ impl CloudEyeQuery {
         if let Some(user) = &self.event_user {
             filter.push(eq(&info(INFO_EVENT_USER), user));
         }
-        for (bound, operator) in [(self.from, "gte"), (self.to, "lte")] {
-            if let Some(ms) = bound {
-                let time = time_of_millis(ms).ok_or_else(|| Error::invalid(format!("{ms} is no time")))?;
-                filter.push(json!({"k": "created_at", "v": time, "o": operator}));
-            }
-        }
+        filter.extend(own_time_filter(self.from, self.to)?);
         Query::from_json(&json!({
             "filter": filter,
             "sort": {"key": "occurred_at", "desc": true},
@@ -278,7 +274,7 @@ mod tests {
         let event = |severity: &str, user: &str| {
             json!({"project_id": "project-1", "title": "rebootServer", "provider": "SYS.ECS",
                    "severity": severity, "event_type": "ERROR", "created_at": "2020-11-25T10:00:00.000Z",
-                   "additional_info": {"event_user": user}})
+                   "occurred_at": "2020-11-25T10:00:00.000Z", "additional_info": {"event_user": user}})
         };
         let now = chrono::Utc::now();
         assert!(q.matches(&event("ERROR", "ops"), now));
@@ -288,5 +284,8 @@ mod tests {
         let mut system = event("ERROR", "ops");
         system["additional_info"]["event_type"] = json!(SYSTEM);
         assert!(!q.matches(&system, now), "EVENT.CUSTOM excludes system events");
+        let mut earlier = event("ERROR", "ops");
+        earlier["occurred_at"] = json!("2020-11-25T09:00:00.000Z");
+        assert!(!q.matches(&earlier, now), "from/to select the event's own time");
     }
 }

@@ -170,7 +170,7 @@ async fn signed_webhook(
         ));
     };
     if !signed.fresh(now) {
-        return Err(Error::PermissionDenied(format!(
+        return Err(Error::Unauthenticated(format!(
             "The request was signed at {}, more than {MAX_CLOCK_SKEW_MINUTES} minutes from this \
              service's clock; set the sender's clock right.",
             format_time(signed.signed_at)
@@ -179,7 +179,7 @@ async fn signed_webhook(
     let id = &signed.access_key_id;
     let webhook = app.store.get_webhook(id).await?;
     let Some(webhook) = webhook.filter(|w| signature_matches(w, signed, secret, now)) else {
-        return Err(Error::PermissionDenied(format!(
+        return Err(Error::Unauthenticated(format!(
             "No webhook {id} accepts this signature; sign with the ak and sk that the webhook's \
              create or rotate-key answered (huawei_credentials)."
         )));
