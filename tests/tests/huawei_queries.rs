@@ -209,7 +209,11 @@ async fn time_filters_select_an_event_by_its_own_time_within_a_day_of_receipt() 
             ids(&answer, "event_info", "event_id")
         }
     };
-    assert_eq!(asked(ms(180), ms(60)).await, [hour_late.event_id.clone()], "its own time, 2 h ago");
+    assert_eq!(
+        asked(ms(180), ms(60)).await,
+        std::slice::from_ref(&hour_late.event_id),
+        "its own time, 2 h ago"
+    );
     assert_eq!(asked(ms(30), ms(0)).await, Vec::<String>::new(), "not when it was received");
     assert_eq!(asked(ms(26 * 60), ms(24 * 60 + 30)).await, Vec::<String>::new(), "reported over a day late");
     let range = json!({"time_range": format!("{}.{}.120", ms(180), ms(60))});
