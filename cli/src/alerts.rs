@@ -1,7 +1,7 @@
 //! `eventctl alerts list|get|stat`: the Alert API's reads, through the functions' own
 //! decoder and service code.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use event_core::api::{alert_decode, decode};
 use event_core::service::{self, alert_info, App};
 use event_core::Result;
@@ -16,27 +16,7 @@ const COLUMNS: [&str; 6] = ["alert_id", "created_at", "state", "urgency", "sever
 #[derive(Subcommand)]
 pub enum AlertsCommand {
     /// List a domain's alerts (the Alert API's list).
-    List {
-        #[command(flatten)]
-        domain: Domain,
-        #[command(flatten)]
-        search: Search,
-        /// Only alerts in this state (TRIGGERED, ACKNOWLEDGED, RESOLVED, ERROR).
-        #[arg(long)]
-        state: Option<String>,
-        /// Only alerts of this urgency (HIGH, LOW).
-        #[arg(long)]
-        urgency: Option<String>,
-        /// Only alerts of this severity.
-        #[arg(long)]
-        severity: Option<String>,
-        /// Only alerts a webhook's events opened.
-        #[arg(long)]
-        webhook_id: Option<String>,
-        /// Only alerts of a project.
-        #[arg(long)]
-        project_id: Option<String>,
-    },
+    List(Box<AlertList>),
     /// Show one alert (AlertInfo).
     Get {
         /// The alert's id (alert-…).
@@ -55,9 +35,33 @@ pub enum AlertsCommand {
     },
 }
 
+#[derive(Args)]
+pub struct AlertList {
+    #[command(flatten)]
+    domain: Domain,
+    #[command(flatten)]
+    search: Search,
+    /// Only alerts in this state (TRIGGERED, ACKNOWLEDGED, RESOLVED, ERROR).
+    #[arg(long)]
+    state: Option<String>,
+    /// Only alerts of this urgency (HIGH, LOW).
+    #[arg(long)]
+    urgency: Option<String>,
+    /// Only alerts of this severity.
+    #[arg(long)]
+    severity: Option<String>,
+    /// Only alerts a webhook's events opened.
+    #[arg(long)]
+    webhook_id: Option<String>,
+    /// Only alerts of a project.
+    #[arg(long)]
+    project_id: Option<String>,
+}
+
 pub async fn run(app: &App, command: AlertsCommand, output: Output) -> Result<()> {
     match command {
-        AlertsCommand::List { domain, search, state, urgency, severity, webhook_id, project_id } => {
+        AlertsCommand::List(list) => {
+            let AlertList { domain, search, state, urgency, severity, webhook_id, project_id } = *list;
             let named = [
                 ("state", &state),
                 ("urgency", &urgency),

@@ -1,7 +1,7 @@
 //! `eventctl events list|get|stat`: the Event API's reads, through the functions' own
 //! decoder and service code.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use event_core::api::{decode, response};
 use event_core::service::{self, App};
 use event_core::Result;
@@ -16,27 +16,7 @@ const COLUMNS: [&str; 6] = ["event_id", "created_at", "event_type", "severity", 
 #[derive(Subcommand)]
 pub enum EventsCommand {
     /// List a domain's events, newest first (the Event API's list).
-    List {
-        #[command(flatten)]
-        domain: Domain,
-        #[command(flatten)]
-        search: Search,
-        /// Only events of this severity (CRITICAL, ERROR, WARNING, INFO, NOT_AVAILABLE).
-        #[arg(long)]
-        severity: Option<String>,
-        /// Only events of this type (ALERT, RECOVERY, ERROR).
-        #[arg(long)]
-        event_type: Option<String>,
-        /// Only events a webhook stored.
-        #[arg(long)]
-        webhook_id: Option<String>,
-        /// Only events of an alert.
-        #[arg(long)]
-        alert_id: Option<String>,
-        /// Only events of a project.
-        #[arg(long)]
-        project_id: Option<String>,
-    },
+    List(Box<EventList>),
     /// Show one event, every field (or those of --only).
     Get {
         /// The event's id (event-…).
@@ -58,9 +38,33 @@ pub enum EventsCommand {
     },
 }
 
+#[derive(Args)]
+pub struct EventList {
+    #[command(flatten)]
+    domain: Domain,
+    #[command(flatten)]
+    search: Search,
+    /// Only events of this severity (CRITICAL, ERROR, WARNING, INFO, NOT_AVAILABLE).
+    #[arg(long)]
+    severity: Option<String>,
+    /// Only events of this type (ALERT, RECOVERY, ERROR).
+    #[arg(long)]
+    event_type: Option<String>,
+    /// Only events a webhook stored.
+    #[arg(long)]
+    webhook_id: Option<String>,
+    /// Only events of an alert.
+    #[arg(long)]
+    alert_id: Option<String>,
+    /// Only events of a project.
+    #[arg(long)]
+    project_id: Option<String>,
+}
+
 pub async fn run(app: &App, command: EventsCommand, output: Output) -> Result<()> {
     match command {
-        EventsCommand::List { domain, search, severity, event_type, webhook_id, alert_id, project_id } => {
+        EventsCommand::List(list) => {
+            let EventList { domain, search, severity, event_type, webhook_id, alert_id, project_id } = *list;
             let named = [
                 ("severity", &severity),
                 ("event_type", &event_type),

@@ -91,7 +91,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let output = cli.output;
     // The schema needs no storage (scripts/check-template.sh runs it without any).
     let command = match cli.command {
-        Command::Tables(TablesCommand::Schema) => return Ok(tables::print_schema()),
+        Command::Tables(TablesCommand::Schema) => {
+            tables::print_schema();
+            return Ok(());
+        }
         command => command,
     };
     let app = App::from_env().await?;
@@ -104,7 +107,42 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Tables(TablesCommand::Create { force }) => {
             tables::create(&app, force, output).await.map_err(explain)
         }
-        Command::Tables(TablesCommand::Schema) => Ok(tables::print_schema()),
+        Command::Tables(TablesCommand::Schema) => {
+            tables::print_schema();
+            Ok(())
+        }
         Command::Serve { addr, demo } => serve::run(app.clone(), addr, demo).await.map_err(explain),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Commands and flags without help text, as `path flag`.
+    fn undocumented(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if !["help", "version"].contains(&id) && arg.get_help().is_none() {
+                missing.push(format!("{path} --{id}"));
+            }
+        }
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            let path = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() {
+                missing.push(path.clone());
+            }
+            undocumented(sub, &path, missing);
+        }
+    }
+
+    #[test]
+    fn every_command_and_flag_has_help() {
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "eventctl", &mut missing);
+        assert!(missing.is_empty(), "no help: {missing:#?}");
+        Cli::command().debug_assert();
     }
 }

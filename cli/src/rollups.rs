@@ -25,6 +25,7 @@ pub enum RollupsCommand {
 
 #[derive(Args)]
 pub struct Range {
+    /// The domain whose rollups to check.
     #[arg(long)]
     domain_id: String,
     /// Start of the range (any ISO 8601 time), widened to its day; default 90 days ago.
