@@ -12,6 +12,7 @@
 use event_core::api::{self, CreateRoute};
 use event_core::model::WebhookFormat;
 use event_core::service::{self, App, Delivery};
+use event_core::telemetry;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 
@@ -20,7 +21,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         // On the request's log line, refusals included: which webhook a sender uses.
         let span = tracing::Span::current();
         span.record("webhook_id", webhook_id.as_str());
-        let access_key = api::access_key(&req, &access_key)?;
+        let access_key =
+            api::access_key(&req, &access_key).inspect_err(|e| telemetry::delivery(None, Err(e)))?;
         // No limit here: Lambda's 6 MB invoke payload bounds what arrives, and a body
         // over MAX_BODY_BYTES is kept as an ERROR event, never refused.
         let body: &[u8] = req.body().as_ref();
@@ -30,7 +32,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let put = req.method() == lambda_http::http::Method::PUT;
         let delivery =
             Delivery { webhook_id: &webhook_id, access_key: &access_key, body, idempotency_key, action, put };
-        let created = service::create_events(app, delivery).await?;
+        let outcome = service::create_events(app, delivery).await;
+        let stored = |c: &service::Created| telemetry::Stored {
+            events: c.events.len(),
+            duplicates: c.duplicates,
+            parse_errors: c.parse_errors,
+        };
+        telemetry::delivery(outcome.as_ref().ok().map(|c| c.format), outcome.as_ref().map(stored));
+        let created = outcome?;
         // What this delivery stored (a redelivery stores nothing), and whose.
         span.record("format", tracing::field::display(created.format));
         span.record("events_stored", created.events.len());

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::change::{Change, Identity};
 use super::fanout;
 use super::intake;
-use super::normalise::{normalise, parse_error_event};
+use super::normalise::{is_parse_error, normalise, parse_error_event};
 use super::webhooks::access_key_matches;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
@@ -24,6 +24,10 @@ use crate::sns;
 pub struct Created {
     pub events: Vec<Event>,
     pub format: WebhookFormat,
+    /// Events of the payload found already stored (a redelivery's).
+    pub duplicates: usize,
+    /// ERROR events stored for what no format could read (the payload, or an event of it).
+    pub parse_errors: usize,
 }
 
 /// One POST to a webhook's URL, as the create route received it.
@@ -92,7 +96,7 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
     }
     let parsed = intake::capped(&webhook, parsed, app.config.max_events_per_delivery);
     let body_hash = sha256_hex(body);
-    let changes = parsed
+    let changes: Vec<Change> = parsed
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
@@ -112,8 +116,15 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
             Change { identity, event: normalise(&webhook, item, now), auto_resolve_at }
         })
         .collect();
+    let total = changes.len();
     let events = fanout::store_all(app, changes, now, started).await?;
-    Ok(Created { events, format: webhook.format })
+    let parse_errors = events.iter().filter(|e| is_parse_error(&webhook, e)).count();
+    Ok(Created {
+        duplicates: total.saturating_sub(events.len()),
+        parse_errors,
+        events,
+        format: webhook.format,
+    })
 }
 
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
