@@ -43,6 +43,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         // What this delivery stored (a redelivery stores nothing), and whose.
         span.record("format", tracing::field::display(created.format));
         span.record("events_stored", created.events.len());
+        span.record("events_deduplicated", created.duplicates);
         if let Some(event) = created.events.first() {
             span.record("domain_id", event.domain_id.as_str());
         }

@@ -24,7 +24,7 @@ pub use routes::{
 /// Runs one operation for one request: routes it, runs `work` with the operation's own
 /// typed route, renders the outcome and logs one line with the request id, route,
 /// domain, status and latency (and `code` on an error). `work` may record the span's
-/// other fields (create: `webhook_id`, `format`, `events_stored`), and counts a failure
+/// other fields (create: `webhook_id`, `format`, `events_stored`, `events_deduplicated`), and counts a failure
 /// by cause (`telemetry::failed`). Never fails: every error becomes its error response,
 /// in the shape of the API the path belongs to (SpaceONE's, Cloud Eye's or AOM's).
 pub async fn serve<R, F, Fut, T>(req: Request, work: F) -> Response<Body>
@@ -49,7 +49,8 @@ where
         // create's: which webhook, its format, and what the delivery stored.
         webhook_id = tracing::field::Empty,
         format = tracing::field::Empty,
-        events_stored = tracing::field::Empty
+        events_stored = tracing::field::Empty,
+        events_deduplicated = tracing::field::Empty
     );
     async move {
         let outcome = match route(req.method(), &path).map(R::of) {
