@@ -12,7 +12,7 @@ use event_core::tenant::{authorize, Identity};
 use event_core::{Error, Result};
 use serde_json::Value;
 
-use crate::Output;
+use crate::output::{emit, Output};
 
 #[derive(Subcommand)]
 pub enum RollupsCommand {
@@ -25,6 +25,7 @@ pub enum RollupsCommand {
 
 #[derive(Args)]
 pub struct Range {
+    /// The domain whose rollups to check.
     #[arg(long)]
     domain_id: String,
     /// Start of the range (any ISO 8601 time), widened to its day; default 90 days ago.
@@ -97,8 +98,9 @@ pub async fn run(app: &App, command: RollupsCommand, output: Output) -> Result<(
         }
         serde_json::to_value(differences)
     };
-    if output == Output::Json {
-        println!("{}", answer.map_err(|e| Error::Internal(e.to_string()))?);
+    let answer = answer.map_err(|e| Error::Internal(e.to_string()))?;
+    if output != Output::Text {
+        emit(&answer, output, |_| {});
     }
     Ok(())
 }

@@ -43,6 +43,7 @@ pub mod rollup;
 pub mod service;
 pub mod sns;
 pub mod store;
+pub mod telemetry;
 pub mod tenant;
 
 pub use error::{Error, Result};

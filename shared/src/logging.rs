@@ -1,5 +1,5 @@
 //! Log setup: JSON lines in Lambda (CloudWatch Logs Insights reads the fields), plain
-//! text on a terminal. `RUST_LOG` filters as usual; the default is `info`.
+//! text on stderr elsewhere (eventctl's output on stdout stays clean for scripts). `RUST_LOG` filters as usual; the default is `info`.
 //!
 //! Whatever `RUST_LOG` says, the Lambda runtime and the HTTP and AWS client crates log at
 //! `info` at most: at debug and trace they print whole invocation events and requests,
@@ -28,7 +28,9 @@ pub fn init() {
         tracing::subscriber::set_global_default(json_subscriber(rust_log.as_deref(), std::io::stdout))
     } else {
         let builder = tracing_subscriber::fmt().with_env_filter(filter(rust_log.as_deref()));
-        tracing::subscriber::set_global_default(builder.with_ansi(false).finish())
+        tracing::subscriber::set_global_default(
+            builder.with_ansi(false).with_writer(std::io::stderr).finish(),
+        )
     };
 }
 

@@ -244,6 +244,10 @@ pub struct WebhookSettings {
     pub auto_resolve_after_seconds: Option<Option<u64>>,
     pub max_deliveries_per_minute: Option<Option<u32>>,
     pub count_requests: Option<bool>,
+    /// Moves the webhook to another project of its domain (eventctl's `webhook update
+    /// --project-id`; SpaceONE's update has no such field). Events stored before keep
+    /// the project they were stored with.
+    pub project_id: Option<String>,
 }
 
 impl WebhookSettings {
@@ -257,6 +261,7 @@ impl WebhookSettings {
         webhook.name = settings.name.unwrap_or(std::mem::take(&mut webhook.name));
         webhook.tags = settings.tags.unwrap_or(std::mem::take(&mut webhook.tags));
         webhook.format = settings.format.unwrap_or(webhook.format);
+        webhook.project_id = settings.project_id.unwrap_or(std::mem::take(&mut webhook.project_id));
         webhook.verify_sns_signature = settings.verify_sns_signature.unwrap_or(webhook.verify_sns_signature);
         if let Some(arns) = settings.sns_topic_arns {
             webhook.sns_policy.topic_arns = arns;

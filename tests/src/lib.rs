@@ -9,6 +9,7 @@
 //! does); otherwise the harness starts one on a free port and stops it when the test
 //! process ends.
 
+pub mod cli;
 pub mod faults;
 pub mod model;
 

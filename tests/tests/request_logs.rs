@@ -28,6 +28,7 @@ async fn a_delivery_logs_its_webhook_format_domain_and_events_stored_and_a_refus
     assert_eq!(span["webhook_id"], json!(webhook_id), "{line}");
     assert_eq!(span["format"], "alertmanager", "{line}");
     assert_eq!(span["events_stored"], 2, "two alerts, two events: {line}");
+    assert_eq!(span["events_deduplicated"], 0, "{line}");
     assert_eq!(span["domain_id"], DOMAIN, "{line}");
     assert_eq!(span["apigw_request_id"], "JKJaXmPLvHcESHA=", "the sample event's requestId: {line}");
 
@@ -36,6 +37,7 @@ async fn a_delivery_logs_its_webhook_format_domain_and_events_stored_and_a_refus
     assert_eq!(status, 200);
     let (line, span) = logs.request_line();
     assert_eq!(span["events_stored"], 0, "a redelivery stores nothing: {line}");
+    assert_eq!(span["events_deduplicated"], 2, "both found already stored: {line}");
 
     // A sender with a wrong key: refused, and the line says which webhook and why.
     let wrong = webhook_path(&key).replace(&key.access_key, "not-the-key");

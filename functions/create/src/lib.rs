@@ -18,6 +18,7 @@
 use event_core::api::{self, CreateRoute};
 use event_core::model::WebhookFormat;
 use event_core::service::{self, App, Credential, Delivery};
+use event_core::telemetry;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 
@@ -29,11 +30,12 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let credential = match &route {
             CreateRoute::Webhook { webhook_id, access_key: in_path } => {
                 span.record("webhook_id", webhook_id.as_str());
-                access_key = api::access_key(&req, in_path)?;
+                access_key =
+                    api::access_key(&req, in_path).inspect_err(|e| telemetry::delivery(None, Err(e)))?;
                 Credential::AccessKey { webhook_id, access_key: &access_key }
             }
             CreateRoute::Huawei { project_id, format } => {
-                signed = api::huawei_signature(&req)?;
+                signed = api::huawei_signature(&req).inspect_err(|e| telemetry::delivery(None, Err(e)))?;
                 span.record("webhook_id", signed.access_key_id.as_str());
                 Credential::Huawei { signed: &signed, project_id, format: *format }
             }
@@ -46,10 +48,18 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let action = params.first("action");
         let put = req.method() == lambda_http::http::Method::PUT;
         let delivery = Delivery { credential, body, idempotency_key, action, put };
-        let created = service::create_events(app, delivery).await?;
+        let outcome = service::create_events(app, delivery).await;
+        let stored = |c: &service::Created| telemetry::Stored {
+            events: c.events.len(),
+            duplicates: c.duplicates,
+            parse_errors: c.parse_errors,
+        };
+        telemetry::delivery(outcome.as_ref().ok().map(|c| c.format), outcome.as_ref().map(stored));
+        let created = outcome?;
         // What this delivery stored (a redelivery stores nothing), and whose.
         span.record("format", tracing::field::display(created.format));
         span.record("events_stored", created.events.len());
+        span.record("events_deduplicated", created.duplicates);
         if let Some(event) = created.events.first() {
             span.record("domain_id", event.domain_id.as_str());
         }

@@ -5,11 +5,14 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     event_core::logging::init();
+    event_core::telemetry::init();
     let app = event_core::service::App::from_env().await?;
     let consumer = event_core::service::RollupConsumer::new(app.store, app.config.retention_days);
     let consumer = &consumer;
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        event_rollup::handle(consumer, event.payload).await.map_err(Error::from)
+        let answer = event_rollup::handle(consumer, event.payload).await;
+        event_core::telemetry::flush(); // this batch's lag, as an EMF line
+        answer.map_err(Error::from)
     }))
     .await
 }

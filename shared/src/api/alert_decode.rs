@@ -66,9 +66,14 @@ pub fn get_request(req: &Request, path_alert_id: Option<String>) -> Result<Alert
 /// field is a parameter and `query` is the Query as JSON text.
 pub fn list_request(req: &Request, from_query_string: bool) -> Result<AlertList> {
     let body = if from_query_string { query_string_object(req)? } else { body_object(req)? };
-    let (query, next_token) = listing(&body, &EXACT_FIELDS)?;
-    let state = optional_text(&body, "state")?.map(|s| s.parse::<AlertState>()).transpose()?;
-    Ok(AlertList { query, state, domain_id: optional_text(&body, "domain_id")?, next_token })
+    list_body(&body)
+}
+
+/// An alert list request's JSON body (eventctl builds one from its flags).
+pub fn list_body(body: &serde_json::Map<String, Value>) -> Result<AlertList> {
+    let (query, next_token) = listing(body, &EXACT_FIELDS)?;
+    let state = optional_text(body, "state")?.map(|s| s.parse::<AlertState>()).transpose()?;
+    Ok(AlertList { query, state, domain_id: optional_text(body, "domain_id")?, next_token })
 }
 
 /// `PUT /alert/{id}` or `POST /alert/update`, with `{alert_id?, title?, description?,

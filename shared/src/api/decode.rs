@@ -102,8 +102,14 @@ pub fn get_request(req: &Request, path_event_id: Option<String>) -> Result<GetRe
 /// field is a parameter and `query` is the Query as JSON text.
 pub fn list_request(req: &Request, from_query_string: bool) -> Result<ListRequest> {
     let body = if from_query_string { query_string_object(req)? } else { body_object(req)? };
-    let (query, next_token) = listing(&body, &EXACT_FIELDS)?;
-    Ok(ListRequest { scoped: Scoped { domain_id: optional_text(&body, "domain_id")?, query }, next_token })
+    list_body(&body)
+}
+
+/// A list request's JSON body (eventctl builds one from its flags, so it reads exactly
+/// what the API reads).
+pub fn list_body(body: &Map<String, Value>) -> Result<ListRequest> {
+    let (query, next_token) = listing(body, &EXACT_FIELDS)?;
+    Ok(ListRequest { scoped: Scoped { domain_id: optional_text(body, "domain_id")?, query }, next_token })
 }
 
 /// A list request's body (events or alerts): its fields checked against `exact` (name in
@@ -129,13 +135,17 @@ pub(super) fn listing(body: &Map<String, Value>, exact: &[(&str, &str)]) -> Resu
 
 /// `{query: StatisticsQuery, domain_id?}`.
 pub fn stat_request(req: &Request) -> Result<Scoped<StatQuery>> {
-    let body = body_object(req)?;
-    reject_unknown(&body, &["query", "domain_id"])?;
+    stat_body(&body_object(req)?)
+}
+
+/// A stat request's JSON body.
+pub fn stat_body(body: &Map<String, Value>) -> Result<Scoped<StatQuery>> {
+    reject_unknown(body, &["query", "domain_id"])?;
     let query = match body.get("query") {
         None | Some(Value::Null) => return Err(Error::RequiredParameter("query".into())),
         Some(q) => StatQuery::from_json(q)?,
     };
-    Ok(Scoped { domain_id: optional_text(&body, "domain_id")?, query })
+    Ok(Scoped { domain_id: optional_text(body, "domain_id")?, query })
 }
 
 pub(super) fn query_string_object(req: &Request) -> Result<Map<String, Value>> {

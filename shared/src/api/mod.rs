@@ -25,8 +25,9 @@ pub use routes::{
 /// Runs one operation for one request: routes it, runs `work` with the operation's own
 /// typed route, renders the outcome and logs one line with the request id, route,
 /// domain, status and latency (and `code` on an error). `work` may record the span's
-/// other fields (create: `webhook_id`, `format`, `events_stored`). Never fails: every error becomes its error response, in
-/// the shape of the API the path belongs to (SpaceONE's, Cloud Eye's or AOM's).
+/// other fields (create: `webhook_id`, `format`, `events_stored`, `events_deduplicated`), and counts a failure
+/// by cause (`telemetry::failed`). Never fails: every error becomes its error response,
+/// in the shape of the API the path belongs to (SpaceONE's, Cloud Eye's or AOM's).
 pub async fn serve<R, F, Fut, T>(req: Request, work: F) -> Response<Body>
 where
     R: Operation,
@@ -48,7 +49,8 @@ where
         // create's: which webhook, its format, and what the delivery stored.
         webhook_id = tracing::field::Empty,
         format = tracing::field::Empty,
-        events_stored = tracing::field::Empty
+        events_stored = tracing::field::Empty,
+        events_deduplicated = tracing::field::Empty
     );
     async move {
         let outcome = match route(req.method(), &path).map(R::of) {
@@ -61,6 +63,9 @@ where
             Ok(response) => (response, None),
             Err(err) => (response::error_in(dialect(&path), &err), Some(err)),
         };
+        if let Some(err) = &failure {
+            crate::telemetry::failed(operation, err);
+        }
         let status = response.status().as_u16();
         let path = routes::redacted(&path);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -86,6 +86,15 @@ pub fn update_request(req: &Request, path_id: Option<String>) -> Result<WebhookR
     about(req, &body, path_id, value)
 }
 
+/// The settings of an update and an update-plugin in one JSON object (eventctl's
+/// `webhook update` builds one from its flags, so its values are checked as the API's).
+pub fn settings_body(body: &Map<String, Value>) -> Result<WebhookSettings> {
+    reject_unknown(body, &SETTINGS.iter().chain(&PLUGIN).copied().collect::<Vec<_>>())?;
+    let mut value = settings(body)?;
+    plugin(body, &mut value)?;
+    Ok(value)
+}
+
 /// update-plugin (`PUT /webhook/{id}/plugin` or `POST /webhook/update-plugin`): the
 /// format (our built-in "plugin") and its options.
 pub fn update_plugin_request(

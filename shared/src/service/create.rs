@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::change::{Change, Identity};
 use super::fanout;
 use super::intake;
-use super::normalise::{normalise, parse_error_event};
+use super::normalise::{is_parse_error, normalise, parse_error_event};
 use super::webhooks::{access_key_matches, signature_matches};
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
@@ -25,6 +25,10 @@ use crate::sns;
 pub struct Created {
     pub events: Vec<Event>,
     pub format: WebhookFormat,
+    /// Events of the payload found already stored (a redelivery's).
+    pub duplicates: usize,
+    /// ERROR events stored for what no format could read (the payload, or an event of it).
+    pub parse_errors: usize,
 }
 
 /// One POST to a webhook's URL, as the create route received it.
@@ -128,7 +132,7 @@ async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: I
     }
     let parsed = intake::capped(webhook, parsed, app.config.max_events_per_delivery);
     let body_hash = sha256_hex(body);
-    let changes = parsed
+    let changes: Vec<Change> = parsed
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
@@ -148,8 +152,15 @@ async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: I
             Change { identity, event: normalise(webhook, item, now), auto_resolve_at }
         })
         .collect();
+    let total = changes.len();
     let events = fanout::store_all(app, changes, now, started).await?;
-    Ok(Created { events, format: webhook.format })
+    let parse_errors = events.iter().filter(|e| is_parse_error(webhook, e)).count();
+    Ok(Created {
+        duplicates: total.saturating_sub(events.len()),
+        parse_errors,
+        events,
+        format: webhook.format,
+    })
 }
 
 /// The webhook a Huawei SDK's signed call names (its access key id), once its signature

@@ -21,7 +21,7 @@ const MAX_ADDITIONAL_INFO: usize = 64 * 1024;
 /// event, so the broken integration shows up instead of vanishing.
 pub(super) fn parse_error_event(webhook: &Webhook, message: &str, payload: Value) -> ParsedEvent {
     ParsedEvent {
-        event_key: Some(format!("{}:parsing-error", webhook.webhook_id)),
+        event_key: Some(parse_error_key(webhook)),
         event_type: Some(EventType::Error.as_str().into()),
         title: Some(format!("Webhook Event Parsing Error - {}", webhook.name)),
         description: Some(message.to_string()),
@@ -29,6 +29,16 @@ pub(super) fn parse_error_event(webhook: &Webhook, message: &str, payload: Value
         raw_data: payload,
         ..ParsedEvent::default()
     }
+}
+
+/// The event_key of a webhook's parse-error events: one alert for all of them.
+fn parse_error_key(webhook: &Webhook) -> String {
+    format!("{}:parsing-error", webhook.webhook_id)
+}
+
+/// Whether `event` is one of `webhook`'s parse-error events.
+pub(super) fn is_parse_error(webhook: &Webhook, event: &Event) -> bool {
+    event.event_key == parse_error_key(webhook)
 }
 
 pub(super) fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>) -> Event {

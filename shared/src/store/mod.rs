@@ -7,6 +7,7 @@ mod alert_pages;
 mod alert_states;
 mod alerts;
 mod deliveries;
+mod deployment;
 mod events;
 mod page_token;
 mod rate_limits;
@@ -35,6 +36,7 @@ pub use alert_pages::{AlertCursor, AlertScan};
 pub use alert_states::AlertRange;
 pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
+pub use deployment::{StackTable, STACK_TAG};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
@@ -104,6 +106,8 @@ pub struct Store {
     /// `EVENT_RETENTION_DAYS` (0: kept for ever): reads start at the oldest event that
     /// has not expired, on every index (the count index holds no `expires_at`).
     retention_days: u32,
+    /// The endpoint the client was configured with, if any (none: AWS's own).
+    endpoint: Option<String>,
 }
 
 impl Store {
@@ -115,6 +119,7 @@ impl Store {
             meter: Arc::default(),
             read_budget: defaults.read_budget(),
             retention_days: defaults.retention_days,
+            endpoint: None,
         }
     }
 
@@ -136,9 +141,11 @@ impl Store {
             .timeout_config(config.storage_timeouts())
             .load()
             .await;
-        Store::new(Client::new(&sdk), config.tables.clone())
+        let mut store = Store::new(Client::new(&sdk), config.tables.clone())
             .with_read_budget(config.read_budget())
-            .with_retention_days(config.retention_days)
+            .with_retention_days(config.retention_days);
+        store.endpoint = deployment::configured_endpoint(&sdk);
+        store
     }
 
     pub fn tables(&self) -> &Tables {

@@ -173,10 +173,11 @@ impl Store {
     }
 
     /// Writes what the Webhook API's update and update-plugin change (name, tags, format,
-    /// SNS options, auto-resolve, rate limit, request counting), never the keys or the state, and only
-    /// while the webhook is still there and of `webhook.domain_id`.
+    /// SNS options, auto-resolve, rate limit, request counting) and the project `eventctl
+    /// webhook update` may move it to, never the keys or the state, and only while the
+    /// webhook is still there and of `webhook.domain_id`.
     pub async fn set_webhook_settings(&self, webhook: &Webhook) -> Result<()> {
-        let mut set = vec!["#n = :n", "#t = :t", "#f = :f", "#v = :v", "#s = :s"];
+        let mut set = vec!["#n = :n", "#t = :t", "#f = :f", "#v = :v", "#s = :s", "#p = :p"];
         let mut remove = Vec::new();
         let mut update = self
             .client
@@ -196,6 +197,8 @@ impl Store {
             .expression_attribute_values(":v", AttributeValue::Bool(webhook.verify_sns_signature))
             .expression_attribute_names("#s", "sns_policy")
             .expression_attribute_values(":s", to_attribute(&webhook.sns_policy)?)
+            .expression_attribute_names("#p", "project_id")
+            .expression_attribute_values(":p", AttributeValue::S(webhook.project_id.clone()))
             .expression_attribute_names("#a", "auto_resolve_after_seconds")
             .expression_attribute_names("#r", RATE_LIMIT)
             .expression_attribute_names("#c", "count_requests");
