@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use event_core::api::{alert_decode, decode};
-use event_core::service::{self, alert_info, App};
+use event_core::service::{self, App};
 use event_core::Result;
 use serde_json::json;
 
@@ -77,8 +77,8 @@ pub async fn run(app: &App, command: AlertsCommand, output: Output) -> Result<()
             print_page(&to_json(page)?, &search.columns(&COLUMNS), output);
         }
         AlertsCommand::Get { alert_id, domain } => {
-            let alert = service::get_alert(&app.store, &domain.authorized()?, &alert_id).await?;
-            emit(&alert_info(&alert), output, print_record);
+            let alert = service::alert_detail(app, &domain.authorized()?, &alert_id).await?;
+            emit(&alert, output, print_record);
         }
         AlertsCommand::Stat { domain, query } => {
             let query: serde_json::Value = serde_json::from_str(&query)

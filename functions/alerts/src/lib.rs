@@ -19,10 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             AlertRoute::Get { alert_id } => {
                 let request = alert_decode::get_request(&req, alert_id)?;
                 let domain = tenant::caller_domain(&req, request.domain_id.as_deref(), mode)?;
-                let alert = service::get_alert(&app.store, &domain, &request.alert_id).await?;
-                let mut info = alert_info(&alert);
-                info["event_count"] = service::alert_event_count(app, &domain, &alert.alert_id).await?.into();
-                Ok(info)
+                service::alert_detail(app, &domain, &request.alert_id).await
             }
             AlertRoute::List { from_query_string } => {
                 let request = alert_decode::list_request(&req, from_query_string)?;

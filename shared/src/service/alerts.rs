@@ -8,9 +8,10 @@
 //! alert. An alert past its auto-resolve time resolved then, and is written down so.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::alert_link::write_down_expiry;
+use super::alert_search::alert_info;
 use super::search::list_events;
 use super::webhooks::access_key_matches;
 use super::App;
@@ -25,10 +26,18 @@ pub async fn get_alert(store: &Store, domain: &AuthorizedDomain, alert_id: &str)
     store.get_alert(domain, alert_id).await?.ok_or_else(|| Error::not_found("alert_id", alert_id))
 }
 
+/// get's answer: AlertInfo with `event_count`.
+pub async fn alert_detail(app: &App, domain: &AuthorizedDomain, alert_id: &str) -> Result<Value> {
+    let alert = get_alert(&app.store, domain, alert_id).await?;
+    let mut info = alert_info(&alert);
+    info["event_count"] = alert_event_count(app, domain, &alert.alert_id).await?.into();
+    Ok(info)
+}
+
 /// How many of the events still kept were linked to the alert: one `Select: COUNT`
 /// Query of the alert index (0.5 read unit per 4 KB of its keys), so only a single
 /// alert's read answers it, never a list.
-pub async fn alert_event_count(app: &App, domain: &AuthorizedDomain, alert_id: &str) -> Result<u64> {
+async fn alert_event_count(app: &App, domain: &AuthorizedDomain, alert_id: &str) -> Result<u64> {
     let query = Query::from_json(&json!({
         "filter": [{"k": "alert_id", "v": alert_id, "o": "eq"}],
         "count_only": true,

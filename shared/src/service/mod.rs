@@ -21,7 +21,7 @@ pub mod webhook_admin;
 pub mod webhooks;
 
 pub use alert_search::{alert_info, list_alerts, stat_alerts};
-pub use alerts::{alert_event_count, get_alert, update_alert, update_alert_state};
+pub use alerts::{alert_detail, get_alert, update_alert, update_alert_state};
 pub use create::{create_events, Created, Credential, Delivery};
 pub use get::get_event;
 pub use rollups::RollupConsumer;
