@@ -50,6 +50,11 @@ const context = await chromium.launchPersistentContext(profile, {
 });
 const page = context.pages()[0] || (await context.newPage());
 const elsewhere = [];
+const loaded = [];
+const figures = [];
+page.on('response', (response) => {
+  if (new URL(response.url()).pathname.includes('/console')) loaded.push(response.body().then((b) => b.length, () => 0));
+});
 const consoleErrors = [];
 page.on('request', (request) => {
   if (!request.url().startsWith(origin) && !request.url().startsWith('data:')) elsewhere.push(request.url());
@@ -79,18 +84,24 @@ async function tabTo(locator, what, most = 40) {
 
 try {
   // Sign in from the keyboard.
+  let started = performance.now();
   await page.goto(`${base}/console`);
   await page.locator('#sign-in input').waitFor();
+  const pageReady = Math.round(performance.now() - started);
+  const sizes = await Promise.all(loaded);
+  figures.push(`page ready in ${pageReady} ms: ${sizes.length} files, ${sizes.reduce((a, b) => a + b, 0)} bytes`);
   await screenshot('sign-in');
   await accessible('sign-in');
   await page.keyboard.press('Tab');
   check(await page.locator('#sign-in input').evaluate((n) => n === document.activeElement), 'Tab reaches the domain_id field first');
   await page.keyboard.type(domain);
+  started = performance.now();
   await page.keyboard.press('Enter');
 
   // The demo alert is open.
   const demo = page.locator('#alerts-table tr', { hasText: 'Disk full on web-1' });
   await demo.waitFor();
+  figures.push(`open alerts listed ${Math.round(performance.now() - started)} ms after sign-in`);
   check((await demo.locator('.badge').first().textContent()) === 'TRIGGERED', 'the demo alert is listed open (TRIGGERED)');
   const alertId = await demo.getAttribute('data-alert-id');
   await page.waitForFunction((id) => document.querySelector(`tr[data-alert-id="${id}"] td.count`).textContent !== '…', alertId);
@@ -145,8 +156,10 @@ try {
   await screenshot('event-detail');
 
   // The chart draws the stored counts: the same as a stat call.
+  started = performance.now();
   await page.locator('nav button[data-view="chart"]').click();
   await page.locator('#events-chart rect.bar').first().waitFor();
+  figures.push(`chart drawn ${Math.round(performance.now() - started)} ms after its tab is opened`);
   const drawn = await page.$$eval('#events-chart rect.bar', (bars) => bars.map((b) => `${b.dataset.bucket} ${b.dataset.severity} ${b.dataset.count}`).sort());
   const since = new Date(Date.now() - 86400e3 - 600e3).toISOString();
   const stat = await api('event/stat', {
@@ -215,4 +228,5 @@ try {
   rmSync(profile, { recursive: true, force: true });
 }
 for (const what of passed) console.log(`ok: ${what}`);
+for (const figure of figures) console.log(`figure: ${figure}`);
 console.log(`console browser test: ${passed.length} checks passed${process.exitCode ? ', then one failed' : ''}; screenshots in ${artifacts}`);
