@@ -57,6 +57,7 @@ function signIn() {
     auth.forget();
     location.reload();
   });
+  form.querySelector('fieldset').disabled = false;
 }
 
 function started() {

@@ -73,8 +73,9 @@ async function accessible(view) {
   check(found.length === 0, `${view}: no WCAG 2 AA violations (axe-core ${result.testEngine.version}) ${found.join('; ')}`);
 }
 
-/** Tabs from the current focus until `locator` has it (at most `most` presses). */
+/** Tabs from the top of the page until `locator` has the focus (at most `most` presses). */
 async function tabTo(locator, what, most = 40) {
+  await page.evaluate(() => document.activeElement?.blur());
   for (let i = 0; i < most; i += 1) {
     if (await locator.evaluate((node) => node === document.activeElement)) return;
     await page.keyboard.press('Tab');
@@ -86,7 +87,7 @@ try {
   // Sign in from the keyboard.
   let started = performance.now();
   await page.goto(`${base}/console`);
-  await page.locator('#sign-in input').waitFor();
+  await page.locator('#sign-in fieldset:not([disabled]) input').waitFor();
   const pageReady = Math.round(performance.now() - started);
   const sizes = await Promise.all(loaded);
   figures.push(`page ready in ${pageReady} ms: ${sizes.length} files, ${sizes.reduce((a, b) => a + b, 0)} bytes`);
@@ -124,6 +125,7 @@ try {
   const acknowledge = demo.getByRole('button', { name: /^Acknowledge/ });
   await tabTo(acknowledge, 'Acknowledge');
   await page.keyboard.press('Enter');
+  passed.push('Tab reaches Acknowledge, the Events tab and Apply; Enter activates them');
   await demo.locator('.badge', { hasText: 'ACKNOWLEDGED' }).waitFor();
   check((await api('alert/get', { alert_id: alertId })).state === 'ACKNOWLEDGED', 'Enter on Acknowledge acknowledges the alert (the API agrees)');
   check((await demo.getByRole('button', { name: /^Acknowledge/ }).count()) === 0, 'an acknowledged alert offers no second Acknowledge');
@@ -136,12 +138,12 @@ try {
   await screenshot('alert-resolved');
 
   // Events, filtered by severity from the keyboard.
-  const eventsTab = page.locator('nav button[data-view="events"]');
-  await eventsTab.focus();
+  await tabTo(page.locator('nav button[data-view="events"]'), 'the Events tab');
   await page.keyboard.press('Enter');
   await page.locator('#events-table tbody tr').first().waitFor();
   await page.selectOption('#event-severity', 'ERROR');
-  await page.locator('#event-filters button[type="submit"]').click();
+  await tabTo(page.locator('#event-filters button[type="submit"]'), 'Apply');
+  await page.keyboard.press('Enter');
   await page.waitForFunction(() => [...document.querySelectorAll('#events-table tbody tr[data-severity]')].every((r) => r.dataset.severity === 'ERROR'));
   const shown = await page.locator('#events-table tbody tr[data-severity="ERROR"]').count();
   const errors = await api('event/list', { severity: 'ERROR', query: { count_only: true } });
@@ -198,7 +200,7 @@ try {
   await page.locator('#event-filters button[type="submit"]').click();
   await page.locator('#notice:not([hidden])').waitFor();
   check(/ends before it starts/.test(await page.locator('#notice').textContent()), 'a range that ends before it starts is refused in words, before any call');
-  await page.locator('#sign-out').click();
+  await Promise.all([page.waitForEvent('load'), page.locator('#sign-out').click()]);
   await page.locator('#sign-in input').fill('domain-of-nobody');
   await page.locator('#sign-in input').press('Enter');
   await page.locator('nav button[data-view="webhooks"]').click();
