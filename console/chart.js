@@ -15,7 +15,7 @@ const BUCKETS = {
 const MOST_BUCKETS = 800;
 const WIDTH = 760;
 const HEIGHT = 240;
-const PAD = { left: 44, right: 8, top: 10, bottom: 28 };
+const PAD = { left: 44, right: 32, top: 10, bottom: 28 };
 
 let notify = () => {};
 let range;
@@ -51,6 +51,8 @@ export async function refresh() {
   if (keys.length > MOST_BUCKETS) {
     throw new Error(`That is ${keys.length} bars: pick "Per day" or a shorter range (at most ${MOST_BUCKETS}).`);
   }
+  // What was drawn for the last range must not pass for this one's.
+  for (const part of [figure, table, projects]) show(part, h('p', { class: 'muted' }, 'Loading…'));
   const [events, open] = await Promise.all([api.eventsPerSeverity(filter, bucket.format), api.openAlertsPerProject()]);
   const counts = tally(events.results);
   drawEvents(keys, counts);

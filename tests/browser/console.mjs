@@ -118,6 +118,7 @@ try {
   const openStat = await api('alert/stat', { query: { filter: [{ k: 'state', v: ['TRIGGERED', 'ACKNOWLEDGED', 'ERROR'], o: 'in' }], aggregate: [{ group: { keys: [{ key: 'project_id', name: 'p' }], fields: [{ name: 'n', operator: 'count' }] } }] } });
   const openStored = openStat.results.map((r) => `${r.p} ${r.n}`);
   check(perProject.length > 0 && JSON.stringify(perProject.sort()) === JSON.stringify(openStored.sort()), `open alerts per project are the alert stat's (${openStored.join(', ')})`);
+  await screenshot('chart-with-open-alert');
   await page.locator('nav button[data-view="alerts"]').click();
   await demo.waitFor();
 
@@ -182,6 +183,10 @@ try {
   await hook.waitFor();
   const url = await hook.locator('input.url').inputValue();
   check(url.startsWith(origin) && url.endsWith('/_/events'), `the webhook's URL is the header-key form, no key in it (${url})`);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  await hook.getByRole('button', { name: /^Copy the URL/ }).click();
+  await hook.getByRole('button', { name: /^Copy the URL/ }).filter({ hasText: 'Copied' }).waitFor();
+  check((await page.evaluate(() => navigator.clipboard.readText())) === url, 'Copy URL puts the URL on the clipboard');
   const webhookId = await hook.getAttribute('data-webhook-id');
   await hook.getByRole('button', { name: /^Disable/ }).click();
   await hook.locator('.badge', { hasText: 'DISABLED' }).waitFor();
