@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: starts DynamoDB Local for the run, runs every test, the contract run
-# (scripts/contract.sh) and Huawei's SDKs against the local stack (scripts/huawei-sdk.sh),
-# checks the template.
+# (scripts/contract.sh), Huawei's SDKs against the local stack (scripts/huawei-sdk.sh) and
+# the web console in headless chromium (scripts/console-browser.sh), checks the template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${DYNAMODB_TEST_PORT:-8100}"
@@ -17,4 +17,5 @@ export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 cargo test --workspace
 scripts/contract.sh
 scripts/huawei-sdk.sh
+scripts/console-browser.sh
 scripts/check-template.sh

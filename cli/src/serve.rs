@@ -8,7 +8,7 @@ use std::str::FromStr;
 use event_core::api::{self, openapi, response, Endpoint, Route};
 use event_core::model::WebhookFormat;
 use event_core::service::webhooks::{create_webhook, NewWebhook};
-use event_core::service::App;
+use event_core::service::{create_events, App, Credential, Delivery};
 use event_core::{Error, Result};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -103,7 +103,8 @@ pub async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Respon
         Ok(Route::Webhook(_)) => event_webhooks::handle(app, request).await,
         // Where API Gateway would route nowhere, get's handler answers as API Gateway
         // would (404, 405).
-        Ok(Route::Get(_)) | Err(_) => event_get::handle(app, request).await,
+        // get also serves the console's files.
+        Ok(Route::Get(_)) | Ok(Route::Console(_)) | Err(_) => event_get::handle(app, request).await,
     };
     to_hyper(response)
 }
@@ -139,6 +140,8 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
     let issued = create_webhook(&app.store, new).await?;
     let url = webhook_url(&format!("http://{addr}"), &issued.webhook.webhook_id, &issued.access_key);
     let domain = &issued.webhook.domain_id;
+    deliver_demo_events(app, &issued.webhook.webhook_id, &issued.access_key).await?;
+    println!("\nConsole: http://{addr}/console (domain_id {domain}: one alert open, two resolved)");
     println!("\nDemo webhook (format auto, domain {domain}):\n  {url}\n");
     println!("Try it:");
     println!(
@@ -150,6 +153,33 @@ async fn setup_demo(app: &App, addr: SocketAddr) -> Result<()> {
     println!("  curl -s 'http://{addr}/monitoring/v1/event/<event_id>?domain_id={domain}'\n");
     println!("Every route, body and error: http://{addr}/openapi.json\n");
     Ok(())
+}
+
+/// What the console shows first: one alert open (CRITICAL), two an ALERT opened and a
+/// RECOVERY resolved, as a sender would post them.
+const DEMO_EVENTS: &str = r#"[
+  {"title": "Disk full on web-1", "severity": "CRITICAL", "event_key": "demo-disk-web-1",
+   "description": "/var is 97% full", "provider": "prometheus",
+   "resource": {"resource_id": "web-1", "resource_type": "inventory.Server", "name": "web-1"},
+   "additional_info": {"mount": "/var", "used_percent": "97"}},
+  {"title": "CPU high on db-1", "severity": "ERROR", "event_key": "demo-cpu-db-1", "provider": "prometheus"},
+  {"title": "CPU high on db-1", "severity": "ERROR", "event_key": "demo-cpu-db-1", "event_type": "RECOVERY",
+   "provider": "prometheus"},
+  {"title": "Memory pressure on cache-1", "severity": "WARNING", "event_key": "demo-mem-cache-1"},
+  {"title": "Memory pressure on cache-1", "severity": "WARNING", "event_key": "demo-mem-cache-1",
+   "event_type": "RECOVERY"}
+]"#;
+
+/// Stores the demo's events through the create operation, as a delivery to its webhook.
+async fn deliver_demo_events(app: &App, webhook_id: &str, access_key: &str) -> Result<()> {
+    let delivery = Delivery {
+        credential: Credential::AccessKey { webhook_id, access_key },
+        body: DEMO_EVENTS.as_bytes(),
+        idempotency_key: None,
+        action: None,
+        put: false,
+    };
+    create_events(app, delivery).await.map(|_| ())
 }
 
 /// `{base_url}/monitoring/v1/webhook/{webhook_id}/{access_key}/events`

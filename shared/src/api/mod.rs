@@ -2,6 +2,7 @@
 //! wrapper every handler runs in (one log line per request).
 
 pub mod alert_decode;
+pub mod console;
 pub mod decode;
 pub mod openapi;
 pub mod response;
@@ -18,8 +19,8 @@ use tracing::Instrument;
 use crate::error::{Error, Result};
 use crate::huawei::signature::{RequestParts, SignedRequest};
 pub use routes::{
-    dialect, route, AlertRoute, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation, Route,
-    StatRoute, WebhookRoute,
+    dialect, route, AlertRoute, ConsoleRoute, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation,
+    Route, StatRoute, WebhookRoute,
 };
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own

@@ -83,6 +83,11 @@ pub enum Endpoint {
     WebhookPluginPut,
     WebhookEnablePut,
     WebhookDisablePut,
+    /// The web console's page (served by the get function, no authorizer: the page asks
+    /// for the token its API calls carry).
+    Console,
+    /// One of the console's scripts or its style sheet.
+    ConsoleAsset,
 }
 
 impl Endpoint {
@@ -90,7 +95,7 @@ impl Endpoint {
     /// decides (among the endpoints of that template, the one of the request's method), so
     /// a literal path comes before the parameter that would also match it (`GET
     /// /event/list` is a 405, not event "list").
-    pub const ALL: [Endpoint; 43] = [
+    pub const ALL: [Endpoint; 45] = [
         Endpoint::WebhookEvents,
         Endpoint::WebhookEventsPut,
         Endpoint::CloudEyeCreateEvents,
@@ -134,6 +139,8 @@ impl Endpoint {
         Endpoint::WebhookPluginPut,
         Endpoint::WebhookEnablePut,
         Endpoint::WebhookDisablePut,
+        Endpoint::Console,
+        Endpoint::ConsoleAsset,
     ];
 
     /// The method and path template.
@@ -189,6 +196,8 @@ impl Endpoint {
             Endpoint::WebhookPluginPut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/plugin"),
             Endpoint::WebhookEnablePut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/enable"),
             Endpoint::WebhookDisablePut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/disable"),
+            Endpoint::Console => (Method::GET, "/console"),
+            Endpoint::ConsoleAsset => (Method::GET, "/console/{asset}"),
         }
     }
 
@@ -262,6 +271,8 @@ impl Endpoint {
             Endpoint::WebhookDisablePut => Route::Webhook(WebhookRoute::Disable { webhook_id: Some(next()) }),
             Endpoint::WebhookDelete => Route::Webhook(WebhookRoute::Delete { webhook_id: None }),
             Endpoint::WebhookDeleteById => Route::Webhook(WebhookRoute::Delete { webhook_id: Some(next()) }),
+            Endpoint::Console => Route::Console(ConsoleRoute { asset: None }),
+            Endpoint::ConsoleAsset => Route::Console(ConsoleRoute { asset: Some(next()) }),
         }
     }
 }
@@ -343,6 +354,12 @@ pub enum WebhookRoute {
     RotateKey,
 }
 
+/// The console: its page (`asset: None`), or one of its files by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleRoute {
+    pub asset: Option<String>,
+}
+
 /// Whose API a path belongs to, and so whose error shape its answers take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -365,8 +382,8 @@ pub fn dialect(path: &str) -> Dialect {
     }
 }
 
-/// Where each API's paths start, after any API Gateway stage prefix.
-const ROOTS: [&str; 3] = ["/monitoring/v1/", "/V1.0/", "/v2/"];
+/// Where each API's paths start, after any API Gateway stage prefix; the console's last.
+const ROOTS: [&str; 4] = ["/monitoring/v1/", "/V1.0/", "/v2/", "/console"];
 
 /// stat: both generations take the same body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,6 +398,7 @@ pub enum Route {
     Stat(StatRoute),
     Alert(AlertRoute),
     Webhook(WebhookRoute),
+    Console(ConsoleRoute),
 }
 
 /// The routes one Lambda function serves: `api::serve` hands each function its own.
@@ -411,6 +429,7 @@ operation!(ListRoute, List, "list");
 operation!(StatRoute, Stat, "stat");
 operation!(AlertRoute, Alert, "alerts");
 operation!(WebhookRoute, Webhook, "webhooks");
+operation!(ConsoleRoute, Console, "console");
 
 /// Matches a request path (with or without an API Gateway stage prefix) to its route.
 pub fn route(method: &Method, path: &str) -> Result<Route> {
@@ -543,6 +562,7 @@ mod tests {
             Route::Stat(_) => StatRoute::NAME,
             Route::Alert(_) => AlertRoute::NAME,
             Route::Webhook(_) => WebhookRoute::NAME,
+            Route::Console(_) => ConsoleRoute::NAME,
         }
     }
 
@@ -723,6 +743,33 @@ mod tests {
             "/prod/monitoring/v1/alert/alert-1/***/RESOLVED"
         );
         assert_eq!(redacted("/monitoring/v1/alert/alert-1"), "/monitoring/v1/alert/alert-1");
+    }
+
+    #[test]
+    fn the_console_has_its_page_and_its_files_and_nothing_deeper() {
+        assert_eq!(route(&Method::GET, "/console").unwrap(), Route::Console(ConsoleRoute { asset: None }));
+        assert_eq!(
+            route(&Method::GET, "/prod/console/").unwrap(),
+            Route::Console(ConsoleRoute { asset: None })
+        );
+        assert_eq!(
+            route(&Method::GET, "/console/app.js").unwrap(),
+            Route::Console(ConsoleRoute { asset: Some("app.js".into()) })
+        );
+        // An encoded slash stays inside the one segment; the console looks names up.
+        assert_eq!(
+            route(&Method::GET, "/console/..%2Fsecret").unwrap(),
+            Route::Console(ConsoleRoute { asset: Some("../secret".into()) })
+        );
+        assert_eq!(route(&Method::GET, "/console/a/b.js").unwrap_err().status(), 404);
+        assert_eq!(route(&Method::GET, "/consoles").unwrap_err().status(), 404);
+        assert_eq!(route(&Method::POST, "/console").unwrap_err().status(), 405);
+        // A stage named like the console still reaches the API behind it.
+        assert_eq!(
+            route(&Method::POST, "/console/monitoring/v1/event/list").unwrap(),
+            Route::List(ListRoute::Events { from_query_string: false })
+        );
+        assert_eq!(served_by(Method::GET, "/console"), "console");
     }
 
     #[test]
