@@ -9,32 +9,42 @@
 use chrono::Utc;
 use event_core::api::{self, decode, tenant, ListRoute};
 use event_core::config::ReadAuthorizer;
+use event_core::huawei::aom::AomAnswer;
 use event_core::huawei::aom_request::AomQuery;
-use event_core::huawei::cloud_eye::CloudEyeQuery;
-use event_core::huawei::{aom, cloud_eye};
+use event_core::huawei::cloud_eye::{CloudEyeAnswer, CloudEyeQuery};
+use event_core::query::ListPage;
 use event_core::service::{self, webhook_admin, App};
-use event_core::{Error, Result};
+use event_core::Result;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::Value;
+use serde::Serialize;
+
+/// What list answers: SpaceONE's page, or one of Huawei's answers, each in its own shape.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Events(ListPage),
+    CloudEye(CloudEyeAnswer),
+    Aom(AomAnswer),
+}
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     api::serve(req, |req, route| async move {
         let mode = app.config.read_authorizer;
         let params = req.query_string_parameters();
-        let answer: Result<Value> = match route {
+        let answer: Result<Answer> = match route {
             ListRoute::Events { from_query_string } => {
                 let request = decode::list_request(&req, from_query_string)?;
                 let domain = tenant::caller_domain(&req, request.scoped.domain_id.as_deref(), mode)?;
                 let query = &request.scoped.query;
                 let page = service::list_events(app, &domain, query, request.next_token.as_deref()).await?;
-                serde_json::to_value(page).map_err(|e| Error::Internal(e.to_string()))
+                Ok(Answer::Events(page))
             }
             ListRoute::CloudEye { project_id, event_name } => {
                 let query = CloudEyeQuery::parse(project_id, event_name, params.iter())?;
                 let requested =
                     requested_domain(app, &req, query.domain_id.as_deref(), &query.project_id).await?;
                 let domain = tenant::caller_domain(&req, requested.as_deref(), mode)?;
-                cloud_eye::query_events(app, &domain, &query).await
+                service::cloud_eye_events(app, &domain, &query).await.map(Answer::CloudEye)
             }
             ListRoute::Aom { project_id } => {
                 let body = decode::body_object(&req)?;
@@ -42,7 +52,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 let requested =
                     requested_domain(app, &req, query.domain_id.as_deref(), &query.project_id).await?;
                 let domain = tenant::caller_domain(&req, requested.as_deref(), mode)?;
-                aom::query_events(app, &domain, &query).await
+                service::aom_events(app, &domain, &query).await.map(Answer::Aom)
             }
         };
         answer

@@ -1,10 +1,11 @@
 //! AOM's "Querying Events and Alarms", `POST /v2/{project_id}/events`, over our events
-//! and alerts. Events are read through list (one Query of the domain index): those whose
-//! own time (`starts_at`, our occurred_at) is in `time_range`, among those received
-//! within [`super::mapping::LATEST_REPORT_HOURS`] of it; alarms through the alerts' state index, each with its latest event,
-//! which carries what the alarm's metadata shows. Each is rendered as AOM's EventModel,
-//! and `metadata_relation`, `search`, `sort` and the page apply to what is rendered, so
-//! a filter sees exactly the metadata the answer shows.
+//! and alerts, translated both ways; `service::huawei_reads` does the reading. Events
+//! are those whose own time (`starts_at`, our occurred_at) is in `time_range`, among
+//! those received within [`super::mapping::LATEST_REPORT_HOURS`] of it
+//! ([`events_query`]); alarms are alerts, each shown with its latest event, which carries
+//! what the alarm's metadata shows. Each is rendered as AOM's [`EventModel`], and
+//! `metadata_relation`, `search`, `sort` and the page apply to what is rendered
+//! ([`answer`]), so a filter sees exactly the metadata the answer shows.
 //!
 //! An event's metadata: its additional_info (an AOM sender's metadata is kept there
 //! whole), over which our fields write `event_name` (title), `event_severity`
@@ -19,17 +20,14 @@
 
 use std::cmp::Ordering;
 
-use chrono::Utc;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::aom_request::{AomQuery, Listing, Relation};
-use super::mapping::{level, millis, own_time_filter, time_of_millis};
-use crate::error::{Error, Result};
-use crate::model::{format_time, Alert, AlertState, Event};
+use super::aom_request::{AomQuery, Relation};
+use super::mapping::{level, millis, own_time_filter};
+use crate::error::Result;
+use crate::model::{Alert, AlertState, Event};
 use crate::query::{Query, MAX_HELD_ROWS};
-use crate::service::{list_events, App};
-use crate::store::AlertRange;
-use crate::tenant::AuthorizedDomain;
 
 /// The metadata keys our own fields write.
 pub const EVENT_NAME: &str = "event_name";
@@ -39,59 +37,49 @@ pub const RESOURCE_PROVIDER: &str = "resource_provider";
 pub const RESOURCE_TYPE: &str = "resource_type";
 pub const RESOURCE_ID: &str = "resource_id";
 
-/// The most alarms one call reads: each costs a read of its latest event.
-const MAX_ALARMS: usize = 1000;
-/// How many of those reads run at once.
-const READ_CONCURRENCY: usize = 16;
+/// AOM's EventModel: an event, or an alarm (an alert).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventModel {
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub timeout: i64,
+    pub metadata: Map<String, Value>,
+    pub annotations: Value,
+    pub attach_rule: Value,
+    pub id: String,
+}
 
 /// The answer: `{events}`, and `page_info {current_count, next_marker}` when more follow
 /// (pass `next_marker` as `marker` for the next page).
-pub async fn query_events(app: &App, domain: &AuthorizedDomain, query: &AomQuery) -> Result<Value> {
-    let store = &app.store;
-    let bound = |ms| time_of_millis(ms).ok_or_else(|| Error::invalid(format!("time_range: {ms} is no time")));
-    let (from, to) = (bound(query.start_ms)?, bound(query.end_ms)?);
-    let mut models: Vec<Value> = match query.listing {
-        Listing::Events => {
-            let mut filter = vec![json!({"k": "project_id", "v": query.project_id, "o": "eq"})];
-            filter.extend(own_time_filter(Some(query.start_ms), Some(query.end_ms))?);
-            let listed = Query::from_json(&json!({"filter": filter, "page": {"limit": MAX_HELD_ROWS}}))?;
-            let page = list_events(app, domain, &listed, None).await?;
-            if page.total_count.unwrap_or_default() > MAX_HELD_ROWS {
-                return Err(Error::invalid(format!(
-                    "More than {MAX_HELD_ROWS} events fall in this time_range; narrow it."
-                )));
-            }
-            let events = events_of(page.results.unwrap_or_default())?;
-            events.iter().map(|e| event_model(e, &e.event_id, raw_number(e, "ends_at"), false)).collect()
-        }
-        Listing::ActiveAlarms | Listing::HistoryAlarms => {
-            let active = query.listing == Listing::ActiveAlarms;
-            let range = |open| AlertRange {
-                domain,
-                open,
-                project_id: &query.project_id,
-                created_from: &from,
-                created_to: &to,
-            };
-            // An open alert past its auto-resolve time is history already, whether or not
-            // the sweep has written that down.
-            let now = format_time(Utc::now());
-            let open =
-                store.alerts_in_state(&range(true), MAX_ALARMS).await?.into_iter().map(|a| a.as_of(&now));
-            let mut alerts: Vec<Alert> =
-                open.filter(|a| (a.state != AlertState::Resolved) == active).collect();
-            if !active {
-                alerts.extend(store.alerts_in_state(&range(false), MAX_ALARMS).await?);
-            }
-            let latest = latest_events(app, domain, &alerts).await?;
-            alerts.iter().zip(&latest).map(|(alert, event)| alarm_model(alert, event.as_ref())).collect()
-        }
-    };
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AomAnswer {
+    pub events: Vec<EventModel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_info: Option<PageInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageInfo {
+    pub current_count: usize,
+    pub next_marker: String,
+}
+
+/// The Query that lists an `events` query's events: the project's, by their own time,
+/// as many as one answer may hold (and one more, so that more is known).
+pub fn events_query(query: &AomQuery) -> Result<Query> {
+    let mut filter = vec![json!({"k": "project_id", "v": query.project_id, "o": "eq"})];
+    filter.extend(own_time_filter(Some(query.start_ms), Some(query.end_ms))?);
+    Query::from_json(&json!({"filter": filter, "page": {"limit": MAX_HELD_ROWS}}))
+}
+
+/// The models `metadata_relation` and `search` select, ordered by `sort` (default:
+/// `starts_at`, then `id`), and the page of them asked for.
+pub fn answer(query: &AomQuery, mut models: Vec<EventModel>) -> AomAnswer {
     models.retain(|model| selected(query, model));
     let keys = if query.order_by.is_empty() { vec!["starts_at".to_string()] } else { query.order_by.clone() };
     models.sort_by(|a, b| {
         let order = keys.iter().map(|k| compare(sort_value(a, k), sort_value(b, k))).find(|o| o.is_ne());
-        let order = order.unwrap_or_else(|| compare(a.get("id"), b.get("id")));
+        let order = order.unwrap_or_else(|| a.id.cmp(&b.id));
         if query.descending {
             order.reverse()
         } else {
@@ -99,81 +87,63 @@ pub async fn query_events(app: &App, domain: &AuthorizedDomain, query: &AomQuery
         }
     });
     let total = models.len();
-    let page: Vec<Value> = models.into_iter().skip(query.offset).take(query.limit).collect();
-    let end = query.offset.saturating_add(page.len());
-    let mut answer = json!({"events": page});
-    if end < total {
-        answer["page_info"] = json!({"current_count": end - query.offset, "next_marker": end.to_string()});
-    }
-    Ok(answer)
+    let events: Vec<EventModel> = models.into_iter().skip(query.offset).take(query.limit).collect();
+    let end = query.offset.saturating_add(events.len());
+    let page_info =
+        (end < total).then(|| PageInfo { current_count: end - query.offset, next_marker: end.to_string() });
+    AomAnswer { events, page_info }
 }
 
-/// The newest event of each alert, read [`READ_CONCURRENCY`] at a time.
-async fn latest_events(app: &App, domain: &AuthorizedDomain, alerts: &[Alert]) -> Result<Vec<Option<Event>>> {
-    let mut latest = vec![None; alerts.len()];
-    let mut reads = tokio::task::JoinSet::new();
-    let mut pending = alerts.iter().map(|a| a.alert_id.clone()).enumerate();
-    loop {
-        while reads.len() < READ_CONCURRENCY {
-            let Some((at, alert_id)) = pending.next() else { break };
-            let (app, domain) = (app.clone(), domain.clone());
-            reads.spawn(async move { (at, latest_event(&app, &domain, &alert_id).await) });
-        }
-        let Some(read) = reads.join_next().await else { return Ok(latest) };
-        let (at, event) = read.map_err(|e| Error::Internal(format!("an alarm's read failed: {e}")))?;
-        latest[at] = event?;
-    }
+/// A listed event as AOM's EventModel (its id, its sender's `ends_at`).
+pub fn listed_event_model(event: &Event) -> EventModel {
+    event_model(event, &event.event_id, raw_number(event, "ends_at"), false)
 }
 
-async fn latest_event(app: &App, domain: &AuthorizedDomain, alert_id: &str) -> Result<Option<Event>> {
-    let newest = json!({"filter": [{"k": "alert_id", "v": alert_id, "o": "eq"}], "page": {"limit": 1}});
-    let page = list_events(app, domain, &Query::from_json(&newest)?, None).await?;
-    Ok(events_of(page.results.unwrap_or_default())?.pop())
-}
-
-fn events_of(rows: Vec<Value>) -> Result<Vec<Event>> {
-    rows.into_iter()
-        .map(serde_json::from_value::<Event>)
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Internal(format!("a listed event does not read back: {e}")))
-}
-
-/// One event as AOM's EventModel.
-pub fn event_model(event: &Event, id: &str, ends_at: i64, alarm: bool) -> Value {
+fn event_model(event: &Event, id: &str, ends_at: i64, alarm: bool) -> EventModel {
     let raw = |key: &str| event.raw_data.get(key).filter(|v| v.is_object()).cloned();
-    let annotations = raw("annotations").unwrap_or_else(|| match event.description.is_empty() {
+    EventModel {
+        starts_at: millis(&event.occurred_at),
+        ends_at,
+        timeout: raw_number(event, "timeout"),
+        metadata: metadata(event, alarm),
+        annotations: raw("annotations").unwrap_or_else(|| message(&event.description)),
+        attach_rule: raw("attach_rule").unwrap_or_else(|| json!({})),
+        id: id.to_string(),
+    }
+}
+
+fn message(description: &str) -> Value {
+    match description.is_empty() {
         true => json!({}),
-        false => json!({"message": event.description}),
-    });
-    json!({
-        "starts_at": millis(&event.occurred_at),
-        "ends_at": ends_at,
-        "timeout": raw_number(event, "timeout"),
-        "metadata": metadata(event, alarm),
-        "annotations": annotations,
-        "attach_rule": raw("attach_rule").unwrap_or_else(|| json!({})),
-        "id": id,
-    })
+        false => json!({"message": description}),
+    }
 }
 
 /// An alert as AOM's EventModel of an alarm, from its latest event (an alert whose
 /// events are gone shows what the alert itself knows).
-pub fn alarm_model(alert: &Alert, latest: Option<&Event>) -> Value {
+pub fn alarm_model(alert: &Alert, latest: Option<&Event>) -> EventModel {
     let ends_at = match alert.state {
         AlertState::Resolved => millis(&alert.resolved_at),
         _ => 0,
     };
     match latest {
         Some(event) => event_model(event, &alert.alert_id, ends_at, true),
-        None => json!({
-            "starts_at": millis(&alert.created_at),
-            "ends_at": ends_at,
-            "timeout": 0,
-            "metadata": {EVENT_NAME: alert.title, EVENT_SEVERITY: level(alert.severity), EVENT_TYPE: "alarm"},
-            "annotations": if alert.description.is_empty() { json!({}) } else { json!({"message": alert.description}) },
-            "attach_rule": {},
-            "id": alert.alert_id,
-        }),
+        None => EventModel {
+            starts_at: millis(&alert.created_at),
+            ends_at,
+            timeout: 0,
+            metadata: [
+                (EVENT_NAME, alert.title.as_str()),
+                (EVENT_SEVERITY, level(alert.severity)),
+                (EVENT_TYPE, "alarm"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect(),
+            annotations: message(&alert.description),
+            attach_rule: json!({}),
+            id: alert.alert_id.clone(),
+        },
     }
 }
 
@@ -208,8 +178,8 @@ fn raw_number(event: &Event, key: &str) -> i64 {
 /// Whether a rendered model passes `metadata_relation` and `search`: every AND key's
 /// value is one of its values, no NOT key's is, one OR key's is (when there are ORs);
 /// and `search` is found, case ignored, in some metadata value.
-fn selected(query: &AomQuery, model: &Value) -> bool {
-    let metadata = &model["metadata"];
+fn selected(query: &AomQuery, model: &EventModel) -> bool {
+    let metadata = &model.metadata;
     let holds = |key: &str, values: &[String]| {
         metadata.get(key).and_then(Value::as_str).is_some_and(|v| values.iter().any(|x| x == v))
     };
@@ -227,21 +197,23 @@ fn selected(query: &AomQuery, model: &Value) -> bool {
     }
     let found = query.search.as_ref().is_none_or(|search| {
         let search = search.to_lowercase();
-        let values = metadata.as_object().into_iter().flat_map(|m| m.values());
-        values.filter_map(Value::as_str).any(|v| v.to_lowercase().contains(&search))
+        metadata.values().filter_map(Value::as_str).any(|v| v.to_lowercase().contains(&search))
     });
     (ors || !any_or) && found
 }
 
 /// What `order_by` names: a field of the model, or else a metadata key.
-fn sort_value<'m>(model: &'m Value, key: &str) -> Option<&'m Value> {
+fn sort_value(model: &EventModel, key: &str) -> Option<Value> {
     match key {
-        "starts_at" | "ends_at" | "timeout" | "id" => model.get(key),
-        _ => model["metadata"].get(key),
+        "starts_at" => Some(model.starts_at.into()),
+        "ends_at" => Some(model.ends_at.into()),
+        "timeout" => Some(model.timeout.into()),
+        "id" => Some(model.id.clone().into()),
+        _ => model.metadata.get(key).cloned(),
     }
 }
 
-fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+fn compare(a: Option<Value>, b: Option<Value>) -> Ordering {
     match (a, b) {
         (Some(Value::Number(a)), Some(Value::Number(b))) => {
             a.as_i64().unwrap_or_default().cmp(&b.as_i64().unwrap_or_default())

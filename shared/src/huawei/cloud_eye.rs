@@ -1,7 +1,8 @@
 //! Cloud Eye's "Querying Monitoring Details of an Event",
 //! `GET /V1.0/{project_id}/event/{event_name}`, over our events: the query parameters
 //! become a SpaceONE Query that list runs (so it plans, pushes down and bounds as every
-//! list does), and each event is rendered as Cloud Eye's `event_info`.
+//! list does: `service::huawei_reads`), and each event is rendered as Cloud Eye's
+//! `event_info`. Translation only: nothing here reads.
 //!
 //! What each Cloud Eye field is of ours: `event_name` the title, `event_source` the
 //! provider, `time` occurred_at, `detail.content` the description, `resource_id` and
@@ -13,14 +14,13 @@
 //! [`super::mapping::LATEST_REPORT_HOURS`] of it, which bounds the index's read (Cloud
 //! Eye itself accepts only events reported within the hour of their `time`).
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 use super::mapping::{level, millis, own_time_filter, severities_of, state, LEVEL_NAMES, STATE_NAMES};
 use crate::error::{Error, Result};
 use crate::model::Event;
-use crate::query::{ListPage, Query, MAX_HELD_ROWS};
-use crate::service::{list_events, App};
-use crate::tenant::AuthorizedDomain;
+use crate::query::{Query, MAX_HELD_ROWS};
 
 /// The additional_info keys a Cloud Eye event keeps its own fields under.
 pub const INFO_EVENT_TYPE: &str = "event_type";
@@ -157,65 +157,90 @@ impl CloudEyeQuery {
         }))
     }
 
-    /// Cloud Eye's answer for a page of our events.
-    pub fn answer(&self, page: ListPage) -> Result<Value> {
-        let events = page
-            .results
-            .unwrap_or_default()
-            .into_iter()
-            .map(serde_json::from_value::<Event>)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Internal(format!("a listed event does not read back: {e}")))?;
-        let distinct = |values: Vec<String>| {
-            let mut seen: Vec<String> = Vec::new();
-            values.into_iter().for_each(|v| {
-                if !seen.contains(&v) {
-                    seen.push(v)
-                }
-            });
-            seen
-        };
-        let users = distinct(events.iter().map(|e| info_text(e, INFO_EVENT_USER)).collect());
-        let sources = distinct(events.iter().map(|e| e.provider.clone()).collect());
-        Ok(json!({
-            "event_name": self.event_name,
-            "event_type": self.event_type,
-            "event_users": users,
-            "event_sources": sources,
-            "event_info": events.iter().map(event_info).collect::<Vec<_>>(),
-            "meta_data": {"total": page.total_count.unwrap_or_default()},
-        }))
+    /// Cloud Eye's answer for a page of our events (newest first) and how many match in
+    /// all: `event_users` and `event_sources` are those of the events answered.
+    pub fn answer(&self, events: &[Event], total: usize) -> CloudEyeAnswer {
+        let mut users: Vec<String> = Vec::new();
+        let mut sources: Vec<String> = Vec::new();
+        for event in events {
+            let user = info_text(event, INFO_EVENT_USER);
+            if !users.contains(&user) {
+                users.push(user);
+            }
+            if !sources.contains(&event.provider) {
+                sources.push(event.provider.clone());
+            }
+        }
+        CloudEyeAnswer {
+            event_name: self.event_name.clone(),
+            event_type: self.event_type.clone(),
+            event_users: users,
+            event_sources: sources,
+            event_info: events.iter().map(event_info).collect(),
+            meta_data: MetaData { total },
+        }
     }
 }
 
-/// The Cloud Eye query's answer: newest first, `meta_data.total` every match;
-/// `event_users` and `event_sources` are those of the events answered.
-pub async fn query_events(app: &App, domain: &AuthorizedDomain, query: &CloudEyeQuery) -> Result<Value> {
-    let page = list_events(app, domain, &query.to_query()?, None).await?;
-    query.answer(page)
+/// Cloud Eye's answer to "Querying Monitoring Details of an Event".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CloudEyeAnswer {
+    pub event_name: String,
+    pub event_type: String,
+    pub event_users: Vec<String>,
+    pub event_sources: Vec<String>,
+    pub event_info: Vec<EventInfo>,
+    pub meta_data: MetaData,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetaData {
+    pub total: usize,
 }
 
 /// One event as Cloud Eye's `event_info` shows it.
-pub fn event_info(event: &Event) -> Value {
-    json!({
-        "event_id": event.event_id,
-        "event_name": event.title,
-        "event_source": event.provider,
-        "time": millis(&event.occurred_at),
-        "detail": {
-            "content": event.description,
-            "group_id": info_text(event, INFO_GROUP_ID),
-            "resource_id": event.resource.resource_id,
-            "resource_name": event.resource.name,
-            "event_state": state(event.event_type),
-            "event_level": level(event.severity),
-            "event_user": info_text(event, INFO_EVENT_USER),
-            "event_type": match info_text(event, INFO_EVENT_TYPE).as_str() {
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventInfo {
+    pub event_id: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub time: i64,
+    pub detail: EventDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventDetail {
+    pub content: String,
+    pub group_id: String,
+    pub resource_id: String,
+    pub resource_name: String,
+    pub event_state: &'static str,
+    pub event_level: &'static str,
+    pub event_user: String,
+    pub event_type: &'static str,
+}
+
+/// One event as Cloud Eye's `event_info` shows it.
+pub fn event_info(event: &Event) -> EventInfo {
+    EventInfo {
+        event_id: event.event_id.clone(),
+        event_name: event.title.clone(),
+        event_source: event.provider.clone(),
+        time: millis(&event.occurred_at),
+        detail: EventDetail {
+            content: event.description.clone(),
+            group_id: info_text(event, INFO_GROUP_ID),
+            resource_id: event.resource.resource_id.clone(),
+            resource_name: event.resource.name.clone(),
+            event_state: state(event.event_type),
+            event_level: level(event.severity),
+            event_user: info_text(event, INFO_EVENT_USER),
+            event_type: match info_text(event, INFO_EVENT_TYPE).as_str() {
                 SYSTEM => SYSTEM,
                 _ => CUSTOM,
             },
         },
-    })
+    }
 }
 
 fn info_text(event: &Event, key: &str) -> String {

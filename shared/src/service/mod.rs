@@ -9,6 +9,7 @@ mod change;
 mod create;
 mod fanout;
 mod get;
+mod huawei_reads;
 mod intake;
 mod normalise;
 mod repeats;
@@ -24,6 +25,7 @@ pub use alert_search::{alert_info, list_alerts, stat_alerts};
 pub use alerts::{alert_detail, get_alert, update_alert, update_alert_state};
 pub use create::{create_events, Created, Credential, Delivery};
 pub use get::get_event;
+pub use huawei_reads::{aom_events, cloud_eye_events};
 pub use rollups::RollupConsumer;
 pub use search::{list_events, stat_events};
 
