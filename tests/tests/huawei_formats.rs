@@ -188,3 +188,42 @@ async fn only_an_aom_webhook_takes_put_as_aom_push_events_sends_it() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].title, "test");
 }
+
+#[tokio::test]
+async fn huawei_ingestion_paths_refuse_an_unsigned_or_wrongly_signed_call_and_store_nothing() {
+    let app = app_with(|config| {
+        config.huawei_signing_secret =
+            Some(event_core::config::Secret::new("a-test-signing-secret-of-32-chars-or-more"))
+    })
+    .await;
+    let key = webhook(&app, WebhookFormat::CloudEye).await;
+    let report = fixture("cloud_eye/report-two.json");
+    let forged = format!(
+        "SDK-HMAC-SHA256 Access={}, SignedHeaders=x-sdk-date, Signature={}",
+        key.webhook.webhook_id,
+        "0".repeat(64)
+    );
+    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    for (method, endpoint, code_field) in [
+        ("POST", Endpoint::CloudEyeCreateEvents, None),
+        ("PUT", Endpoint::AomPushEvents, Some("SC_UNAUTHORIZED")),
+    ] {
+        let path = endpoint.path(&[PROJECT]);
+        for authorization in [None, Some(forged.as_str())] {
+            for gateway in GATEWAYS {
+                let mut event = ApiEvent::new(gateway, "create")
+                    .route(method, &path)
+                    .body(&report)
+                    .header("x-sdk-date", &date);
+                if let Some(value) = authorization {
+                    event = event.header("authorization", value);
+                }
+                let (status, answer) = parts(event_create::handle(&app, event.request()).await);
+                assert_eq!((status, answer["error_code"].as_str()), (401, Some("APIGW.0301")), "{answer}");
+                assert!(answer["error_msg"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+                assert_eq!(answer["error_type"].as_str(), code_field, "{answer}");
+            }
+        }
+    }
+    assert!(stored(&app).await.is_empty(), "nothing stored");
+}

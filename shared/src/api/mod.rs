@@ -119,7 +119,7 @@ pub fn huawei_signature(req: &Request) -> Result<SignedRequest> {
         body: req.body().as_ref(),
     };
     SignedRequest::from_parts(&parts)
-        .map_err(|reason| Error::PermissionDenied(format!("Not signed: {reason}.")))
+        .map_err(|reason| Error::Unauthenticated(format!("Not signed: {reason}.")))
 }
 
 /// The request's path as the client sent it (API Gateway's raw path when it gives one).
