@@ -36,6 +36,7 @@ pub mod digest;
 pub mod error;
 pub mod formats;
 pub mod huawei;
+pub mod lambda;
 pub mod logging;
 pub mod model;
 pub mod query;

@@ -1,17 +1,6 @@
 //! The alerts Lambda (the Alert API): builds the clients once per instance, then serves invocations.
 
-use lambda_http::{run, service_fn, Error};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    event_core::logging::init();
-    event_core::telemetry::init();
-    let app = event_core::service::App::from_env().await?;
-    let app = &app;
-    run(service_fn(move |req| async move {
-        let response = event_alerts::handle(app, req).await;
-        event_core::telemetry::flush(); // this invocation's metrics, as EMF lines
-        Ok::<_, Error>(response)
-    }))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    event_core::lambda::serve_http(event_alerts::handle).await
 }
