@@ -101,6 +101,7 @@ pub async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Respon
         Ok(Route::Stat(_)) => event_stat::handle(app, request).await,
         Ok(Route::Alert(_)) => event_alerts::handle(app, request).await,
         Ok(Route::Webhook(_)) => event_webhooks::handle(app, request).await,
+        Ok(Route::EventRule(_)) => event_event_rules::handle(app, request).await,
         // Where API Gateway would route nowhere, get's handler answers as API Gateway
         // would (404, 405).
         Ok(Route::Get(_)) | Err(_) => event_get::handle(app, request).await,

@@ -55,6 +55,11 @@ pub struct Config {
     /// off, every stat reads the index (the benchmarks' and tests' query path, and an
     /// operator's switch while rollups are being repaired).
     pub read_rollups: bool,
+    /// How long a function instance keeps a domain's event rules before reading them again
+    /// (`RULES_CACHE_SECONDS`, default 30): deliveries read the rules once per domain per
+    /// instance in that time, not once each. A rule changed through another instance takes
+    /// effect within it; through this one, at once. 0 reads them for every delivery.
+    pub rules_cache_seconds: u32,
 }
 
 /// Where stats may trust rollups: events older than `retention_days` may be gone (TTL
@@ -97,6 +102,8 @@ pub struct Tables {
     pub alerts: String,
     /// Event counts per time bucket, kept by the rollup consumer from the events stream.
     pub rollups: String,
+    /// Each domain's event rules, one item per domain.
+    pub event_rules: String,
 }
 
 impl Default for Config {
@@ -107,6 +114,7 @@ impl Default for Config {
                 webhooks: "webhooks".into(),
                 alerts: "alerts".into(),
                 rollups: "rollups".into(),
+                event_rules: "event_rules".into(),
             },
             retention_days: 0,
             max_body_bytes: 6 * 1024 * 1024,
@@ -120,6 +128,7 @@ impl Default for Config {
             read_authorizer: ReadAuthorizer::Iam,
             rollup_settle_seconds: 120,
             read_rollups: true,
+            rules_cache_seconds: 30,
         }
     }
 }
@@ -129,7 +138,7 @@ impl Config {
     /// `MAX_BODY_BYTES`, `MAX_EVENTS_PER_DELIVERY`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`,
     /// `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
-    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`;
+    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`, `EVENT_RULES_TABLE`, `RULES_CACHE_SECONDS`;
     /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -144,6 +153,7 @@ impl Config {
                 webhooks: text("WEBHOOKS_TABLE", defaults.tables.webhooks),
                 alerts: text("ALERTS_TABLE", defaults.tables.alerts),
                 rollups: text("ROLLUPS_TABLE", defaults.tables.rollups),
+                event_rules: text("EVENT_RULES_TABLE", defaults.tables.event_rules),
             },
             retention_days: number(&lookup, "EVENT_RETENTION_DAYS", defaults.retention_days)?,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
@@ -186,6 +196,7 @@ impl Config {
                     return Err(Error::Internal(format!("READ_ROLLUPS={other:?} is not true or false")))
                 }
             },
+            rules_cache_seconds: number(&lookup, "RULES_CACHE_SECONDS", defaults.rules_cache_seconds)?,
         })
     }
 
@@ -195,6 +206,10 @@ impl Config {
             retention_days: self.retention_days,
             settle: std::time::Duration::from_secs(self.rollup_settle_seconds.into()),
         })
+    }
+
+    pub fn rules_cache(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.rules_cache_seconds.into())
     }
 
     pub fn read_budget(&self) -> std::time::Duration {

@@ -53,6 +53,21 @@ pub struct Event {
     pub domain_id: String,
     pub created_at: String,
     pub occurred_at: String,
+    /// What the domain's event rules did to it; absent when none matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_rules: Option<RulesApplied>,
+}
+
+/// What the rules did to an event, kept on it (`event_rules` in EventInfo) and read by
+/// the link to its alert (`event_rule`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulesApplied {
+    /// The rules that matched, in the order they ran.
+    pub matched: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Urgency>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_notification: bool,
 }
 
 /// The few fields of an event that the count index holds, rendered as in EventInfo:
@@ -319,6 +334,9 @@ pub struct Alert {
     /// replace it on read.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description_set_at: String,
+    /// An event rule's `no_notification`: whoever notifies from alerts leaves this one out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_notification: bool,
 }
 
 impl Alert {

@@ -3,6 +3,7 @@
 
 pub mod alert_decode;
 pub mod decode;
+pub mod event_rule_decode;
 pub mod openapi;
 pub mod response;
 pub mod routes;
@@ -17,8 +18,8 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 pub use routes::{
-    dialect, route, AlertRoute, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation, Route,
-    StatRoute, WebhookRoute,
+    dialect, route, AlertRoute, CreateRoute, Dialect, Endpoint, EventRuleRoute, GetRoute, ListRoute,
+    Operation, Route, StatRoute, WebhookRoute,
 };
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own

@@ -1,5 +1,5 @@
-//! create: webhook check, parse, normalise, then each change claimed, linked to its
-//! alert and stored (`change`, a few alert keys at a time by `fanout`).
+//! create: webhook check, parse, normalise, the domain's event rules, then each change
+//! claimed, linked to its alert and stored (`change`, a few alert keys at a time by `fanout`).
 
 use std::time::Instant;
 
@@ -91,6 +91,8 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
         });
     }
     let parsed = intake::capped(&webhook, parsed, app.config.max_events_per_delivery);
+    // Read once per delivery, and mostly from this instance's cache: no read per event.
+    let rules = app.store.rules_for_delivery(&webhook.domain_id, app.config.rules_cache()).await?;
     let body_hash = sha256_hex(body);
     let changes = parsed
         .into_iter()
@@ -109,7 +111,11 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
                 .or(webhook.auto_resolve_after_seconds.map(|s| s.saturating_mul(1000) as i64));
             let auto_resolve_at =
                 auto_resolve_after.map(|ms| format_time(now + chrono::Duration::milliseconds(ms)));
-            Change { identity, event: normalise(&webhook, item, now), auto_resolve_at }
+            // The identity above is the payload's, taken before any rule runs: a rule
+            // edited between a delivery and its redelivery cannot make them two changes.
+            let mut event = normalise(&webhook, item, now);
+            rules.apply(&mut event);
+            Change { identity, event, auto_resolve_at }
         })
         .collect();
     let events = fanout::store_all(app, changes, now, started).await?;

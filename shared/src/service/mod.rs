@@ -7,6 +7,7 @@ mod alert_search;
 mod alerts;
 mod change;
 mod create;
+pub mod event_rules;
 mod fanout;
 mod get;
 mod intake;

@@ -7,6 +7,7 @@ mod alert_pages;
 mod alert_states;
 mod alerts;
 mod deliveries;
+mod event_rules;
 mod events;
 mod page_token;
 mod rate_limits;
@@ -34,6 +35,7 @@ pub use alert_pages::{AlertCursor, AlertScan};
 pub use alert_states::AlertRange;
 pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
+pub use event_rules::MAX_RULES_BYTES;
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
@@ -103,6 +105,8 @@ pub struct Store {
     /// `EVENT_RETENTION_DAYS` (0: kept for ever): reads start at the oldest event that
     /// has not expired, on every index (the count index holds no `expires_at`).
     retention_days: u32,
+    /// Each domain's event rules as this instance last read them (shared by clones).
+    rule_cache: event_rules::RuleCache,
 }
 
 impl Store {
@@ -114,6 +118,7 @@ impl Store {
             meter: Arc::default(),
             read_budget: defaults.read_budget(),
             retention_days: defaults.retention_days,
+            rule_cache: Default::default(),
         }
     }
 

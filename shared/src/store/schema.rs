@@ -165,6 +165,16 @@ pub fn tables() -> Vec<TableDef> {
             ttl: true,
             stream: false,
         },
+        // One item per domain holding all its event rules: create reads a domain's rules
+        // with one GetItem (see `store::event_rules`).
+        TableDef {
+            logical: "event_rules",
+            partition_key: "domain_id",
+            sort_key: None,
+            indexes: vec![],
+            ttl: false,
+            stream: false,
+        },
         TableDef {
             logical: "rollups",
             partition_key: ROLLUP_KEY,
@@ -375,6 +385,7 @@ impl Store {
             "events" => &self.tables.events,
             "webhooks" => &self.tables.webhooks,
             "rollups" => &self.tables.rollups,
+            "event_rules" => &self.tables.event_rules,
             _ => &self.tables.alerts,
         }
     }

@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::RawData;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
-use crate::model::{Event, EventSummary, EventType, Resource, Severity};
+use crate::model::{Event, EventSummary, EventType, Resource, RulesApplied, Severity};
 use crate::store::{from_item, to_item, Item, Store};
 
 /// Raw data text up to this size may stay in the event item, when the item still fits.
@@ -70,6 +70,10 @@ pub(super) struct EventItem {
     pub(super) created_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
+    /// Not in the list indexes' projection (adding it would rebuild them): get shows it,
+    /// list pages do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event_rules: Option<RulesApplied>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -151,6 +155,7 @@ impl EventItem {
             domain_id: self.domain_id,
             created_at: self.created_at,
             occurred_at: self.occurred_at,
+            event_rules: self.event_rules,
         }
     }
 }
@@ -302,6 +307,7 @@ impl EventItem {
             occurred_at: event.occurred_at.clone(),
             created_key: format!("{}#{}", event.created_at, event.event_id),
             expires_at,
+            event_rules: event.event_rules.clone(),
         }
     }
 
@@ -432,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn the_list_indexes_hold_every_attribute_of_an_event_item_but_raw_data() {
+    fn the_list_indexes_hold_every_attribute_of_an_event_item_but_raw_data_and_event_rules() {
         use crate::store::schema::EVENT_FIELDS;
         let item = EventItem {
             event_id: "event-1".into(),
@@ -459,12 +465,21 @@ mod tests {
             occurred_at: "2026-11-23T00:00:00.000Z".into(),
             created_key: "2026-11-23T00:00:00.000Z#event-1".into(),
             expires_at: Some(1),
+            event_rules: Some(RulesApplied::default()),
         };
         let stored = to_item(&item).unwrap();
         let mut names: Vec<&str> = stored.keys().map(String::as_str).collect();
         names.sort_unstable();
         let mut expected = EVENT_FIELDS.to_vec();
-        expected.extend(["event_id", "created_key", "raw_data", "raw_data_chunks", "raw_data_digest"]);
+        // event_rules too: get reads it from the event item (see EventItem).
+        expected.extend([
+            "event_id",
+            "created_key",
+            "raw_data",
+            "raw_data_chunks",
+            "raw_data_digest",
+            "event_rules",
+        ]);
         expected.sort_unstable();
         assert_eq!(names, expected);
     }
