@@ -95,7 +95,7 @@ async fn a_rule_moves_one_labels_alerts_to_another_project_and_raises_their_seve
     assert_eq!((disk.project_id.as_str(), disk.severity.as_str()), (DBA_PROJECT, "CRITICAL"));
     assert_eq!(disk.additional_info["routed_by"], "event rule");
     let applied = disk.event_rules.clone().expect("the event records the rule");
-    assert_eq!(applied.matched, [id.clone()]);
+    assert_eq!(applied.matched, std::slice::from_ref(&id));
     for other in titled(&events, "FsReadOnly") {
         assert_eq!((other.project_id.as_str(), &other.event_rules), (PROJECT, &None));
     }

@@ -22,9 +22,12 @@ use crate::event_rule::RuleSet;
 /// The most a domain's rules may take as text: DynamoDB's item limit is 400 KB.
 pub const MAX_RULES_BYTES: usize = 350 * 1024;
 
-/// Each domain's rules as last read by this instance, and when.
+/// A domain's rules as this instance last read them, and when.
+type Cached = (Instant, Arc<RuleSet>);
+
+/// Each domain's rules as last read by this instance (shared by the store's clones).
 #[derive(Clone, Default)]
-pub struct RuleCache(Arc<Mutex<HashMap<String, (Instant, Arc<RuleSet>)>>>);
+pub struct RuleCache(Arc<Mutex<HashMap<String, Cached>>>);
 
 impl RuleCache {
     fn fresh(&self, domain_id: &str, max_age: Duration) -> Option<Arc<RuleSet>> {
