@@ -2,6 +2,7 @@
 //! It reaches DynamoDB through the service's own store, so `AWS_ENDPOINT_URL_DYNAMODB`
 //! points it at DynamoDB Local exactly as it points the Lambdas.
 
+mod maintenance;
 mod output;
 mod rollups;
 mod webhook;
@@ -38,6 +39,9 @@ enum Command {
     /// Create and manage webhooks, the monitors' entry points.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Maintenance windows: suppress a project's alerts for a while.
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
     /// Check rollups against a recount of a domain's events, and repair them.
     #[command(subcommand)]
     Rollups(rollups::RollupsCommand),
@@ -81,6 +85,7 @@ async fn run(cli: Cli) -> event_core::Result<()> {
     match cli.command {
         Command::Webhook(command) => webhook::run(&app, command, cli.output).await,
         Command::Rollups(command) => rollups::run(&app, command, cli.output).await,
+        Command::Maintenance(command) => maintenance::run(&app, command, cli.output).await,
         Command::Tables(_) => {
             let changed = app.store.create_tables().await?;
             output::print_tables(&changed, cli.output);

@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Event, RulesApplied, Severity, Urgency};
+use crate::model::{parse_time, Event, EventType, RulesApplied, Severity, Urgency};
+
+mod schedule;
+pub use schedule::Schedule;
 
 /// The event fields a condition may test (SpaceONE's list, with severity and
 /// event_type), besides `additional_info.<key>`.
@@ -78,6 +81,10 @@ pub struct Actions {
     pub add_additional_info: BTreeMap<String, String>,
     #[serde(default)]
     pub no_notification: bool,
+    /// Ours: an ALERT is stored, flagged with the rule, and opens or joins no alert (a
+    /// maintenance window). A RECOVERY passes: an alert open before the window resolves.
+    #[serde(default)]
+    pub suppress: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -105,6 +112,9 @@ pub struct EventRule {
     /// Only events of this webhook, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_id: Option<String>,
+    /// When the rule applies (by an event's arrival): always, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
     pub domain_id: String,
     #[serde(default)]
     pub workspace_id: String,
@@ -123,7 +133,9 @@ impl EventRule {
         let workspace = self.resource_group == ResourceGroup::Project
             || self.workspace_id.is_empty()
             || self.workspace_id == event.workspace_id;
-        webhook && workspace
+        let arrived = parse_time(&event.created_at).unwrap_or_else(chrono::Utc::now);
+        let scheduled = self.schedule.as_ref().is_none_or(|s| s.active_at(arrived));
+        webhook && workspace && scheduled
     }
 
     fn matches(&self, event: &Event) -> bool {
@@ -225,6 +237,9 @@ impl RuleSet {
                 applied.urgency = Some(urgency);
             }
             applied.no_notification |= actions.no_notification;
+            if actions.suppress && event.event_type == EventType::Alert && applied.suppressed_by.is_none() {
+                applied.suppressed_by = Some(rule.event_rule_id.clone());
+            }
             for (key, value) in &actions.add_additional_info {
                 event.additional_info.insert(key.clone(), value.clone());
             }

@@ -68,6 +68,17 @@ pub struct RulesApplied {
     pub urgency: Option<Urgency>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_notification: bool,
+    /// The rule (a maintenance window) that suppressed this ALERT: it opened or joined no
+    /// alert, and list and stat leave it out unless asked for suppressed events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
+}
+
+impl Event {
+    /// Whether a rule suppressed this event.
+    pub fn suppressed(&self) -> bool {
+        self.event_rules.as_ref().is_some_and(|r| r.suppressed_by.is_some())
+    }
 }
 
 /// The few fields of an event that the count index holds, rendered as in EventInfo:

@@ -112,7 +112,7 @@ async fn a_rule_moves_one_labels_alerts_to_another_project_and_raises_their_seve
     let updated = ok(call(&app, Gateway::Http, Endpoint::EventRuleUpdate, &domain, update).await);
     assert_eq!(
         updated["actions"],
-        json!({"change_project": "project-elsewhere", "add_additional_info": {}, "no_notification": false})
+        json!({"change_project": "project-elsewhere", "add_additional_info": {}, "no_notification": false, "suppress": false})
     );
     deliver(&app, &key, "firing-single-warning.json").await;
     let again = events_of(&app, &key).await;

@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 use super::decode::{body_object, optional_text, reject_unknown, Scoped};
 use crate::error::{Error, Result};
 use crate::event_rule::{
-    is_condition_key, Actions, Condition, ConditionsPolicy, Operator, Options, ResourceGroup, CONDITION_KEYS,
+    is_condition_key, Actions, Condition, ConditionsPolicy, Operator, Options, ResourceGroup, Schedule,
+    CONDITION_KEYS,
 };
 use crate::model::{Severity, Urgency};
 use crate::query::Query;
@@ -22,8 +23,14 @@ const MAX_VALUE_CHARS: usize = 1024;
 /// SpaceONE's actions this service does not take: its alert manager's.
 const ALERT_MANAGER_ACTIONS: [&str; 4] =
     ["change_assignee", "add_project_dependency", "add_responder", "match_service_account"];
-const ACTIONS: [&str; 5] =
-    ["change_project", "change_urgency", "change_severity", "add_additional_info", "no_notification"];
+const ACTIONS: [&str; 6] = [
+    "change_project",
+    "change_urgency",
+    "change_severity",
+    "add_additional_info",
+    "no_notification",
+    "suppress",
+];
 
 /// A request about one rule: which, the domain it names, and what else it carries.
 #[derive(Debug)]
@@ -49,6 +56,7 @@ pub fn create_request(req: &Request) -> Result<Scoped<NewRule>> {
             "project_id",
             "webhook_id",
             "workspace_id",
+            "schedule",
             "domain_id",
         ],
     )?;
@@ -79,6 +87,7 @@ pub fn create_request(req: &Request) -> Result<Scoped<NewRule>> {
         project_id: optional_text(&body, "project_id")?,
         webhook_id: optional_text(&body, "webhook_id")?,
         workspace_id: optional_text(&body, "workspace_id")?.unwrap_or_default(),
+        schedule: body.get("schedule").filter(|v| !v.is_null()).map(schedule).transpose()?,
     };
     Ok(Scoped { domain_id: optional_text(&body, "domain_id")?, query: new })
 }
@@ -107,6 +116,11 @@ pub fn update_request(req: &Request) -> Result<RuleRequest<RuleChange>> {
         actions: given("actions").map(actions).transpose()?,
         options: given("options").map(|o| options(Some(o))).transpose()?,
         tags: tags(body.get("tags"))?,
+        schedule: match body.get("schedule") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(value) => Some(Some(schedule(value)?)),
+        },
     };
     about(&body, change)
 }
@@ -247,10 +261,10 @@ fn actions(value: &Value) -> Result<Actions> {
         ),
     };
     let change_severity = text("change_severity")?.map(|s| s.parse::<Severity>()).transpose()?;
-    let no_notification = match actions.get("no_notification") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(Error::invalid("actions.no_notification must be true or false.")),
+    let flag = |name: &str| match actions.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(Error::invalid(format!("actions.{name} must be true or false."))),
     };
     let add_additional_info = match actions.get("add_additional_info") {
         None | Some(Value::Null) => BTreeMap::new(),
@@ -261,8 +275,28 @@ fn actions(value: &Value) -> Result<Actions> {
         change_urgency,
         change_severity,
         add_additional_info,
-        no_notification,
+        no_notification: flag("no_notification")?,
+        suppress: flag("suppress")?,
     })
+}
+
+/// `{start, end, weekly?, time_zone?}`.
+fn schedule(value: &Value) -> Result<Schedule> {
+    let object = value.as_object().ok_or_else(|| {
+        Error::invalid("'schedule' must be {start, end, weekly?, time_zone?} (RFC 3339 times).")
+    })?;
+    reject_unknown(object, &["start", "end", "weekly", "time_zone"])?;
+    let text = |name: &str| {
+        optional_text(object, name).map_err(|_| Error::invalid(format!("schedule.{name} must be a string.")))
+    };
+    let start = text("start")?.ok_or_else(|| Error::RequiredParameter("schedule.start".into()))?;
+    let end = text("end")?.ok_or_else(|| Error::RequiredParameter("schedule.end".into()))?;
+    let weekly = match object.get("weekly") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(Error::invalid("schedule.weekly must be true or false.")),
+    };
+    Schedule::new(&start, &end, weekly, text("time_zone")?.as_deref())
 }
 
 fn options(value: Option<&Value>) -> Result<Options> {

@@ -44,6 +44,7 @@ fn rule(id: &str, scope: Option<&str>, order: u32, conditions: Vec<(&str, &str, 
         resource_group: if scope.is_some() { ResourceGroup::Project } else { ResourceGroup::Workspace },
         project_id: scope.unwrap_or("*").into(),
         webhook_id: None,
+        schedule: None,
         domain_id: "d".into(),
         workspace_id: String::new(),
         created_at: String::new(),
@@ -111,7 +112,8 @@ fn actions_change_the_event_and_are_recorded_in_order() {
         Some(RulesApplied {
             matched: vec!["er-1".into(), "er-2".into()],
             urgency: Some(Urgency::High),
-            no_notification: true
+            no_notification: true,
+            suppressed_by: None,
         })
     );
 }
@@ -149,4 +151,24 @@ fn a_rule_of_one_webhook_or_another_project_leaves_the_event_alone() {
     assert_eq!(applied(vec![other_webhook.clone(), other_project]).event_rules, None);
     other_webhook.webhook_id = Some("webhook-1".into());
     assert!(applied(vec![other_webhook]).event_rules.is_some());
+}
+
+#[test]
+fn a_window_suppresses_alerts_that_arrive_in_it_and_lets_recoveries_pass() {
+    let mut window = rule("er-window", Some("project-a"), 1, vec![]);
+    window.conditions_policy = ConditionsPolicy::Always;
+    window.actions.suppress = true;
+    window.schedule =
+        Some(Schedule::new("2026-12-07T10:00:00Z", "2026-12-07T12:00:00Z", false, None).unwrap());
+    let arriving = |at: &str, event_type| {
+        let mut event = Event { created_at: at.into(), event_type, ..event() };
+        RuleSet { version: 1, rules: vec![window.clone()] }.apply(&mut event);
+        event
+    };
+    let inside = arriving("2026-12-07T11:00:00.000Z", EventType::Alert);
+    assert_eq!(inside.event_rules.as_ref().unwrap().suppressed_by.as_deref(), Some("er-window"));
+    assert!(inside.suppressed());
+    let recovery = arriving("2026-12-07T11:00:00.000Z", EventType::Recovery);
+    assert!(!recovery.suppressed(), "a RECOVERY always passes");
+    assert_eq!(arriving("2026-12-07T12:00:00.000Z", EventType::Alert).event_rules, None, "after the window");
 }

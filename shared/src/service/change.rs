@@ -75,7 +75,10 @@ pub(super) async fn store_change(
     };
     event.event_id = claim.event_id().to_string();
     let written = async {
-        event.alert_id = linked_alert(app, &event, now, auto_resolve_at).await?;
+        // A suppressed ALERT (a maintenance window) opens and joins no alert.
+        if !event.suppressed() {
+            event.alert_id = linked_alert(app, &event, now, auto_resolve_at).await?;
+        }
         if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
             return Ok(Written::Now);
         }

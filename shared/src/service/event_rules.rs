@@ -13,7 +13,9 @@ use serde_json::Value;
 use super::webhook_admin::webhook_in;
 use super::App;
 use crate::error::{Error, Result};
-use crate::event_rule::{Actions, Condition, ConditionsPolicy, EventRule, Options, ResourceGroup, RuleSet};
+use crate::event_rule::{
+    Actions, Condition, ConditionsPolicy, EventRule, Options, ResourceGroup, RuleSet, Schedule,
+};
 use crate::model::{format_time, new_id};
 use crate::query::{ListPage, Query, StatAnswer, StatQuery};
 use crate::tenant::AuthorizedDomain;
@@ -39,6 +41,8 @@ pub struct NewRule {
     pub project_id: Option<String>,
     pub webhook_id: Option<String>,
     pub workspace_id: String,
+    /// A maintenance window's (or any scheduled rule's) time.
+    pub schedule: Option<Schedule>,
 }
 
 /// update's changes: what is given replaces what the rule has.
@@ -50,6 +54,8 @@ pub struct RuleChange {
     pub actions: Option<Actions>,
     pub options: Option<Options>,
     pub tags: Option<BTreeMap<String, String>>,
+    /// `Some(None)` removes the schedule.
+    pub schedule: Option<Option<Schedule>>,
 }
 
 /// create: the rule, last in its scope.
@@ -83,6 +89,7 @@ pub async fn create_in(app: &App, domain: &AuthorizedDomain, new: NewRule) -> Re
             resource_group: new.resource_group,
             project_id: project_id.clone(),
             webhook_id: new.webhook_id.clone(),
+            schedule: new.schedule.clone(),
             domain_id: domain.as_str().to_string(),
             workspace_id: new.workspace_id.clone(),
             created_at: created_at.clone(),
@@ -121,6 +128,9 @@ pub async fn update_in(
         }
         if let Some(tags) = change.tags {
             rule.tags = tags;
+        }
+        if let Some(schedule) = change.schedule {
+            rule.schedule = schedule;
         }
         if rule.conditions.is_empty() && rule.conditions_policy != ConditionsPolicy::Always {
             return Err(Error::invalid(
