@@ -139,6 +139,14 @@ mod tests {
     }
 
     #[test]
+    fn no_domain_names_a_suppressed_partition() {
+        assert_eq!(authorize(Identity::Absent, Some("domain-b#suppressed"), IAM).unwrap_err().status(), 400);
+        assert_eq!(authorize(claims("domain-a#suppressed"), None, JWT).unwrap_err().status(), 403);
+        let domain = authorize(Identity::Absent, Some("domain-b"), IAM).unwrap();
+        assert_eq!(domain.suppressed().as_str(), "domain-b#suppressed");
+    }
+
+    #[test]
     fn only_iam_mode_trusts_the_request() {
         assert_eq!(domain(authorize(Identity::Absent, Some("domain-b"), IAM)), "domain-b");
         assert_eq!(authorize(Identity::Absent, None, IAM).unwrap_err().status(), 400);
