@@ -317,9 +317,18 @@ async fn a_rule_that_cannot_run_is_a_400_that_says_what_to_fix() {
         (with("actions", json!({"change_assignee": "user@example.com"})), "not taken by this service"),
         (with("actions", json!({"change_urgency": "MEDIUM"})), "HIGH or LOW"),
         (with("actions", json!({"change_severity": "BAD"})), "not a valid Severity"),
+        (with("actions", json!({"add_additional_info": {"": "x"}})), "empty key"),
         (with("resource_group", json!("PROJECT")), "needs 'project_id'"),
         (with("conditions_policy", json!("SOME")), "ALL, ANY or ALWAYS"),
         (with("options", json!({"stop_processing": "yes"})), "true or false"),
+        (with("schedule", json!({"start": "2026-12-12T02:00:00Z", "end": "2026-12-12T01:00:00Z"})), "after"),
+        (
+            with(
+                "schedule",
+                json!({"start": "2026-12-12T02:00:00Z", "end": "2026-12-12T04:00:00Z", "weekly": true, "time_zone": "Berlin"}),
+            ),
+            "IANA",
+        ),
     ] {
         let (status, answer) = call(&app, Gateway::Http, Endpoint::EventRuleCreate, &domain, body).await;
         assert_eq!(status, 400, "{answer}");
@@ -365,4 +374,45 @@ async fn a_body_resent_after_its_rule_changed_stays_one_event_where_the_rule_fir
     let events = events_of(&app, &key).await;
     assert_eq!(events.len(), 1, "the resent body is the first delivery's change: {events:?}");
     assert_eq!(events[0].project_id, DBA_PROJECT);
+}
+
+#[tokio::test]
+async fn another_instance_applies_a_new_rule_once_its_cached_rules_are_due() {
+    // Two function instances over the same tables: each keeps its own copy of the rules.
+    let first = app().await;
+    let second = App {
+        store: event_core::store::Store::new(dynamodb(), first.config.tables.clone()),
+        config: event_core::config::Config { rules_cache_seconds: 1, ..first.config.clone() },
+    };
+    let domain = new_id("domain");
+    let key = webhook_in(&first, WebhookFormat::Standard, &domain, PROJECT).await;
+    let post = |app: &App, title: &str| {
+        let body = json!({"title": title, "severity": "WARNING", "event_key": title}).to_string();
+        let req = ApiEvent::new(Gateway::Http, "create").route("POST", &webhook_path(&key)).body(&body);
+        let app = app.clone();
+        async move { assert_eq!(parts(event_create::handle(&app, req.request()).await).0, 200) }
+    };
+    post(&second, "before the rule").await; // the second instance reads: no rules
+    create_rule(
+        &first,
+        Gateway::Http,
+        &domain,
+        json!({
+        "conditions_policy": "ALWAYS", "resource_group": "WORKSPACE",
+        "actions": {"change_severity": "CRITICAL"}}),
+    )
+    .await;
+    post(&first, "through the first").await; // its own write dropped its copy
+    post(&second, "through the second, cached").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    post(&second, "through the second, due").await;
+    let severity: std::collections::HashMap<String, String> = events_of(&first, &key)
+        .await
+        .into_iter()
+        .map(|e| (e.title, e.severity.as_str().to_string()))
+        .collect();
+    assert_eq!(severity["before the rule"], "WARNING");
+    assert_eq!(severity["through the first"], "CRITICAL");
+    assert_eq!(severity["through the second, cached"], "WARNING", "within RULES_CACHE_SECONDS");
+    assert_eq!(severity["through the second, due"], "CRITICAL");
 }

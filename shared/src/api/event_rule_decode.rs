@@ -325,6 +325,8 @@ fn text_map(value: &Value, name: &str) -> Result<BTreeMap<String, String>> {
     object
         .iter()
         .map(|(k, v)| match v {
+            // An empty key is no field an event (or a tag) can have.
+            _ if k.is_empty() => Err(Error::invalid(format!("'{name}' may not have an empty key."))),
             Value::String(s) => Ok((k.clone(), s.clone())),
             Value::Number(n) => Ok((k.clone(), n.to_string())),
             Value::Bool(b) => Ok((k.clone(), b.to_string())),

@@ -184,6 +184,8 @@ fn settings(body: &Map<String, Value>) -> Result<WebhookSettings> {
         Some(Value::Object(tags)) => Some(
             tags.iter()
                 .map(|(k, v)| match v {
+                    // DynamoDB refuses a map with an empty key.
+                    _ if k.is_empty() => Err(Error::invalid("tags: a tag's name may not be empty.")),
                     Value::String(v) => Ok((k.clone(), v.clone())),
                     _ => Err(Error::invalid(format!("tags.{k}: a tag's value must be a string."))),
                 })
