@@ -60,6 +60,9 @@ pub struct Config {
     /// instance in that time, not once each. A rule changed through another instance takes
     /// effect within it; through this one, at once. 0 reads them for every delivery.
     pub rules_cache_seconds: u32,
+    /// The shortest heartbeat a webhook may declare, in seconds (`HEARTBEAT_MIN_SECONDS`,
+    /// default 60: heartbeats are minutes; the local stack and tests set 1).
+    pub heartbeat_min_seconds: u64,
 }
 
 /// Where stats may trust rollups: events older than `retention_days` may be gone (TTL
@@ -129,6 +132,7 @@ impl Default for Config {
             rollup_settle_seconds: 120,
             read_rollups: true,
             rules_cache_seconds: 30,
+            heartbeat_min_seconds: 60,
         }
     }
 }
@@ -138,7 +142,7 @@ impl Config {
     /// `MAX_BODY_BYTES`, `MAX_EVENTS_PER_DELIVERY`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`,
     /// `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
-    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`, `EVENT_RULES_TABLE`, `RULES_CACHE_SECONDS`;
+    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`, `EVENT_RULES_TABLE`, `RULES_CACHE_SECONDS`, `HEARTBEAT_MIN_SECONDS`;
     /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -197,6 +201,7 @@ impl Config {
                 }
             },
             rules_cache_seconds: number(&lookup, "RULES_CACHE_SECONDS", defaults.rules_cache_seconds)?,
+            heartbeat_min_seconds: number(&lookup, "HEARTBEAT_MIN_SECONDS", defaults.heartbeat_min_seconds)?,
         })
     }
 

@@ -234,6 +234,11 @@ pub struct Webhook {
     /// None: no limit beyond API Gateway's throttling of the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deliveries_per_minute: Option<u32>,
+    /// The sender delivers at least this often (a heartbeat): after this long without a
+    /// delivery the sweep opens an alert, which the next delivery resolves. None: no
+    /// tracking, and no cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_seconds: Option<u64>,
     /// SpaceONE's tags: labels people set on the Webhook API (text values).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
@@ -264,6 +269,7 @@ pub struct WebhookSettings {
     pub require_sns_signature_v2: Option<bool>,
     pub auto_resolve_after_seconds: Option<Option<u64>>,
     pub max_deliveries_per_minute: Option<Option<u32>>,
+    pub heartbeat_seconds: Option<Option<u64>>,
 }
 
 impl WebhookSettings {
@@ -289,6 +295,9 @@ impl WebhookSettings {
         }
         if let Some(limit) = settings.max_deliveries_per_minute {
             webhook.max_deliveries_per_minute = limit.filter(|&n| n > 0);
+        }
+        if let Some(heartbeat) = settings.heartbeat_seconds {
+            webhook.heartbeat_seconds = heartbeat.filter(|&n| n > 0);
         }
     }
 }

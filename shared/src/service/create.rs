@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::change::{Change, Identity};
 use super::fanout;
+use super::heartbeats;
 use super::intake;
 use super::normalise::{normalise, parse_error_event};
 use super::webhooks::access_key_matches;
@@ -17,6 +18,7 @@ use crate::formats;
 use crate::model::{format_time, Event, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
 use crate::sns;
+use crate::store::Heartbeat;
 
 /// The events one delivery stored, in payload order, and the webhook's format (whose
 /// sender may expect its own answer: Cloud Eye's lists the events).
@@ -51,7 +53,7 @@ pub struct Delivery<'a> {
 pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created> {
     let Delivery { webhook_id, access_key, body, idempotency_key, action, put } = delivery;
     let started = Instant::now();
-    let webhook = authorize(app, webhook_id, access_key).await?;
+    let (webhook, heartbeat) = authorize(app, webhook_id, access_key).await?;
     if put && webhook.format != WebhookFormat::Aom {
         return Err(Error::MethodNotAllowed {
             message: format!(
@@ -66,6 +68,11 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
     }
     let now = Utc::now();
+    // Any delivery the webhook stores counts for its heartbeat, a redelivery included; a
+    // missed heartbeat's RECOVERY is stored with the delivery's events. The beat answers
+    // "missed" once: should storing fail, the heartbeat alert stays open until the next
+    // missed heartbeat's RECOVERY (docs/data-model.md, heartbeats).
+    let resumed = heartbeats::on_delivery(app, &webhook, &heartbeat, now).await?;
     let unreadable = |reason: String, kept: Value| {
         tracing::warn!(webhook_id, error = %reason, "payload not readable as {}; storing an ERROR event", webhook.format);
         vec![parse_error_event(&webhook, &reason, kept)]
@@ -94,10 +101,9 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
     // Read once per delivery, and mostly from this instance's cache: no read per event.
     let rules = app.store.rules_for_delivery(&webhook.domain_id, app.config.rules_cache()).await?;
     let body_hash = sha256_hex(body);
-    let changes = parsed
+    let changes = resumed
         .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
+        .chain(parsed.into_iter().enumerate().map(|(index, item)| {
             let identity = match (&item.dedup_key, idempotency_key) {
                 (Some(key), _) => Identity::Sender(format!("change:{key}")),
                 // With the body's hash: a sender that sends one key with every delivery
@@ -116,7 +122,7 @@ pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created>
             let mut event = normalise(&webhook, item, now);
             rules.apply(&mut event);
             Change { identity, event, auto_resolve_at }
-        })
+        }))
         .collect();
     let events = fanout::store_all(app, changes, now, started).await?;
     Ok(Created { events, format: webhook.format })
@@ -174,9 +180,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// answered alike, so a caller without the key learns nothing, not even that the
 /// webhook exists (403 both); a disabled webhook is a 400, told only to a caller with
 /// the key.
-async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webhook> {
-    let webhook = app.store.get_webhook(webhook_id).await?;
-    let Some(webhook) = webhook.filter(|w| access_key_matches(w, access_key, Utc::now())) else {
+async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<(Webhook, Heartbeat)> {
+    let found = app.store.webhook_for_delivery(webhook_id).await?;
+    let Some((webhook, heartbeat)) = found.filter(|(w, _)| access_key_matches(w, access_key, Utc::now()))
+    else {
         return Err(Error::PermissionDenied(format!(
             "No webhook {webhook_id} accepts this access key; check the webhook URL or its key."
         )));
@@ -184,7 +191,7 @@ async fn authorize(app: &App, webhook_id: &str, access_key: &str) -> Result<Webh
     if webhook.state == WebhookState::Disabled {
         return Err(Error::WebhookDisabled(webhook_id.to_string()));
     }
-    Ok(webhook)
+    Ok((webhook, heartbeat))
 }
 
 /// Counts this delivery against the webhook's rate limit, if it has one.

@@ -87,6 +87,7 @@ mod tests {
             sns_policy: Default::default(),
             previous_key: None,
             max_deliveries_per_minute: None,
+            heartbeat_seconds: None,
             auto_resolve_after_seconds: None,
             tags: Default::default(),
         }

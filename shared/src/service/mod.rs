@@ -10,6 +10,7 @@ mod create;
 pub mod event_rules;
 mod fanout;
 mod get;
+pub mod heartbeats;
 mod intake;
 mod normalise;
 mod repeats;

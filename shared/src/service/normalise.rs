@@ -161,6 +161,7 @@ mod tests {
             previous_key: None,
             auto_resolve_after_seconds: None,
             max_deliveries_per_minute: None,
+            heartbeat_seconds: None,
             tags: Default::default(),
         }
     }

@@ -90,6 +90,7 @@ pub async fn create_tagged_webhook(
         previous_key: None,
         auto_resolve_after_seconds: new.auto_resolve_after_seconds,
         max_deliveries_per_minute: new.max_deliveries_per_minute.filter(|&n| n > 0),
+        heartbeat_seconds: None,
         tags,
     };
     store.create_webhook(&webhook).await?;
@@ -146,6 +147,7 @@ mod tests {
             previous_key,
             auto_resolve_after_seconds: None,
             max_deliveries_per_minute: None,
+            heartbeat_seconds: None,
             tags: Default::default(),
         }
     }

@@ -9,6 +9,7 @@ mod alerts;
 mod deliveries;
 mod event_rules;
 mod events;
+mod heartbeats;
 mod page_token;
 mod rate_limits;
 mod rollup_progress;
@@ -37,6 +38,7 @@ pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use event_rules::MAX_RULES_BYTES;
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
+pub use heartbeats::Heartbeat;
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
 

@@ -173,7 +173,7 @@ impl Store {
     }
 
     /// Writes what the Webhook API's update and update-plugin change (name, tags, format,
-    /// SNS options, auto-resolve, rate limit), never the keys or the state, and only
+    /// SNS options, auto-resolve, rate limit, heartbeat), never the keys or the state, and only
     /// while the webhook is still there and of `webhook.domain_id`.
     pub async fn set_webhook_settings(&self, webhook: &Webhook) -> Result<()> {
         let mut set = vec!["#n = :n", "#t = :t", "#f = :f", "#v = :v", "#s = :s"];
@@ -197,7 +197,8 @@ impl Store {
             .expression_attribute_names("#s", "sns_policy")
             .expression_attribute_values(":s", to_attribute(&webhook.sns_policy)?)
             .expression_attribute_names("#a", "auto_resolve_after_seconds")
-            .expression_attribute_names("#r", RATE_LIMIT);
+            .expression_attribute_names("#r", RATE_LIMIT)
+            .expression_attribute_names("#h", "heartbeat_seconds");
         match webhook.auto_resolve_after_seconds {
             Some(seconds) => {
                 set.push("#a = :a");
@@ -211,6 +212,13 @@ impl Store {
                 update = update.expression_attribute_values(":r", AttributeValue::N(n.to_string()));
             }
             None => remove.push("#r"),
+        }
+        match webhook.heartbeat_seconds {
+            Some(n) => {
+                set.push("#h = :h");
+                update = update.expression_attribute_values(":h", AttributeValue::N(n.to_string()));
+            }
+            None => remove.push("#h"),
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
