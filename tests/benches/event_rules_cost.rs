@@ -2,7 +2,7 @@
 //! Alertmanager alert (a new key each time, so each opens an alert) delivered to a domain
 //! without rules and to one with ten (one of which matches, moves the alert to another
 //! project and raises it), with the per-instance cache cold, warm, and off
-//! (`RULES_CACHE_SECONDS=0`).
+//! (`RULES_CACHE_SECONDS=0`); then to a webhook with a heartbeat.
 //! Run: `cargo bench -p e2e --bench event_rules_cost` with DynamoDB Local up.
 
 use e2e::*;
@@ -71,4 +71,20 @@ async fn main() {
         &mut n,
     )
     .await;
+    let beating = new_id("domain");
+    let create = json!({"name": "watchdog", "project_id": PROJECT, "domain_id": beating, "format": "alertmanager",
+                        "heartbeat": 15});
+    let req = ApiEvent::new(Gateway::Http, "webhooks")
+        .route("POST", "/monitoring/v1/webhook/create")
+        .body(&create.to_string())
+        .request();
+    let created = parts(event_webhooks::handle(&app, req).await).1;
+    let (id, key) = (created["webhook_id"].as_str().unwrap(), created["access_key"].as_str().unwrap());
+    let path = format!("/monitoring/v1/webhook/{id}/{key}/events");
+    // As if the last write was two minutes ago.
+    let due = event_core::model::format_time(chrono::Utc::now() + chrono::Duration::minutes(13));
+    app.store.beat(id, &due).await.unwrap();
+    row(&app, "heartbeat 15 min: a delivery 1.5 min or more after the last write", &path, &alert, &mut n)
+        .await;
+    row(&app, "heartbeat 15 min: a delivery within 1.5 min of it (no write)", &path, &alert, &mut n).await;
 }

@@ -79,8 +79,11 @@ pub async fn sweep_heartbeats(app: &App, now: DateTime<Utc>) -> Result<usize> {
 
 /// What both heartbeat events share: the key, the severity, the words.
 fn event(webhook: &Webhook, seconds: u64) -> ParsedEvent {
-    let silence =
-        if seconds.is_multiple_of(60) { format!("{} minutes", seconds / 60) } else { format!("{seconds} seconds") };
+    let silence = if seconds.is_multiple_of(60) {
+        format!("{} minutes", seconds / 60)
+    } else {
+        format!("{seconds} seconds")
+    };
     ParsedEvent {
         event_key: Some(format!("heartbeat:{}", webhook.webhook_id)),
         title: Some(format!("No deliveries from {} for {silence}", webhook.name)),
