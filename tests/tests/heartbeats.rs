@@ -88,6 +88,14 @@ async fn silence_past_the_heartbeat_opens_an_alert_and_the_next_delivery_resolve
     assert_eq!(quiet_info["heartbeat_seconds"], Value::Null);
     assert!(heartbeat_events(&app, &domain, &quiet.webhook.webhook_id).await.is_empty());
 
+    // Disabled, its silence opens nothing.
+    let disable = json!({"webhook_id": id, "domain_id": domain});
+    assert_eq!(webhooks_api(&app, Endpoint::WebhookDisable, disable.clone()).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(sweep_heartbeats(&app, Utc::now()).await.unwrap(), 0, "a disabled webhook");
+    assert_eq!(heartbeat_events(&app, &domain, id).await.len(), 2);
+    assert_eq!(webhooks_api(&app, Endpoint::WebhookEnable, disable).await.0, 200);
+
     // Turned off: no more alerts.
     let off = json!({"webhook_id": id, "domain_id": domain, "heartbeat": 0});
     let (status, updated) = webhooks_api(&app, Endpoint::WebhookUpdate, off).await;

@@ -15,7 +15,7 @@ use super::fanout;
 use super::normalise::normalise;
 use crate::error::Result;
 use crate::formats::ParsedEvent;
-use crate::model::{format_time, parse_time, Webhook};
+use crate::model::{format_time, parse_time, Webhook, WebhookState};
 use crate::service::App;
 use crate::store::Heartbeat;
 
@@ -59,7 +59,12 @@ pub async fn sweep_heartbeats(app: &App, now: DateTime<Utc>) -> Result<usize> {
         let due = app.store.due_heartbeats(&format_time(now), BATCH).await?;
         for (webhook, at) in &due {
             // A delivery may have moved it since the index was read.
-            if !app.store.miss_heartbeat(&webhook.webhook_id, at).await? {
+            // A disabled webhook takes no deliveries, so its silence says nothing: it
+            // leaves the index without an alert (its first delivery once enabled again
+            // moves it back).
+            if !app.store.miss_heartbeat(&webhook.webhook_id, at).await?
+                || webhook.state == WebhookState::Disabled
+            {
                 continue;
             }
             let seconds = webhook.heartbeat_seconds.unwrap_or_default();
