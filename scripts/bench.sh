@@ -7,6 +7,7 @@
 #             events in one domain, and the rollup consumer's writes per event
 #             (BENCH_ROLLUP_EVENTS=10000,100000 for the smaller steps only)
 #   rollup_cost  the rollup consumer's write units per event as events arrive in time (sparse, dense)
+#   event_rules_cost  what event rules (cached, cold, uncached) and a heartbeat add to a delivery
 #   memory    peak heap of the heaviest list and stat requests the query limits allow
 #   limits    a 5 MB, 5,000-alert Alertmanager group stored through one API Gateway event
 set -euo pipefail
@@ -18,6 +19,7 @@ cargo bench -p e2e --bench capacity
 cargo bench -p e2e --bench query
 cargo bench -p e2e --bench rollups
 cargo bench -p e2e --bench rollup_cost
+cargo bench -p e2e --bench event_rules_cost
 cargo bench -p e2e --bench memory
 # A 5 MB, 5,000-alert Alertmanager group through one API Gateway event (docs/benchmarks.md,
 # "Big alert groups"), timed in one delivery with a long budget; `make test` runs a 1.5 MB,

@@ -33,6 +33,7 @@ RESOURCES = {
     "webhooks": "WebhooksTable",
     "alerts": "AlertsTable",
     "rollups": "RollupsTable",
+    "event_rules": "EventRulesTable",
 }
 
 

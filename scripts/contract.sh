@@ -47,6 +47,29 @@ export CONTRACT_ADMIN_WEBHOOK_ID CONTRACT_DELETED_WEBHOOK_ID
 "$eventctl" serve --addr "127.0.0.1:$port" >"$state/contract-server.log" 2>&1 &
 server=$!
 
+# The event rules the EventRule API's operations name: one they may change and move, one
+# the deletes delete (made through the API itself, once the server answers).
+event_rule() {
+  "$venv/bin/python" - "http://127.0.0.1:$port/monitoring/v1/event-rule/create" "$domain" "$1" <<'PY'
+import json, sys, time, urllib.request
+url, domain, name = sys.argv[1:]
+body = json.dumps({"name": name, "conditions_policy": "ALWAYS", "resource_group": "WORKSPACE",
+                   "actions": {"add_additional_info": {"contract": "yes"}}, "domain_id": domain}).encode()
+for _ in range(60):
+    try:
+        answer = urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"}))
+        print(json.load(answer)["event_rule_id"])
+        break
+    except OSError:
+        time.sleep(0.5)
+else:
+    sys.exit(f"{url} did not answer")
+PY
+}
+CONTRACT_EVENT_RULE_ID="$(event_rule contract-rule)"
+CONTRACT_DELETED_EVENT_RULE_ID="$(event_rule contract-rule-deleted)"
+export CONTRACT_EVENT_RULE_ID CONTRACT_DELETED_EVENT_RULE_ID
+
 report="$state/contract-report"
 rm -rf "$report"
 status=0

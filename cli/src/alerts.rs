@@ -84,7 +84,7 @@ pub async fn run(app: &App, command: AlertsCommand, output: Output) -> Result<()
             let query: serde_json::Value = serde_json::from_str(&query)
                 .map_err(|e| event_core::Error::invalid(format!("--query is not JSON: {e}")))?;
             let body = json!({"domain_id": domain.domain_id, "query": query});
-            let request = decode::stat_body(body.as_object().expect("an object"))?;
+            let request = decode::stat_body(body.as_object().cloned().expect("an object"))?;
             let answer =
                 service::stat_alerts(&app.store, &domain.authorized()?, &request.query, None).await?;
             print_stat(&to_json(answer)?, output);

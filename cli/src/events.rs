@@ -72,7 +72,7 @@ pub async fn run(app: &App, command: EventsCommand, output: Output) -> Result<()
                 ("alert_id", &alert_id),
                 ("project_id", &project_id),
             ];
-            let request = decode::list_body(&search.body(&domain, &named))?;
+            let request = decode::list_body(search.body(&domain, &named))?;
             let authorized = domain.authorized()?;
             let token = request.next_token.as_deref();
             let page = service::list_events(app, &authorized, &request.scoped.query, token).await?;
@@ -86,7 +86,7 @@ pub async fn run(app: &App, command: EventsCommand, output: Output) -> Result<()
             let query: serde_json::Value = serde_json::from_str(&query)
                 .map_err(|e| event_core::Error::invalid(format!("--query is not JSON: {e}")))?;
             let body = json!({"domain_id": domain.domain_id, "query": query});
-            let request = decode::stat_body(body.as_object().expect("an object"))?;
+            let request = decode::stat_body(body.as_object().cloned().expect("an object"))?;
             let answer = service::stat_events(app, &domain.authorized()?, &request.query).await?;
             print_stat(&to_json(answer)?, output);
         }

@@ -6,6 +6,7 @@
 mod alerts;
 mod events;
 mod failure;
+mod maintenance;
 mod output;
 mod rollups;
 mod search;
@@ -57,6 +58,9 @@ enum Command {
     /// Read a domain's alerts: list, get, stat.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Maintenance windows: suppress a project's alerts for a while.
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
     /// Check rollups against a recount of a domain's events, and repair them.
     #[command(subcommand)]
     Rollups(rollups::RollupsCommand),
@@ -104,6 +108,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Events(command) => events::run(&app, command, output).await.map_err(explain),
         Command::Alerts(command) => alerts::run(&app, command, output).await.map_err(explain),
         Command::Rollups(command) => rollups::run(&app, command, output).await.map_err(explain),
+        Command::Maintenance(command) => maintenance::run(&app, command, output).await.map_err(explain),
         Command::Tables(TablesCommand::Create { force }) => {
             tables::create(&app, force, output).await.map_err(explain)
         }

@@ -40,13 +40,17 @@ pub async fn run(app: App, addr: SocketAddr, demo: bool) -> Result<()> {
     serve(app, listener).await
 }
 
-/// Every minute, writes down the resolution of alerts past their auto-resolve time.
+/// Every minute, writes down the resolution of alerts past their auto-resolve time, and
+/// opens the alerts of missed heartbeats.
 async fn sweep_expired_alerts(app: App) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         every.tick().await;
         if let Err(e) = event_core::service::sweep::sweep_expired_alerts(&app, chrono::Utc::now()).await {
             tracing::warn!(error = %e, "alert sweep failed; the next one retries");
+        }
+        if let Err(e) = event_core::service::heartbeats::sweep_heartbeats(&app, chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "heartbeat sweep failed; the next one retries");
         }
     }
 }
@@ -101,6 +105,7 @@ pub async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Respon
         Ok(Route::Stat(_)) => event_stat::handle(app, request).await,
         Ok(Route::Alert(_)) => event_alerts::handle(app, request).await,
         Ok(Route::Webhook(_)) => event_webhooks::handle(app, request).await,
+        Ok(Route::EventRule(_)) => event_event_rules::handle(app, request).await,
         // Where API Gateway would route nowhere, get's handler answers as API Gateway
         // would (404, 405).
         // get also serves the console's files.

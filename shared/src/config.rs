@@ -59,6 +59,14 @@ pub struct Config {
     /// (`HUAWEI_SIGNING_SECRET`), for Huawei's own ingestion paths, which Huawei's SDKs
     /// sign with an access key id and secret key. None: those paths refuse every call.
     pub huawei_signing_secret: Option<Secret>,
+    /// How long a function instance keeps a domain's event rules before reading them again
+    /// (`RULES_CACHE_SECONDS`, default 30): deliveries read the rules once per domain per
+    /// instance in that time, not once each. A rule changed through another instance takes
+    /// effect within it; through this one, at once. 0 reads them for every delivery.
+    pub rules_cache_seconds: u32,
+    /// The shortest heartbeat a webhook may declare, in seconds (`HEARTBEAT_MIN_SECONDS`,
+    /// default 60: heartbeats are minutes; the local stack and tests set 1).
+    pub heartbeat_min_seconds: u64,
 }
 
 /// A secret from the environment, which no Debug print of the configuration shows.
@@ -121,6 +129,8 @@ pub struct Tables {
     pub alerts: String,
     /// Event counts per time bucket, kept by the rollup consumer from the events stream.
     pub rollups: String,
+    /// Each domain's event rules, one item per domain.
+    pub event_rules: String,
 }
 
 impl Default for Config {
@@ -131,6 +141,7 @@ impl Default for Config {
                 webhooks: "webhooks".into(),
                 alerts: "alerts".into(),
                 rollups: "rollups".into(),
+                event_rules: "event_rules".into(),
             },
             retention_days: 0,
             max_body_bytes: 6 * 1024 * 1024,
@@ -145,6 +156,8 @@ impl Default for Config {
             rollup_settle_seconds: 120,
             read_rollups: true,
             huawei_signing_secret: None,
+            rules_cache_seconds: 30,
+            heartbeat_min_seconds: 60,
         }
     }
 }
@@ -154,7 +167,7 @@ impl Config {
     /// `MAX_BODY_BYTES`, `MAX_EVENTS_PER_DELIVERY`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`,
     /// `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
-    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`, `HUAWEI_SIGNING_SECRET`;
+    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`, `HUAWEI_SIGNING_SECRET`, `EVENT_RULES_TABLE`, `RULES_CACHE_SECONDS`, `HEARTBEAT_MIN_SECONDS`;
     /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -169,6 +182,7 @@ impl Config {
                 webhooks: text("WEBHOOKS_TABLE", defaults.tables.webhooks),
                 alerts: text("ALERTS_TABLE", defaults.tables.alerts),
                 rollups: text("ROLLUPS_TABLE", defaults.tables.rollups),
+                event_rules: text("EVENT_RULES_TABLE", defaults.tables.event_rules),
             },
             retention_days: number(&lookup, "EVENT_RETENTION_DAYS", defaults.retention_days)?,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", defaults.max_body_bytes)?,
@@ -219,6 +233,8 @@ impl Config {
                 }
                 secret => secret.map(Secret),
             },
+            rules_cache_seconds: number(&lookup, "RULES_CACHE_SECONDS", defaults.rules_cache_seconds)?,
+            heartbeat_min_seconds: number(&lookup, "HEARTBEAT_MIN_SECONDS", defaults.heartbeat_min_seconds)?,
         })
     }
 
@@ -228,6 +244,10 @@ impl Config {
             retention_days: self.retention_days,
             settle: std::time::Duration::from_secs(self.rollup_settle_seconds.into()),
         })
+    }
+
+    pub fn rules_cache(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.rules_cache_seconds.into())
     }
 
     pub fn read_budget(&self) -> std::time::Duration {

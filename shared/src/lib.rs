@@ -12,6 +12,8 @@
 //!   Cloud Eye, AOM).
 //! - [`huawei`]: Huawei Cloud Eye's and AOM's event queries, answered from the same
 //!   events and alerts, and the mapping of their fields to ours.
+//! - [`event_rule`]: SpaceONE's EventRule (conditions and actions on an event before it
+//!   is stored), pure.
 //! - [`query`]: the SpaceONE query language (Query and StatisticsQuery), pure.
 //! - [`rollup`]: event counts per time bucket kept from the events stream, pure: what a
 //!   batch of stream records adds, and how a stat's range splits between rollups and
@@ -34,6 +36,7 @@ pub mod api;
 pub mod config;
 pub mod digest;
 pub mod error;
+pub mod event_rule;
 pub mod formats;
 pub mod huawei;
 pub mod lambda;

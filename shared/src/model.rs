@@ -53,6 +53,32 @@ pub struct Event {
     pub domain_id: String,
     pub created_at: String,
     pub occurred_at: String,
+    /// What the domain's event rules did to it; absent when none matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_rules: Option<RulesApplied>,
+}
+
+/// What the rules did to an event, kept on it (`event_rules` in EventInfo) and read by
+/// the link to its alert (`event_rule`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulesApplied {
+    /// The rules that matched, in the order they ran.
+    pub matched: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Urgency>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_notification: bool,
+    /// The rule (a maintenance window) that suppressed this ALERT: it opened or joined no
+    /// alert, and list and stat leave it out unless asked for suppressed events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
+}
+
+impl Event {
+    /// Whether a rule suppressed this event.
+    pub fn suppressed(&self) -> bool {
+        self.event_rules.as_ref().is_some_and(|r| r.suppressed_by.is_some())
+    }
 }
 
 /// The few fields of an event that the count index holds, rendered as in EventInfo:
@@ -213,6 +239,11 @@ pub struct Webhook {
     /// Off, `requests` counts the events the webhook stored instead.
     #[serde(default, skip_serializing_if = "is_false")]
     pub count_requests: bool,
+    /// The sender delivers at least this often (a heartbeat): after this long without a
+    /// delivery the sweep opens an alert, which the next delivery resolves. None: no
+    /// tracking, and no cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_seconds: Option<u64>,
     /// SpaceONE's tags: labels people set on the Webhook API (text values).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
@@ -248,6 +279,7 @@ pub struct WebhookSettings {
     /// --project-id`; SpaceONE's update has no such field). Events stored before keep
     /// the project they were stored with.
     pub project_id: Option<String>,
+    pub heartbeat_seconds: Option<Option<u64>>,
 }
 
 impl WebhookSettings {
@@ -276,6 +308,9 @@ impl WebhookSettings {
             webhook.max_deliveries_per_minute = limit.filter(|&n| n > 0);
         }
         webhook.count_requests = settings.count_requests.unwrap_or(webhook.count_requests);
+        if let Some(heartbeat) = settings.heartbeat_seconds {
+            webhook.heartbeat_seconds = heartbeat.filter(|&n| n > 0);
+        }
     }
 }
 
@@ -335,6 +370,9 @@ pub struct Alert {
     /// replace it on read.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description_set_at: String,
+    /// An event rule's `no_notification`: whoever notifies from alerts leaves this one out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_notification: bool,
 }
 
 impl Alert {

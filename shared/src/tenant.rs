@@ -24,7 +24,17 @@ impl AuthorizedDomain {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same tenant's suppressed events (ALERTs a maintenance window held back), which
+    /// the store keeps in a partition of their own: what list and stat read when asked
+    /// for them.
+    pub fn suppressed(&self) -> AuthorizedDomain {
+        AuthorizedDomain(format!("{}{SUPPRESSED}", self.0))
+    }
 }
+
+/// The suffix of a domain's suppressed-events partition. No domain id may contain `#`.
+pub const SUPPRESSED: &str = "#suppressed";
 
 impl std::fmt::Display for AuthorizedDomain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,12 +78,18 @@ pub fn authorize(
     mode: ReadAuthorizer,
 ) -> Result<AuthorizedDomain> {
     let requested_domain = requested_domain.filter(|d| !d.is_empty());
+    if requested_domain.is_some_and(|d| d.contains('#')) {
+        return Err(Error::invalid("'domain_id' may not contain '#'."));
+    }
     match (identity, mode) {
         (Identity::Authorized(None), _) => Err(Error::PermissionDenied(
             "Your token carries no domain_id claim (nor custom:domain_id), so it cannot read any domain. \
              Use an ID token, or add the claim to the token."
                 .into(),
         )),
+        (Identity::Authorized(Some(claimed)), _) if claimed.contains('#') => {
+            Err(Error::PermissionDenied("Your token's domain_id claim is not a domain id.".into()))
+        }
         (Identity::Authorized(Some(claimed)), _) => match requested_domain {
             Some(requested) if requested != claimed => Err(Error::PermissionDenied(format!(
                 "Your identity belongs to domain {claimed}; it cannot read domain {requested}."
@@ -120,6 +136,14 @@ mod tests {
         assert_eq!(domain(authorize(claims("domain-a"), Some("domain-a"), JWT)), "domain-a");
         assert_eq!(domain(authorize(claims("domain-a"), Some(""), JWT)), "domain-a");
         assert_eq!(authorize(claims("domain-a"), Some("domain-b"), JWT).unwrap_err().status(), 403);
+    }
+
+    #[test]
+    fn no_domain_names_a_suppressed_partition() {
+        assert_eq!(authorize(Identity::Absent, Some("domain-b#suppressed"), IAM).unwrap_err().status(), 400);
+        assert_eq!(authorize(claims("domain-a#suppressed"), None, JWT).unwrap_err().status(), 403);
+        let domain = authorize(Identity::Absent, Some("domain-b"), IAM).unwrap();
+        assert_eq!(domain.suppressed().as_str(), "domain-b#suppressed");
     }
 
     #[test]

@@ -133,6 +133,7 @@ fn synthetic_event(domain: &Domain, rng: &mut Rng, now: DateTime<Utc>) -> Event 
             "value": rng.below(1000) as f64 / 10.0,
         }),
         raw_data_missing: false,
+        event_rules: None,
         additional_info: BTreeMap::from([
             ("host".to_string(), ip),
             ("region".to_string(), rng.pick(&REGIONS).to_string()),

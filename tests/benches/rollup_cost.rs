@@ -36,6 +36,7 @@ fn event(domain: &str, n: usize, created: chrono::DateTime<Utc>) -> Event {
         image_url: String::new(),
         raw_data: json!({}),
         raw_data_missing: false,
+        event_rules: None,
         additional_info: Default::default(),
         alert_id: String::new(),
         webhook_id: format!("webhook-{:012x}", n % 8),

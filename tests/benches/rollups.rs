@@ -63,6 +63,7 @@ fn event(domain: &str, n: usize, created: DateTime<Utc>) -> Event {
         image_url: String::new(),
         raw_data: json!({"alertname": "DiskFull", "value": n % 1000}),
         raw_data_missing: false,
+        event_rules: None,
         additional_info: [("region".to_string(), "ap-northeast-2".to_string())].into(),
         alert_id: String::new(),
         webhook_id: format!("webhook-{webhook:012x}"),

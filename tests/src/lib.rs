@@ -163,6 +163,7 @@ pub fn test_config() -> Config {
             webhooks: format!("webhooks-{suffix}"),
             alerts: format!("alerts-{suffix}"),
             rollups: format!("rollups-{suffix}"),
+            event_rules: format!("event-rules-{suffix}"),
         },
         ..Config::default()
     }

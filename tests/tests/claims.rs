@@ -54,6 +54,7 @@ async fn the_stored_event_completes_its_claim() {
         webhook_id: event.webhook_id.clone(),
         event_type: event.event_type.as_str().to_string(),
         alert_id: event.alert_id.clone(),
+        project_id: event.project_id.clone(),
         after_failure: false,
     }));
     assert!(!event.alert_id.is_empty());
@@ -154,6 +155,7 @@ fn alert(event_key: &str, title: &str) -> Alert {
         acknowledged_at: String::new(),
         status_message: String::new(),
         description_set_at: String::new(),
+        no_notification: false,
     }
 }
 

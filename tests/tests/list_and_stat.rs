@@ -381,6 +381,7 @@ async fn tables_kept_from_an_older_version_get_this_versions_indexes() {
         tables.webhooks.clone(),
         tables.alerts.clone(),
         tables.rollups.clone(),
+        tables.event_rules.clone(),
     ]);
     expected.sort();
     assert_eq!(changed, expected);

@@ -91,6 +91,7 @@ fn synthetic_event(i: usize, start: chrono::DateTime<Utc>) -> Event {
         image_url: String::new(),
         raw_data: json!({"n": i, "additional_info": {"tags": TAGS[i % 5]}}),
         raw_data_missing: false,
+        event_rules: None,
         additional_info: [("user".to_string(), USERS[i % 3].to_string())].into(),
         alert_id: ALERTS[i % 4].to_string(),
         webhook_id: WEBHOOKS[i % 3].to_string(),

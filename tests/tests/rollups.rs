@@ -49,6 +49,7 @@ fn synthetic_event(i: usize) -> Event {
         image_url: String::new(),
         raw_data: json!({"n": i}),
         raw_data_missing: false,
+        event_rules: None,
         additional_info: Default::default(),
         alert_id: String::new(),
         webhook_id: format!("webhook-00000000000{}", i % 3),

@@ -48,6 +48,7 @@ fn event(domain_id: &str, i: usize, provider: String, resource_type: String) -> 
         image_url: String::new(),
         raw_data: json!({}),
         raw_data_missing: false,
+        event_rules: None,
         additional_info: Default::default(),
         alert_id: String::new(),
         webhook_id: "webhook-000000000001".into(),

@@ -35,6 +35,7 @@ fn event(i: usize, created: DateTime<Utc>) -> Event {
         image_url: String::new(),
         raw_data: json!({}),
         raw_data_missing: false,
+        event_rules: None,
         additional_info: Default::default(),
         alert_id: String::new(),
         webhook_id: format!("webhook-00000000000{}", i % 3),

@@ -243,6 +243,11 @@ async fn bad_input_is_a_400_that_says_what_to_fix() {
             "tags.n",
         ),
         (
+            Endpoint::WebhookUpdate.path(&[]),
+            json!({"webhook_id": "webhook-1", "tags": {"": "x"}, "domain_id": DOMAIN}),
+            "may not be empty",
+        ),
+        (
             create.clone(),
             json!({"name": "a", "project_id": PROJECT, "options": {"sns_topic_arns": ["t"]}, "domain_id": DOMAIN}),
             "arn:aws:sns",

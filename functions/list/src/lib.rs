@@ -34,7 +34,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         let answer: Result<Answer> = match route {
             ListRoute::Events { from_query_string } => {
                 let request = decode::list_request(&req, from_query_string)?;
-                let domain = tenant::caller_domain(&req, request.scoped.domain_id.as_deref(), mode)?;
+                let mut domain = tenant::caller_domain(&req, request.scoped.domain_id.as_deref(), mode)?;
+                if request.suppressed {
+                    domain = domain.suppressed();
+                }
                 let query = &request.scoped.query;
                 let page = service::list_events(app, &domain, query, request.next_token.as_deref()).await?;
                 Ok(Answer::Events(page))

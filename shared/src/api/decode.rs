@@ -42,6 +42,9 @@ pub struct Scoped<Q> {
 pub struct ListRequest {
     pub scoped: Scoped<Query>,
     pub next_token: Option<String>,
+    /// `suppressed: true`: the events maintenance windows suppressed, which a list
+    /// otherwise leaves out (and only those).
+    pub suppressed: bool,
 }
 
 /// The body as a JSON object; an empty body is `{}`.
@@ -102,14 +105,34 @@ pub fn get_request(req: &Request, path_event_id: Option<String>) -> Result<GetRe
 /// field is a parameter and `query` is the Query as JSON text.
 pub fn list_request(req: &Request, from_query_string: bool) -> Result<ListRequest> {
     let body = if from_query_string { query_string_object(req)? } else { body_object(req)? };
-    list_body(&body)
+    list_body(body)
 }
 
 /// A list request's JSON body (eventctl builds one from its flags, so it reads exactly
 /// what the API reads).
-pub fn list_body(body: &Map<String, Value>) -> Result<ListRequest> {
-    let (query, next_token) = listing(body, &EXACT_FIELDS)?;
-    Ok(ListRequest { scoped: Scoped { domain_id: optional_text(body, "domain_id")?, query }, next_token })
+pub fn list_body(mut body: Map<String, Value>) -> Result<ListRequest> {
+    let suppressed = take_suppressed(&mut body)?;
+    let (query, next_token) = listing(&body, &EXACT_FIELDS)?;
+    let scoped = Scoped { domain_id: optional_text(&body, "domain_id")?, query };
+    Ok(ListRequest { scoped, next_token, suppressed })
+}
+
+/// The events stat's request: StatRequest, and whether it counts suppressed events
+/// (only those) instead of the others.
+pub fn event_stat_request(req: &Request) -> Result<(Scoped<StatQuery>, bool)> {
+    let mut body = body_object(req)?;
+    let suppressed = take_suppressed(&mut body)?;
+    Ok((stat_body(body)?, suppressed))
+}
+
+/// Takes `suppressed` out of a body (or a legacy query string, where it is text).
+fn take_suppressed(body: &mut Map<String, Value>) -> Result<bool> {
+    match body.remove("suppressed") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+        Some(_) => Err(Error::invalid("'suppressed' must be true or false.")),
+    }
 }
 
 /// A list request's body (events or alerts): its fields checked against `exact` (name in
@@ -135,17 +158,17 @@ pub(super) fn listing(body: &Map<String, Value>, exact: &[(&str, &str)]) -> Resu
 
 /// `{query: StatisticsQuery, domain_id?}`.
 pub fn stat_request(req: &Request) -> Result<Scoped<StatQuery>> {
-    stat_body(&body_object(req)?)
+    stat_body(body_object(req)?)
 }
 
-/// A stat request's JSON body.
-pub fn stat_body(body: &Map<String, Value>) -> Result<Scoped<StatQuery>> {
-    reject_unknown(body, &["query", "domain_id"])?;
+/// A stat request's JSON body (eventctl builds one from its flags).
+pub fn stat_body(body: Map<String, Value>) -> Result<Scoped<StatQuery>> {
+    reject_unknown(&body, &["query", "domain_id"])?;
     let query = match body.get("query") {
         None | Some(Value::Null) => return Err(Error::RequiredParameter("query".into())),
         Some(q) => StatQuery::from_json(q)?,
     };
-    Ok(Scoped { domain_id: optional_text(body, "domain_id")?, query })
+    Ok(Scoped { domain_id: optional_text(&body, "domain_id")?, query })
 }
 
 pub(super) fn query_string_object(req: &Request) -> Result<Map<String, Value>> {

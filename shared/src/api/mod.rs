@@ -4,6 +4,7 @@
 pub mod alert_decode;
 pub mod console;
 pub mod decode;
+pub mod event_rule_decode;
 pub mod openapi;
 pub mod response;
 pub mod routes;
@@ -19,8 +20,8 @@ use tracing::Instrument;
 use crate::error::{Error, Result};
 use crate::huawei::signature::{RequestParts, SignedRequest};
 pub use routes::{
-    dialect, route, AlertRoute, ConsoleRoute, CreateRoute, Dialect, Endpoint, GetRoute, ListRoute, Operation,
-    Route, StatRoute, WebhookRoute,
+    dialect, route, AlertRoute, ConsoleRoute, CreateRoute, Dialect, Endpoint, EventRuleRoute, GetRoute,
+    ListRoute, Operation, Route, StatRoute, WebhookRoute,
 };
 
 /// Runs one operation for one request: routes it, runs `work` with the operation's own

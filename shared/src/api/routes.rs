@@ -88,6 +88,14 @@ pub enum Endpoint {
     Console,
     /// One of the console's scripts or its style sheet.
     ConsoleAsset,
+    /// The EventRule API (served by the event_rules function).
+    EventRuleCreate,
+    EventRuleUpdate,
+    EventRuleChangeOrder,
+    EventRuleDelete,
+    EventRuleGet,
+    EventRuleList,
+    EventRuleStat,
 }
 
 impl Endpoint {
@@ -95,7 +103,7 @@ impl Endpoint {
     /// decides (among the endpoints of that template, the one of the request's method), so
     /// a literal path comes before the parameter that would also match it (`GET
     /// /event/list` is a 405, not event "list").
-    pub const ALL: [Endpoint; 45] = [
+    pub const ALL: [Endpoint; 52] = [
         Endpoint::WebhookEvents,
         Endpoint::WebhookEventsPut,
         Endpoint::CloudEyeCreateEvents,
@@ -141,6 +149,13 @@ impl Endpoint {
         Endpoint::WebhookDisablePut,
         Endpoint::Console,
         Endpoint::ConsoleAsset,
+        Endpoint::EventRuleCreate,
+        Endpoint::EventRuleUpdate,
+        Endpoint::EventRuleChangeOrder,
+        Endpoint::EventRuleDelete,
+        Endpoint::EventRuleGet,
+        Endpoint::EventRuleList,
+        Endpoint::EventRuleStat,
     ];
 
     /// The method and path template.
@@ -198,6 +213,13 @@ impl Endpoint {
             Endpoint::WebhookDisablePut => (Method::PUT, "/monitoring/v1/webhook/{webhook_id}/disable"),
             Endpoint::Console => (Method::GET, "/console"),
             Endpoint::ConsoleAsset => (Method::GET, "/console/{asset}"),
+            Endpoint::EventRuleCreate => (Method::POST, "/monitoring/v1/event-rule/create"),
+            Endpoint::EventRuleUpdate => (Method::POST, "/monitoring/v1/event-rule/update"),
+            Endpoint::EventRuleChangeOrder => (Method::POST, "/monitoring/v1/event-rule/change-order"),
+            Endpoint::EventRuleDelete => (Method::POST, "/monitoring/v1/event-rule/delete"),
+            Endpoint::EventRuleGet => (Method::POST, "/monitoring/v1/event-rule/get"),
+            Endpoint::EventRuleList => (Method::POST, "/monitoring/v1/event-rule/list"),
+            Endpoint::EventRuleStat => (Method::POST, "/monitoring/v1/event-rule/stat"),
         }
     }
 
@@ -273,6 +295,13 @@ impl Endpoint {
             Endpoint::WebhookDeleteById => Route::Webhook(WebhookRoute::Delete { webhook_id: Some(next()) }),
             Endpoint::Console => Route::Console(ConsoleRoute { asset: None }),
             Endpoint::ConsoleAsset => Route::Console(ConsoleRoute { asset: Some(next()) }),
+            Endpoint::EventRuleCreate => Route::EventRule(EventRuleRoute::Create),
+            Endpoint::EventRuleUpdate => Route::EventRule(EventRuleRoute::Update),
+            Endpoint::EventRuleChangeOrder => Route::EventRule(EventRuleRoute::ChangeOrder),
+            Endpoint::EventRuleDelete => Route::EventRule(EventRuleRoute::Delete),
+            Endpoint::EventRuleGet => Route::EventRule(EventRuleRoute::Get),
+            Endpoint::EventRuleList => Route::EventRule(EventRuleRoute::List),
+            Endpoint::EventRuleStat => Route::EventRule(EventRuleRoute::Stat),
         }
     }
 }
@@ -360,6 +389,18 @@ pub struct ConsoleRoute {
     pub asset: Option<String>,
 }
 
+/// The EventRule API's operations (SpaceONE's seven, each `POST` with a JSON body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventRuleRoute {
+    Create,
+    Update,
+    ChangeOrder,
+    Delete,
+    Get,
+    List,
+    Stat,
+}
+
 /// Whose API a path belongs to, and so whose error shape its answers take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -399,6 +440,7 @@ pub enum Route {
     Alert(AlertRoute),
     Webhook(WebhookRoute),
     Console(ConsoleRoute),
+    EventRule(EventRuleRoute),
 }
 
 /// The routes one Lambda function serves: `api::serve` hands each function its own.
@@ -430,6 +472,7 @@ operation!(StatRoute, Stat, "stat");
 operation!(AlertRoute, Alert, "alerts");
 operation!(WebhookRoute, Webhook, "webhooks");
 operation!(ConsoleRoute, Console, "console");
+operation!(EventRuleRoute, EventRule, "event_rules");
 
 /// Matches a request path (with or without an API Gateway stage prefix) to its route.
 pub fn route(method: &Method, path: &str) -> Result<Route> {
@@ -563,6 +606,7 @@ mod tests {
             Route::Alert(_) => AlertRoute::NAME,
             Route::Webhook(_) => WebhookRoute::NAME,
             Route::Console(_) => ConsoleRoute::NAME,
+            Route::EventRule(_) => EventRuleRoute::NAME,
         }
     }
 
@@ -592,6 +636,16 @@ mod tests {
         ] {
             assert_eq!(served_by(method, path), "alerts", "{path}");
         }
+    }
+
+    #[test]
+    fn event_rule_paths_go_to_their_function_and_not_to_event_get() {
+        for method in ["create", "update", "change-order", "delete", "get", "list", "stat"] {
+            let path = format!("/monitoring/v1/event-rule/{method}");
+            assert_eq!(served_by(Method::POST, &path), "event_rules", "{path}");
+        }
+        assert_eq!(route(&Method::GET, "/monitoring/v1/event-rule/get").unwrap_err().status(), 405);
+        assert_eq!(served_by(Method::GET, "/monitoring/v1/event/event-rule"), "get");
     }
 
     #[test]

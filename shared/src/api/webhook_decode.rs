@@ -159,8 +159,14 @@ pub fn list_request(req: &Request, from_query_string: bool) -> Result<WebhookLis
 }
 
 /// update's fields (also create's).
-const SETTINGS: [&str; 5] =
-    ["name", "tags", "auto_resolve_after_seconds", "max_deliveries_per_minute", "count_requests"];
+const SETTINGS: [&str; 6] = [
+    "name",
+    "tags",
+    "auto_resolve_after_seconds",
+    "max_deliveries_per_minute",
+    "count_requests",
+    "heartbeat",
+];
 /// update-plugin's fields (also create's).
 const PLUGIN: [&str; 2] = ["format", "options"];
 const OPTIONS: [&str; 3] = ["verify_sns_signature", "sns_topic_arns", "require_sns_signature_v2"];
@@ -194,6 +200,8 @@ fn settings(body: &Map<String, Value>) -> Result<WebhookSettings> {
         Some(Value::Object(tags)) => Some(
             tags.iter()
                 .map(|(k, v)| match v {
+                    // DynamoDB refuses a map with an empty key.
+                    _ if k.is_empty() => Err(Error::invalid("tags: a tag's name may not be empty.")),
                     Value::String(v) => Ok((k.clone(), v.clone())),
                     _ => Err(Error::invalid(format!("tags.{k}: a tag's value must be a string."))),
                 })
@@ -222,8 +230,43 @@ fn settings(body: &Map<String, Value>) -> Result<WebhookSettings> {
             Some(Value::Bool(on)) => Some(*on),
             Some(_) => return Err(Error::invalid("'count_requests' must be true or false.")),
         },
+        heartbeat_seconds: heartbeat(body.get("heartbeat"))?,
         ..WebhookSettings::default()
     })
+}
+
+/// The longest heartbeat a webhook may declare.
+const MAX_HEARTBEAT_SECONDS: u64 = 7 * 24 * 3600;
+
+/// `heartbeat`: whole minutes (`15`), or a duration with its unit (`15m`, `2h`, `90s`);
+/// 0 or null: none. How short it may be is the service's to say (`HEARTBEAT_MIN_SECONDS`).
+fn heartbeat(value: Option<&Value>) -> Result<Option<Option<u64>>> {
+    let bad = || {
+        Error::invalid(
+            "'heartbeat' must be whole minutes (15) or a duration like 90s, 15m or 2h; 0 or null: none.",
+        )
+    };
+    let seconds = match value {
+        None => return Ok(None),
+        Some(Value::Null) => 0,
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(bad)?.checked_mul(60).ok_or_else(bad)?,
+        Some(Value::String(text)) => {
+            let text = text.trim();
+            let (number, unit) = text.split_at(text.len().saturating_sub(1));
+            let n: u64 = number.parse().map_err(|_| bad())?;
+            match unit {
+                "s" => n,
+                "m" => n.checked_mul(60).ok_or_else(bad)?,
+                "h" => n.checked_mul(3600).ok_or_else(bad)?,
+                _ => return Err(bad()),
+            }
+        }
+        Some(_) => return Err(bad()),
+    };
+    if seconds > MAX_HEARTBEAT_SECONDS {
+        return Err(Error::invalid("'heartbeat' may be a week at most."));
+    }
+    Ok(Some(Some(seconds).filter(|&s| s > 0)))
 }
 
 fn plugin(body: &Map<String, Value>, settings: &mut WebhookSettings) -> Result<()> {

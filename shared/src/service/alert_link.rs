@@ -262,7 +262,7 @@ fn new_alert(event: &Event, auto_resolve_at: Option<&str>) -> Alert {
         title: event.title.clone(),
         description: event.description.clone(),
         state: if event.event_type == EventType::Error { AlertState::Error } else { AlertState::Triggered },
-        urgency: event.severity.urgency(),
+        urgency: event.event_rules.as_ref().and_then(|r| r.urgency).unwrap_or(event.severity.urgency()),
         severity: event.severity,
         webhook_id: event.webhook_id.clone(),
         project_id: event.project_id.clone(),
@@ -278,5 +278,6 @@ fn new_alert(event: &Event, auto_resolve_at: Option<&str>) -> Alert {
         acknowledged_at: String::new(),
         status_message: String::new(),
         description_set_at: String::new(),
+        no_notification: event.event_rules.as_ref().is_some_and(|r| r.no_notification),
     }
 }

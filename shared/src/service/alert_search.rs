@@ -53,6 +53,7 @@ pub fn alert_info(alert: &Alert) -> Value {
         "acknowledged_at": alert.acknowledged_at,
         "resolved_at": alert.resolved_at,
         "auto_resolve_at": alert.auto_resolve_at,
+        "no_notification": alert.no_notification,
     })
 }
 

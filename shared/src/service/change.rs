@@ -1,6 +1,7 @@
 //! One change of a delivery: its claim (which tells a redelivery from a new change), its
 //! link to its alert, and its write. `fanout.rs` runs many of them side by side.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -74,7 +75,10 @@ pub(super) async fn store_change(
     };
     event.event_id = claim.event_id().to_string();
     let written = async {
-        event.alert_id = linked_alert(app, &event, now, auto_resolve_at).await?;
+        // A suppressed ALERT (a maintenance window) opens and joins no alert.
+        if !event.suppressed() {
+            event.alert_id = linked_alert(app, &event, now, auto_resolve_at).await?;
+        }
         if app.store.put_event(&event, expires_at(app.config.retention_days, now)).await? {
             return Ok(Written::Now);
         }
@@ -133,7 +137,8 @@ async fn claim(
         match claim_change(app, &name, event, now, window, cut_off).await? {
             Claimed::Mine(claim) => return Ok(Some(claim)),
             Claimed::Stored(Some(stored)) => {
-                match repeats::judge(app, by_body, &stored, event, now, auto_resolve_at).await? {
+                let first = as_first_delivered(event, &stored);
+                match repeats::judge(app, by_body, &stored, &first, now, auto_resolve_at).await? {
                     Repeat::Redelivery => return Ok(None),
                     Repeat::NewOccurrence => name = format!("{name}@{}", stored.event_id),
                 }
@@ -151,6 +156,17 @@ async fn claim(
         Claimed::Mine(claim) => Some(claim),
         Claimed::Stored(_) => None,
     })
+}
+
+/// `event` where its first delivery's event rules put it. The claim's identity comes from
+/// the payload, before any rule ran, so an edited rule never makes a redelivery look like
+/// a new change; and the key whose alert tells a redelivery from a new occurrence is the
+/// stored event's, not the one the rules would pick now.
+fn as_first_delivered<'e>(event: &'e Event, stored: &StoredEvent) -> Cow<'e, Event> {
+    if stored.project_id.is_empty() || stored.project_id == event.project_id {
+        return Cow::Borrowed(event);
+    }
+    Cow::Owned(Event { project_id: stored.project_id.clone(), ..event.clone() })
 }
 
 enum Claimed {

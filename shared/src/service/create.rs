@@ -1,5 +1,5 @@
-//! create: webhook check, parse, normalise, then each change claimed, linked to its
-//! alert and stored (`change`, a few alert keys at a time by `fanout`).
+//! create: webhook check, parse, normalise, the domain's event rules, then each change
+//! claimed, linked to its alert and stored (`change`, a few alert keys at a time by `fanout`).
 
 use std::time::Instant;
 
@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::change::{Change, Identity};
 use super::fanout;
+use super::heartbeats;
 use super::intake;
 use super::normalise::{is_parse_error, normalise, parse_error_event};
 use super::webhooks::{access_key_matches, signature_matches};
@@ -18,6 +19,7 @@ use crate::huawei::signature::{SignedRequest, MAX_CLOCK_SKEW_MINUTES};
 use crate::model::{format_time, Event, EventType, Webhook, WebhookFormat, WebhookState};
 use crate::service::App;
 use crate::sns;
+use crate::store::Heartbeat;
 
 /// The events one delivery stored, in payload order, and the webhook's format (whose
 /// sender may expect its own answer: Cloud Eye's lists the events).
@@ -66,8 +68,8 @@ pub enum Credential<'a> {
 /// ERROR event each (see `intake`).
 pub async fn create_events(app: &App, delivery: Delivery<'_>) -> Result<Created> {
     let started = Instant::now();
-    let webhook = authorize(app, delivery.credential).await?;
-    let outcome = accept(app, &webhook, delivery, started).await;
+    let (webhook, heartbeat) = authorize(app, delivery.credential).await?;
+    let outcome = accept(app, &webhook, &heartbeat, delivery, started).await;
     if webhook.count_requests {
         count_request(app, &webhook, &outcome).await;
     }
@@ -89,7 +91,13 @@ async fn count_request(app: &App, webhook: &Webhook, outcome: &Result<Created>) 
 }
 
 /// The delivery of an authorized, enabled webhook.
-async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: Instant) -> Result<Created> {
+async fn accept(
+    app: &App,
+    webhook: &Webhook,
+    heartbeat: &Heartbeat,
+    delivery: Delivery<'_>,
+    started: Instant,
+) -> Result<Created> {
     let Delivery { body, idempotency_key, action, put, .. } = delivery;
     let webhook_id = webhook.webhook_id.as_str();
     if put && webhook.format != WebhookFormat::Aom {
@@ -106,6 +114,11 @@ async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: I
         return Err(Error::invalid("The request body is empty; send the monitor's JSON payload."));
     }
     let now = Utc::now();
+    // Any delivery the webhook stores counts for its heartbeat, a redelivery included; a
+    // missed heartbeat's RECOVERY is stored with the delivery's events. The beat answers
+    // "missed" once: should storing fail, the heartbeat alert stays open until the next
+    // missed heartbeat's RECOVERY (docs/data-model.md, heartbeats).
+    let resumed = heartbeats::on_delivery(app, webhook, heartbeat, now).await?;
     let unreadable = |reason: String, kept: Value| {
         tracing::warn!(webhook_id, error = %reason, "payload not readable as {}; storing an ERROR event", webhook.format);
         vec![parse_error_event(webhook, &reason, kept)]
@@ -131,11 +144,12 @@ async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: I
         });
     }
     let parsed = intake::capped(webhook, parsed, app.config.max_events_per_delivery);
+    // Read once per delivery, and mostly from this instance's cache: no read per event.
+    let rules = app.store.rules_for_delivery(&webhook.domain_id, app.config.rules_cache()).await?;
     let body_hash = sha256_hex(body);
-    let changes: Vec<Change> = parsed
+    let changes: Vec<Change> = resumed
         .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
+        .chain(parsed.into_iter().enumerate().map(|(index, item)| {
             let identity = match (&item.dedup_key, idempotency_key) {
                 (Some(key), _) => Identity::Sender(format!("change:{key}")),
                 // With the body's hash: a sender that sends one key with every delivery
@@ -149,8 +163,12 @@ async fn accept(app: &App, webhook: &Webhook, delivery: Delivery<'_>, started: I
                 .or(webhook.auto_resolve_after_seconds.map(|s| s.saturating_mul(1000) as i64));
             let auto_resolve_at =
                 auto_resolve_after.map(|ms| format_time(now + chrono::Duration::milliseconds(ms)));
-            Change { identity, event: normalise(webhook, item, now), auto_resolve_at }
-        })
+            // The identity above is the payload's, taken before any rule runs: a rule
+            // edited between a delivery and its redelivery cannot make them two changes.
+            let mut event = normalise(webhook, item, now);
+            rules.apply(&mut event);
+            Change { identity, event, auto_resolve_at }
+        }))
         .collect();
     let total = changes.len();
     let events = fanout::store_all(app, changes, now, started).await?;
@@ -172,7 +190,7 @@ async fn signed_webhook(
     project_id: &str,
     format: WebhookFormat,
     now: DateTime<Utc>,
-) -> Result<Webhook> {
+) -> Result<(Webhook, Heartbeat)> {
     let Some(secret) = &app.config.huawei_signing_secret else {
         return Err(Error::PermissionDenied(
             "Huawei's ingestion paths are off in this deployment (no HUAWEI_SIGNING_SECRET); \
@@ -188,8 +206,8 @@ async fn signed_webhook(
         )));
     }
     let id = &signed.access_key_id;
-    let webhook = app.store.get_webhook(id).await?;
-    let Some(webhook) = webhook.filter(|w| signature_matches(w, signed, secret, now)) else {
+    let found = app.store.webhook_for_delivery(id).await?;
+    let Some((webhook, heartbeat)) = found.filter(|(w, _)| signature_matches(w, signed, secret, now)) else {
         return Err(Error::Unauthenticated(format!(
             "No webhook {id} accepts this signature; sign with the ak and sk that the webhook's \
              create or rotate-key answered (huawei_credentials)."
@@ -207,7 +225,7 @@ async fn signed_webhook(
             webhook.format
         )));
     }
-    Ok(webhook)
+    Ok((webhook, heartbeat))
 }
 
 /// For a webhook receiving SNS: verifies the message's signature (unless the webhook
@@ -262,12 +280,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// answered alike, so a caller without the key learns nothing, not even that the
 /// webhook exists (403 both); a disabled webhook is a 400, told only to a caller with
 /// the key.
-async fn authorize(app: &App, credential: Credential<'_>) -> Result<Webhook> {
+async fn authorize(app: &App, credential: Credential<'_>) -> Result<(Webhook, Heartbeat)> {
     let now = Utc::now();
-    let webhook = match credential {
+    let (webhook, heartbeat) = match credential {
         Credential::AccessKey { webhook_id, access_key } => {
-            let webhook = app.store.get_webhook(webhook_id).await?;
-            webhook.filter(|w| access_key_matches(w, access_key, now)).ok_or_else(|| {
+            let found = app.store.webhook_for_delivery(webhook_id).await?;
+            found.filter(|(w, _)| access_key_matches(w, access_key, now)).ok_or_else(|| {
                 Error::PermissionDenied(format!(
                     "No webhook {webhook_id} accepts this access key; check the webhook URL or its key."
                 ))
@@ -280,7 +298,7 @@ async fn authorize(app: &App, credential: Credential<'_>) -> Result<Webhook> {
     if webhook.state == WebhookState::Disabled {
         return Err(Error::WebhookDisabled(webhook.webhook_id.clone()));
     }
-    Ok(webhook)
+    Ok((webhook, heartbeat))
 }
 
 /// Counts this delivery against the webhook's rate limit, if it has one.

@@ -161,6 +161,7 @@ mod tests {
             image_url: String::new(),
             raw_data: serde_json::Value::Null,
             raw_data_missing: false,
+            event_rules: None,
             additional_info: Default::default(),
             alert_id: String::new(),
             webhook_id: String::new(),

@@ -88,6 +88,7 @@ mod tests {
             previous_key: None,
             max_deliveries_per_minute: None,
             count_requests: false,
+            heartbeat_seconds: None,
             auto_resolve_after_seconds: None,
             tags: Default::default(),
         }

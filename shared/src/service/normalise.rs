@@ -86,6 +86,7 @@ pub(super) fn normalise(webhook: &Webhook, item: ParsedEvent, now: DateTime<Utc>
         image_url: bounded(item.image_url.unwrap_or_default(), MAX_SHORT_FIELD),
         raw_data: item.raw_data,
         raw_data_missing: false,
+        event_rules: None,
         additional_info,
         alert_id: String::new(),
         webhook_id: webhook.webhook_id.clone(),
@@ -171,6 +172,7 @@ mod tests {
             auto_resolve_after_seconds: None,
             max_deliveries_per_minute: None,
             count_requests: false,
+            heartbeat_seconds: None,
             tags: Default::default(),
         }
     }

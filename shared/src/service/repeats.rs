@@ -34,7 +34,16 @@ pub(super) async fn judge(
     // A sender's retry of a delivery that failed after its event was stored: the same
     // change, even if its alert closed while the sender waited to retry. And a sender's
     // redelivery of a change that refreshes nothing costs its claim alone.
-    if stored.after_failure || (!by_body && auto_resolve_at.is_none()) {
+    if stored.after_failure {
+        return Ok(Repeat::Redelivery);
+    }
+    // An ALERT stored without an alert was suppressed by a maintenance window: repeated
+    // inside a window it is the same change; still firing after the window, it is a new
+    // occurrence, which opens the alert the window held back.
+    if stored.event_type == EventType::Alert.as_str() && stored.alert_id.is_empty() {
+        return Ok(if event.suppressed() { Repeat::Redelivery } else { Repeat::NewOccurrence });
+    }
+    if !by_body && auto_resolve_at.is_none() {
         return Ok(Repeat::Redelivery);
     }
     let link = Link::new(app, event, now, auto_resolve_at);

@@ -59,9 +59,11 @@ pub async fn create_in(
         auto_resolve_after_seconds: None,
         max_deliveries_per_minute: None,
         count_requests: false,
+        heartbeat_seconds: None,
         tags: BTreeMap::new(),
     };
     settings.apply(&mut defaults);
+    check_heartbeat(app, &defaults)?;
     let new = NewWebhook {
         name: defaults.name,
         format: defaults.format,
@@ -74,7 +76,12 @@ pub async fn create_in(
         max_deliveries_per_minute: defaults.max_deliveries_per_minute,
         count_requests: defaults.count_requests,
     };
-    create_tagged_webhook(&app.store, new, defaults.tags).await
+    let mut issued = create_tagged_webhook(&app.store, new, defaults.tags).await?;
+    if defaults.heartbeat_seconds.is_some() {
+        issued.webhook.heartbeat_seconds = defaults.heartbeat_seconds;
+        set_heartbeat(app, &issued.webhook).await?;
+    }
+    Ok(issued)
 }
 
 /// update and update-plugin: the settings given, applied to the webhook of `domain`.
@@ -86,8 +93,37 @@ pub async fn update_in(
 ) -> Result<Webhook> {
     let mut webhook = webhook_in(app, domain, webhook_id).await?;
     settings.apply(&mut webhook);
-    app.store.set_webhook_settings(&webhook).await?;
+    if settings.heartbeat_seconds.is_some() {
+        set_heartbeat(app, &webhook).await?;
+    } else {
+        app.store.set_webhook_settings(&webhook).await?;
+    }
     Ok(webhook)
+}
+
+fn check_heartbeat(app: &App, webhook: &Webhook) -> Result<()> {
+    let least = app.config.heartbeat_min_seconds;
+    match webhook.heartbeat_seconds {
+        Some(seconds) if seconds < least => Err(Error::invalid(format!(
+            "'heartbeat' must be at least {least} seconds here (HEARTBEAT_MIN_SECONDS)."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Stores a webhook's new heartbeat setting and starts (or stops) tracking it: the
+/// first delivery is due one interval from now.
+async fn set_heartbeat(app: &App, webhook: &Webhook) -> Result<()> {
+    check_heartbeat(app, webhook)?;
+    app.store.set_webhook_settings(webhook).await?;
+    match webhook.heartbeat_seconds {
+        Some(seconds) => {
+            let due = Utc::now() + chrono::Duration::seconds(seconds as i64);
+            app.store.beat(&webhook.webhook_id, &crate::model::format_time(due)).await?;
+        }
+        None => app.store.stop_heartbeat(&webhook.webhook_id).await?,
+    }
+    Ok(())
 }
 
 /// enable and disable.
@@ -247,6 +283,7 @@ pub fn webhook_info(webhook: &Webhook, requests: Requests) -> Value {
         "auto_resolve_after_seconds": webhook.auto_resolve_after_seconds,
         "max_deliveries_per_minute": webhook.max_deliveries_per_minute,
         "count_requests": webhook.count_requests,
+        "heartbeat_seconds": webhook.heartbeat_seconds,
         "previous_key_valid_until": webhook.previous_key.as_ref().map(|k| k.valid_until.clone()),
     })
 }

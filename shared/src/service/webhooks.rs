@@ -120,6 +120,7 @@ pub async fn create_tagged_webhook(
         auto_resolve_after_seconds: new.auto_resolve_after_seconds,
         max_deliveries_per_minute: new.max_deliveries_per_minute.filter(|&n| n > 0),
         count_requests: new.count_requests,
+        heartbeat_seconds: None,
         tags,
     };
     store.create_webhook(&webhook).await?;
@@ -177,6 +178,7 @@ mod tests {
             auto_resolve_after_seconds: None,
             max_deliveries_per_minute: None,
             count_requests: false,
+            heartbeat_seconds: None,
             tags: Default::default(),
         }
     }

@@ -82,6 +82,9 @@ pub struct StoredEvent {
     pub webhook_id: String,
     pub event_type: String,
     pub alert_id: String,
+    /// Where the event rules of its first delivery put it: a redelivery is judged there,
+    /// whatever the rules say now.
+    pub project_id: String,
     /// Stored by a delivery that then failed (its claim was given back): this delivery
     /// is that one's retry, whatever became of the key's alert since.
     pub after_failure: bool,
@@ -316,8 +319,9 @@ impl Store {
             .table_name(&self.tables.events)
             .key("event_id", AttributeValue::S(event_id.to_string()))
             .consistent_read(true)
-            .projection_expression("#w, #y, #a")
+            .projection_expression("#w, #y, #a, #p")
             .expression_attribute_names("#w", "webhook_id")
+            .expression_attribute_names("#p", "project_id")
             .expression_attribute_names("#y", "event_type")
             .expression_attribute_names("#a", "alert_id")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -332,6 +336,7 @@ impl Store {
                 webhook_id: field("webhook_id"),
                 event_type: field("event_type"),
                 alert_id: field("alert_id"),
+                project_id: field("project_id"),
                 after_failure: false,
             }
         }))

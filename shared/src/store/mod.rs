@@ -8,7 +8,9 @@ mod alert_states;
 mod alerts;
 mod deliveries;
 mod deployment;
+mod event_rules;
 mod events;
+mod heartbeats;
 mod page_token;
 mod rate_limits;
 mod request_counts;
@@ -37,7 +39,9 @@ pub use alert_states::AlertRange;
 pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use deployment::{StackTable, STACK_TAG};
+pub use event_rules::MAX_RULES_BYTES;
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
+pub use heartbeats::Heartbeat;
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
 
@@ -108,6 +112,8 @@ pub struct Store {
     retention_days: u32,
     /// The endpoint the client was configured with, if any (none: AWS's own).
     endpoint: Option<String>,
+    /// Each domain's event rules as this instance last read them (shared by clones).
+    rule_cache: event_rules::RuleCache,
 }
 
 impl Store {
@@ -120,6 +126,7 @@ impl Store {
             read_budget: defaults.read_budget(),
             retention_days: defaults.retention_days,
             endpoint: None,
+            rule_cache: Default::default(),
         }
     }
 

@@ -39,6 +39,9 @@ pub const WEBHOOK_DOMAIN_INDEX: &str = "domain_id-index";
 /// The webhooks of a project, holding only their domain: how Huawei's read routes,
 /// which name a project but no domain, learn the domain (see `functions/list`).
 pub const WEBHOOK_PROJECT_INDEX: &str = "project_id-index";
+/// Webhooks with a heartbeat, by when it is due (sparse: only they have the keys): what
+/// the sweep reads (see `store::heartbeats`).
+pub const HEARTBEAT_INDEX: &str = "heartbeat_partition-heartbeat_due-index";
 /// Alerts by domain and state (open or resolved), newest first: see `store::alert_states`.
 pub const ALERT_STATE_INDEX: &str = "state_partition-created_at-index";
 /// `<domain_id>#open` or `<domain_id>#resolved`, the partition of [`ALERT_STATE_INDEX`].
@@ -140,6 +143,12 @@ pub fn tables() -> Vec<TableDef> {
                     sort_key: None,
                     includes: Some(vec!["domain_id"]),
                 },
+                IndexDef {
+                    name: HEARTBEAT_INDEX,
+                    partition_key: "heartbeat_partition",
+                    sort_key: Some("heartbeat_due"),
+                    includes: None,
+                },
             ],
             ttl: false,
             stream: false,
@@ -163,6 +172,16 @@ pub fn tables() -> Vec<TableDef> {
                 },
             ],
             ttl: true,
+            stream: false,
+        },
+        // One item per domain holding all its event rules: create reads a domain's rules
+        // with one GetItem (see `store::event_rules`).
+        TableDef {
+            logical: "event_rules",
+            partition_key: "domain_id",
+            sort_key: None,
+            indexes: vec![],
+            ttl: false,
             stream: false,
         },
         TableDef {
@@ -375,6 +394,7 @@ impl Store {
             "events" => &self.tables.events,
             "webhooks" => &self.tables.webhooks,
             "rollups" => &self.tables.rollups,
+            "event_rules" => &self.tables.event_rules,
             _ => &self.tables.alerts,
         }
     }

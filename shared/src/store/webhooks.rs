@@ -173,9 +173,9 @@ impl Store {
     }
 
     /// Writes what the Webhook API's update and update-plugin change (name, tags, format,
-    /// SNS options, auto-resolve, rate limit, request counting) and the project `eventctl
-    /// webhook update` may move it to, never the keys or the state, and only while the
-    /// webhook is still there and of `webhook.domain_id`.
+    /// SNS options, auto-resolve, rate limit, request counting, heartbeat) and the project
+    /// `eventctl webhook update` may move it to, never the keys or the state, and only
+    /// while the webhook is still there and of `webhook.domain_id`.
     pub async fn set_webhook_settings(&self, webhook: &Webhook) -> Result<()> {
         let mut set = vec!["#n = :n", "#t = :t", "#f = :f", "#v = :v", "#s = :s", "#p = :p"];
         let mut remove = Vec::new();
@@ -201,7 +201,8 @@ impl Store {
             .expression_attribute_values(":p", AttributeValue::S(webhook.project_id.clone()))
             .expression_attribute_names("#a", "auto_resolve_after_seconds")
             .expression_attribute_names("#r", RATE_LIMIT)
-            .expression_attribute_names("#c", "count_requests");
+            .expression_attribute_names("#c", "count_requests")
+            .expression_attribute_names("#h", "heartbeat_seconds");
         match webhook.auto_resolve_after_seconds {
             Some(seconds) => {
                 set.push("#a = :a");
@@ -221,6 +222,13 @@ impl Store {
             update = update.expression_attribute_values(":c", AttributeValue::Bool(true));
         } else {
             remove.push("#c");
+        }
+        match webhook.heartbeat_seconds {
+            Some(n) => {
+                set.push("#h = :h");
+                update = update.expression_attribute_values(":h", AttributeValue::N(n.to_string()));
+            }
+            None => remove.push("#h"),
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {

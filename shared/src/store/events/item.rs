@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::RawData;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
-use crate::model::{Event, EventSummary, EventType, Resource, Severity};
+use crate::model::{Event, EventSummary, EventType, Resource, RulesApplied, Severity};
 use crate::store::{from_item, to_item, Item, Store};
 
 /// Raw data text up to this size may stay in the event item, when the item still fits.
@@ -70,6 +70,28 @@ pub(super) struct EventItem {
     pub(super) created_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
+    /// Not in the list indexes' projection (adding it would rebuild them): get shows it,
+    /// list pages do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event_rules: Option<RulesApplied>,
+}
+
+/// How a suppressed event's `domain_id` is stored: a partition of its own beside the
+/// domain's, so every read of the domain (its indexes, counts, rollups, a webhook's
+/// `requests`) leaves suppressed events out at no cost, and a read of this partition
+/// (`AuthorizedDomain::suppressed`) finds only them. No domain id contains `#`.
+pub use crate::tenant::SUPPRESSED;
+
+pub fn suppressed_partition(domain_id: &str) -> String {
+    format!("{domain_id}{SUPPRESSED}")
+}
+
+/// The domain an item's `domain_id` belongs to (a suppressed partition's is its domain's).
+fn tenant_of(stored: String) -> String {
+    match stored.strip_suffix(SUPPRESSED) {
+        Some(domain) => domain.to_string(),
+        None => stored,
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -120,7 +142,7 @@ impl SummaryItem {
             severity: self.severity,
             project_id: self.project_id,
             workspace_id: self.workspace_id,
-            domain_id: self.domain_id,
+            domain_id: tenant_of(self.domain_id),
             created_at,
         })
     }
@@ -148,9 +170,10 @@ impl EventItem {
             webhook_id: self.webhook_id,
             project_id: self.project_id,
             workspace_id: self.workspace_id,
-            domain_id: self.domain_id,
+            domain_id: tenant_of(self.domain_id),
             created_at: self.created_at,
             occurred_at: self.occurred_at,
+            event_rules: self.event_rules,
         }
     }
 }
@@ -297,11 +320,15 @@ impl EventItem {
             webhook_id: event.webhook_id.clone(),
             project_id: event.project_id.clone(),
             workspace_id: event.workspace_id.clone(),
-            domain_id: event.domain_id.clone(),
+            domain_id: match event.suppressed() {
+                true => suppressed_partition(&event.domain_id),
+                false => event.domain_id.clone(),
+            },
             created_at: event.created_at.clone(),
             occurred_at: event.occurred_at.clone(),
             created_key: format!("{}#{}", event.created_at, event.event_id),
             expires_at,
+            event_rules: event.event_rules.clone(),
         }
     }
 
@@ -432,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn the_list_indexes_hold_every_attribute_of_an_event_item_but_raw_data() {
+    fn the_list_indexes_hold_every_attribute_of_an_event_item_but_raw_data_and_event_rules() {
         use crate::store::schema::EVENT_FIELDS;
         let item = EventItem {
             event_id: "event-1".into(),
@@ -459,12 +486,21 @@ mod tests {
             occurred_at: "2026-11-23T00:00:00.000Z".into(),
             created_key: "2026-11-23T00:00:00.000Z#event-1".into(),
             expires_at: Some(1),
+            event_rules: Some(RulesApplied::default()),
         };
         let stored = to_item(&item).unwrap();
         let mut names: Vec<&str> = stored.keys().map(String::as_str).collect();
         names.sort_unstable();
         let mut expected = EVENT_FIELDS.to_vec();
-        expected.extend(["event_id", "created_key", "raw_data", "raw_data_chunks", "raw_data_digest"]);
+        // event_rules too: get reads it from the event item (see EventItem).
+        expected.extend([
+            "event_id",
+            "created_key",
+            "raw_data",
+            "raw_data_chunks",
+            "raw_data_digest",
+            "event_rules",
+        ]);
         expected.sort_unstable();
         assert_eq!(names, expected);
     }

@@ -76,7 +76,7 @@ impl Store {
         }
         let item = self.get_item(&self.tables.events, ("event_id", event_id), false).await?;
         match item.map(from_item::<EventItem>).transpose()? {
-            Some(item) if item.domain_id == domain.as_str() && !item.expired() => {
+            Some(item) if in_domain(&item.domain_id, domain) && !item.expired() => {
                 Ok(Some(self.to_event(item, raw).await?))
             }
             _ => Ok(None),
@@ -171,4 +171,11 @@ impl Store {
         }
         Ok(count)
     }
+}
+
+/// Whether an item's stored `domain_id` is `domain`'s (its own, or its suppressed
+/// events' partition): what get checks.
+fn in_domain(stored: &str, domain: &AuthorizedDomain) -> bool {
+    let domain = domain.as_str().strip_suffix(item::SUPPRESSED).unwrap_or(domain.as_str());
+    stored == domain || stored.strip_suffix(item::SUPPRESSED) == Some(domain)
 }
