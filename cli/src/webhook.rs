@@ -151,6 +151,14 @@ pub struct Settings {
     /// their project.
     #[arg(long)]
     project_id: Option<String>,
+    /// The sender delivers at least this often (e.g. 5m): after this long without a
+    /// delivery an alert opens, which the next delivery resolves; 0s: no heartbeat.
+    #[arg(long, value_parser = duration)]
+    heartbeat: Option<Duration>,
+    /// Count deliveries as the webhook's `requests` (one small write more per
+    /// delivery), or not (false: `requests` counts the events it stored).
+    #[arg(long)]
+    count_requests: Option<bool>,
 }
 
 impl Settings {
@@ -174,6 +182,8 @@ impl Settings {
             ("tags", tags),
             ("auto_resolve_after_seconds", self.auto_resolve_after.map(|d| json!(d.num_seconds()))),
             ("max_deliveries_per_minute", self.max_deliveries_per_minute.map(|n| json!(n))),
+            ("heartbeat", self.heartbeat.map(|d| json!(format!("{}s", d.num_seconds())))),
+            ("count_requests", self.count_requests.map(|on| json!(on))),
         ];
         let options = [
             ("verify_sns_signature", self.verify_sns_signature.map(|v| json!(v))),

@@ -227,12 +227,20 @@ async fn webhook_update_changes_what_get_shows() {
             "true",
             "--project-id",
             "project-moved",
+            "--heartbeat",
+            "5m",
+            "--count-requests",
+            "true",
             "--output",
             "json",
         ],
     )
     .json();
     let shown = eventctl(&app, &["webhook", "get", id, "--output", "json"]).json();
+    assert_eq!(
+        (shown["heartbeat_seconds"].clone(), shown["count_requests"].clone()),
+        (json!(300), json!(true))
+    );
     assert_eq!(updated, shown);
     assert_eq!(shown["name"], "prom-prod");
     assert_eq!(shown["format"], "alertmanager");
@@ -393,9 +401,10 @@ async fn tables_create_refuses_a_deployed_stack_s_tables_without_force() {
         ("WEBHOOKS_TABLE", Some(fresh.tables.webhooks.as_str())),
         ("ALERTS_TABLE", Some(fresh.tables.alerts.as_str())),
         ("ROLLUPS_TABLE", Some(fresh.tables.rollups.as_str())),
+        ("EVENT_RULES_TABLE", Some(fresh.tables.event_rules.as_str())),
     ];
     let created = eventctl_with(&app, &["tables", "create", "--output", "json"], &env);
-    assert_eq!(created.json()["changed"].as_array().map(Vec::len), Some(4), "{created:?}");
+    assert_eq!(created.json()["changed"].as_array().map(Vec::len), Some(5), "{created:?}");
     let again = eventctl_with(&app, &["tables", "create", "--output", "json"], &env);
     assert_eq!(again.json(), json!({"changed": []}));
 }
