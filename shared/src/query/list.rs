@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde_json::Value;
 
-use super::collect::{ListCollector, Shape};
+use super::collect::{ListCollector, ListPage, Shape};
 use super::condition::{describe, Condition};
 use super::limits::{check_patterns, compile_regex};
 use super::parse::{self, Page};
@@ -147,6 +147,16 @@ impl Query {
         self.filter.iter().all(|c| c.matches(event, now))
             && (self.filter_or.is_empty() || self.filter_or.iter().any(|c| c.matches(event, now)))
             && self.keyword.as_ref().is_none_or(|k| k.matches(event))
+    }
+
+    /// The list answer over rows already in memory (a domain's webhooks or event rules):
+    /// those the query matches, ordered and paged.
+    pub fn list_rows(&self, rows: Vec<Value>, now: DateTime<Utc>) -> Result<ListPage> {
+        let mut list = self.collector();
+        for row in rows.into_iter().filter(|row| self.matches(row, now)) {
+            list.push(row)?;
+        }
+        Ok(list.finish())
     }
 
     /// An empty list answer to fill with matched events: created_at, newest first, by

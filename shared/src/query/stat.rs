@@ -133,6 +133,12 @@ impl StatQuery {
         &self.filter
     }
 
+    /// The stat over rows already in memory: the pipeline over those its filter matches.
+    pub fn stat_rows(&self, rows: Vec<Value>, now: DateTime<Utc>) -> Result<StatAnswer> {
+        let matched = rows.into_iter().filter(|row| self.filter.matches(row, now)).collect();
+        self.evaluate(matched, now)
+    }
+
     /// Runs the pipeline over matched events: `{results, total_count}`, where
     /// total_count counts the rows before `page` takes its slice.
     pub fn evaluate(&self, matched: Vec<Value>, now: DateTime<Utc>) -> Result<StatAnswer> {

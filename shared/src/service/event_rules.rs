@@ -191,20 +191,12 @@ pub async fn get_in(app: &App, domain: &AuthorizedDomain, event_rule_id: &str) -
 
 /// list: the query language over the domain's EventRuleInfo rows.
 pub async fn list_in(app: &App, domain: &AuthorizedDomain, query: &Query) -> Result<ListPage> {
-    let now = Utc::now();
-    let mut list = query.collector();
-    for row in rows(app, domain).await?.into_iter().filter(|row| query.matches(row, now)) {
-        list.push(row)?;
-    }
-    Ok(list.finish())
+    query.list_rows(rows(app, domain).await?, Utc::now())
 }
 
 /// stat: StatisticsQuery over the domain's EventRuleInfo rows.
 pub async fn stat_in(app: &App, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
-    let now = Utc::now();
-    let rows = rows(app, domain).await?;
-    let matched = rows.into_iter().filter(|row| query.filter_query().matches(row, now)).collect();
-    query.evaluate(matched, now)
+    query.stat_rows(rows(app, domain).await?, Utc::now())
 }
 
 /// EventRuleInfo.

@@ -161,20 +161,12 @@ pub async fn rotate_in(
 /// list: the query language over the domain's WebhookInfo rows (one Query on the
 /// domain index: a domain's webhooks are few).
 pub async fn list_in(app: &App, domain: &AuthorizedDomain, query: &Query) -> Result<ListPage> {
-    let now = Utc::now();
-    let mut list = query.collector();
-    for row in rows(app, domain).await?.into_iter().filter(|row| query.matches(row, now)) {
-        list.push(row)?;
-    }
-    Ok(list.finish())
+    query.list_rows(rows(app, domain).await?, Utc::now())
 }
 
 /// stat: StatisticsQuery over the domain's WebhookInfo rows.
 pub async fn stat_in(app: &App, domain: &AuthorizedDomain, query: &StatQuery) -> Result<StatAnswer> {
-    let now = Utc::now();
-    let rows = rows(app, domain).await?;
-    let matched = rows.into_iter().filter(|row| query.filter_query().matches(row, now)).collect();
-    query.evaluate(matched, now)
+    query.stat_rows(rows(app, domain).await?, Utc::now())
 }
 
 /// WebhookInfo of one webhook, with its counts.
