@@ -1,10 +1,12 @@
 //! What the rollup consumer writes per event as events arrive in time, not in a bulk
 //! load: each batch holds what one event source mapping's batching window would gather
 //! (`BENCH_ROLLUP_WINDOW_SECONDS`, a multiple of 30; default 300, the template's
-//! `MaximumBatchingWindowInSeconds`). Two domains, the ends of issue 19's range:
-//! - sparse: one event an hour, so each event arrives alone in its batch;
-//! - dense: a million events in 90 days (7.7 a minute: 3 or 4 every 30 s, about 38 a
-//!   batch of 300 s), simulated over six hours of created_at.
+//! `MaximumBatchingWindowInSeconds`). Four domains across issue 19's range, each over a
+//! whole UTC day and the first hour of the next, events evenly spaced:
+//! - one event an hour (each alone in its batch);
+//! - 10,000 events in 90 days (4.6 an hour: most batches hold none, the rest one);
+//! - 100,000 in 90 days (46 an hour, about 4 a batch of 300 s);
+//! - a million in 90 days (463 an hour, about 39 a batch).
 //!
 //! Units are the consumer's own (its own store and meter), as AWS bills them: a rejected
 //! conditional write counts as one. Run: `cargo bench -p e2e --bench rollup_cost`
@@ -89,37 +91,56 @@ async fn per_event(name: &str, batches: Vec<Vec<Event>>) -> f64 {
     per_event
 }
 
+/// A domain sending `per_90_days` events in 90 days, evenly spaced, over `hours` from
+/// `start`, gathered into batches of the batching window (a window without events hands
+/// the consumer nothing).
+fn spread(
+    domain: &str,
+    per_90_days: f64,
+    start: chrono::DateTime<Utc>,
+    hours: i64,
+    window: i64,
+) -> Vec<Vec<Event>> {
+    let every = 90.0 * 86_400_000.0 / per_90_days;
+    let span = hours * 3_600_000;
+    let mut batches: Vec<(i64, Vec<Event>)> = Vec::new();
+    let mut n = 0;
+    while (n as f64 * every) < span as f64 {
+        let offset = (n as f64 * every) as i64;
+        let slot = offset / (window * 1000);
+        if batches.last().is_none_or(|(s, _)| *s != slot) {
+            batches.push((slot, Vec::new()));
+        }
+        let created = start + Duration::milliseconds(offset);
+        batches.last_mut().expect("a batch").1.push(event(domain, n, created));
+        n += 1;
+    }
+    batches.into_iter().map(|(_, batch)| batch).collect()
+}
+
 #[tokio::main]
 async fn main() {
-    let hour = Utc::now().duration_trunc(Duration::hours(1)).expect("an hour");
-    let window: usize = std::env::var("BENCH_ROLLUP_WINDOW_SECONDS")
+    let window: i64 = std::env::var("BENCH_ROLLUP_WINDOW_SECONDS")
         .ok()
         .map(|w| w.parse().expect("BENCH_ROLLUP_WINDOW_SECONDS is a number of seconds"))
         .unwrap_or(300);
-    assert!(window >= 30 && window.is_multiple_of(30), "the window is a multiple of 30 s");
+    assert!(window >= 30 && window % 30 == 0, "the window is a multiple of 30 s");
     println!("batching window {window} s");
     println!(
         "| domain | events | batches | events a batch | write units | per event | read units | per event |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    // Sparse: 20 events an hour apart, each its own batch.
-    let sparse = (0..20).map(|n| vec![event("domain-sparse", n, hour - Duration::hours(20 - n as i64))]);
-    per_event("one event an hour", sparse.collect()).await;
-    // Dense: a million in 90 days is 7.7 a minute: 3 or 4 every 30 s, gathered into
-    // batches of the batching window.
-    let mut batches: Vec<Vec<Event>> = Vec::new();
-    let mut n = 0;
-    for slot in 0..(6 * 120usize) {
-        if slot.is_multiple_of(window / 30) {
-            batches.push(Vec::new());
-        }
-        let size = if slot % 3 == 0 { 3 } else { 4 };
-        let start = hour - Duration::hours(6) + Duration::seconds(30 * slot as i64);
-        let batch = batches.last_mut().expect("a batch");
-        batch.extend((0..size).map(|i| {
-            n += 1;
-            event("domain-dense", n, start + Duration::seconds(8 * i as i64))
-        }));
+    // A whole UTC day and the first hour of the next (so the day is over and its day
+    // items are written), two days ago: every event is in the past.
+    let midnight = Utc::now().duration_trunc(Duration::days(1)).expect("a day") - Duration::days(2);
+    let domains = [
+        ("one event an hour", 2_160.0),
+        ("10,000 in 90 days", 10_000.0),
+        ("100,000 in 90 days", 100_000.0),
+        ("a million in 90 days", 1_000_000.0),
+    ];
+    for (n, (name, per_90_days)) in domains.into_iter().enumerate() {
+        let domain = format!("domain-cost-{n}");
+        per_event(name, spread(&domain, per_90_days, midnight, 25, window)).await;
     }
-    per_event("a million in 90 days", batches).await;
 }

@@ -12,6 +12,7 @@ mod get;
 mod intake;
 mod normalise;
 mod repeats;
+mod rollup_days;
 mod rollup_reads;
 pub mod rollup_repair;
 pub mod rollups;

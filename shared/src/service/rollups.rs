@@ -3,16 +3,18 @@
 //! under redelivery), and the first record not yet counted handed back, so the stream
 //! resumes there.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, Utc};
 use tokio::task::JoinSet;
 
+use super::rollup_days::Decided;
 use super::rollup_repair::layout;
 use super::App;
 use crate::model::format_time;
+use crate::rollup::density::DENSE_BATCH_EVENTS;
 use crate::rollup::plan::Buckets;
 use crate::rollup::{
     fold, transient, Cell, Change, Delta, Dims, Granularity, ItemKey, View, COMPACT_TIME_PER_BATCH,
@@ -47,11 +49,29 @@ pub struct RollupConsumer {
     /// The earliest event time this process has recorded in the `#since` marker, so
     /// each batch does not write it again.
     marked_since: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// Events of a domain's day in its first batch from which the day is dense.
+    dense_from: u64,
+    decided: Decided,
+    /// Per shard, the `applied` this process last recorded.
+    recorded: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
 }
 
 impl RollupConsumer {
     pub fn new(store: Store, retention_days: u32) -> Self {
-        RollupConsumer { store, retention_days, marked_since: Arc::default() }
+        RollupConsumer {
+            store,
+            retention_days,
+            marked_since: Arc::default(),
+            dense_from: DENSE_BATCH_EVENTS,
+            decided: Decided::default(),
+            recorded: Arc::default(),
+        }
+    }
+
+    /// Days whose first batch brings at least `events` of them are dense (default
+    /// [`DENSE_BATCH_EVENTS`]); 1 makes every day dense, as tests of hour items want.
+    pub fn dense_from(self, events: u64) -> Self {
+        RollupConsumer { dense_from: events.max(1), ..self }
     }
 
     /// Counts one shard's batch, records in stream order. Answers the sequence number of
@@ -74,8 +94,36 @@ impl RollupConsumer {
                 failed = Some(first.clone());
             }
         }
+        // Records of sparse days count nothing here: reads take those days from the
+        // index (see `crate::rollup::density`).
+        let mut dense = Vec::new();
         if failed.is_none() {
-            let (first_failed, set_aside) = self.apply(shard_id, changes).await;
+            match self.decided.sparse_days(&self.store, changes, self.dense_from, self.retention_days).await {
+                Ok(sparse) => {
+                    dense = changes
+                        .iter()
+                        .map(|c| match &c.fact {
+                            Some(f)
+                                if sparse.contains(&(
+                                    f.domain_id.clone(),
+                                    Granularity::Day.floor(f.created_at),
+                                )) =>
+                            {
+                                Change { fact: None, ..c.clone() }
+                            }
+                            _ => c.clone(),
+                        })
+                        .collect();
+                }
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, "cannot decide the batch's days");
+                    failed = first_fact.cloned();
+                }
+            }
+        }
+        let wrote = dense.iter().any(|c| c.fact.is_some());
+        if failed.is_none() {
+            let (first_failed, set_aside) = self.apply(shard_id, &dense).await;
             failed = first_failed;
             outcome.set_aside = set_aside;
         }
@@ -89,11 +137,16 @@ impl RollupConsumer {
             outcome.applied = outcome.applied.max(Some(before));
         }
         let through = counted.last().map(|c| c.seq.clone());
-        let recorded =
-            self.store.record_rollup_progress(shard_id, outcome.applied, through, Utc::now()).await;
-        if let Err(error) = recorded {
-            // Stats then trust rollups only as far as the last progress recorded.
-            tracing::warn!(code = error.code(), %error, shard_id, "cannot record the rollups' progress");
+        if wrote || failed.is_some() || self.new_day(shard_id, outcome.applied) {
+            let recorded =
+                self.store.record_rollup_progress(shard_id, outcome.applied, through, Utc::now()).await;
+            match recorded {
+                Ok(()) => self.note_recorded(shard_id, outcome.applied),
+                // Stats then trust rollups only as far as the last progress recorded.
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, shard_id, "cannot record the rollups' progress")
+                }
+            }
         }
         let domains: BTreeSet<&str> =
             counted.iter().filter_map(|c| c.fact.as_ref()).map(|f| f.domain_id.as_str()).collect();
@@ -105,6 +158,26 @@ impl RollupConsumer {
         }
         outcome.failed = failed.map(|f| f.sequence_number);
         outcome
+    }
+
+    /// Whether `applied` is on a later day than what this process last recorded for the
+    /// shard (or it recorded nothing yet). A batch that wrote no rollup item records
+    /// its progress only then: a progress behind what the shard has applied only makes
+    /// stats read more of the index, and once a day is enough for sparse days to close.
+    fn new_day(&self, shard_id: &str, applied: Option<DateTime<Utc>>) -> bool {
+        let Some(applied) = applied else { return false };
+        let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        recorded
+            .get(shard_id)
+            .is_none_or(|last| Granularity::Day.floor(applied) > Granularity::Day.floor(*last))
+    }
+
+    fn note_recorded(&self, shard_id: &str, applied: Option<DateTime<Utc>>) {
+        if let Some(applied) = applied {
+            let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+            let last = recorded.entry(shard_id.to_string()).or_insert(applied);
+            *last = (*last).max(applied);
+        }
     }
 
     /// Writes the day items of each domain's days that every shard has applied and that
@@ -141,16 +214,31 @@ impl RollupConsumer {
             // the days with events.
             let hours = Buckets { granularity: Granularity::Hour, first: from, last: end - Span::hours(1) };
             let any = View::covering(Dims(0)).expect("a view for no field");
-            let days: BTreeSet<DateTime<Utc>> = self
+            let mut days: BTreeSet<DateTime<Utc>> = self
                 .store
                 .rollup_buckets_consistent(domain_id, any, &hours)
                 .await?
                 .into_iter()
                 .map(|b| Granularity::Day.floor(b.start))
                 .collect();
+            // Sparse days have no hour items: their marks name them.
+            let marks = self.store.rollup_day_marks(domain_id, from, end - Span::days(1), true).await?;
+            days.extend(marks.marks.keys().copied().filter(|day| *day < end));
             let mut through = end;
             for day in days {
-                if spent() || !self.compact_day(domain_id, day).await? {
+                let done = match marks.marks.get(&day) {
+                    _ if spent() => false,
+                    Some(mark) if !mark.dense => {
+                        if mark.counted.is_none() {
+                            self.decided
+                                .count_sparse_day(&self.store, domain_id, day, self.retention_days)
+                                .await?;
+                        }
+                        true
+                    }
+                    _ => self.compact_day(domain_id, day).await?,
+                };
+                if !done {
                     through = day;
                     break;
                 }
@@ -324,7 +412,7 @@ async fn follow(consumer: &RollupConsumer, stream: &mut LocalStream) -> crate::E
 }
 
 /// Puts a day item of one view: `cells` and `spilled` as a rebuild lays them out.
-async fn put_day(
+pub(super) async fn put_day(
     store: &Store,
     item: ItemKey,
     cells: BTreeMap<Cell, u64>,

@@ -10,6 +10,7 @@ mod deliveries;
 mod events;
 mod page_token;
 mod rate_limits;
+mod rollup_days;
 mod rollup_progress;
 mod rollup_rebuild;
 mod rollups;
@@ -35,6 +36,7 @@ pub use alert_states::AlertRange;
 pub use alerts::{AlertNow, Recovery, Resolved};
 pub use deliveries::{Claim, DeliveryClaim, EventSlot, StoredEvent};
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
+pub use rollup_days::DayMarks;
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
 

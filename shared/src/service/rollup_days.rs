@@ -1,0 +1,131 @@
+//! The consumer's part of sparse days (see [`crate::rollup::density`]): each batch's
+//! (domain, day)s decided, dense or sparse, once and for good; and a sparse day, once
+//! over, recounted from the index into its day items.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::task::JoinSet;
+
+use super::rollup_repair::recount;
+use super::rollups::put_day;
+use crate::rollup::density::{DayMark, SPARSE_DAY_ITEMS_FROM};
+use crate::rollup::{Change, Dims, Granularity, ItemKey, View};
+use crate::store::Store;
+
+/// A (domain, day start).
+pub(super) type DomainDay = (String, DateTime<Utc>);
+
+/// The marks this process has read or put. A mark's `dense` never changes, so a cached
+/// one answers for good; `hot` and `counted` only ever get set, so a cached one at worst
+/// sets them again.
+#[derive(Clone, Default)]
+pub(super) struct Decided(Arc<Mutex<HashMap<DomainDay, DayMark>>>);
+
+impl Decided {
+    fn get(&self, key: &DomainDay) -> Option<DayMark> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
+    }
+
+    fn put(&self, key: DomainDay, mark: DayMark) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key, mark);
+    }
+
+    /// The (domain, day)s of `changes` that are sparse, deciding those not decided yet
+    /// (a day the first time, from how many of its events the batch brings and whether
+    /// the day before was hot).
+    pub(super) async fn sparse_days(
+        &self,
+        store: &Store,
+        changes: &[Change],
+        dense_from: u64,
+        retention_days: u32,
+    ) -> crate::Result<HashSet<DomainDay>> {
+        let mut events: BTreeMap<DomainDay, u64> = BTreeMap::new();
+        for fact in changes.iter().filter_map(|c| c.fact.as_ref()) {
+            let day = Granularity::Day.floor(fact.created_at);
+            *events.entry((fact.domain_id.clone(), day)).or_default() += 1;
+        }
+        let mut sparse = HashSet::new();
+        for (key, n) in events {
+            let mark = match self.get(&key) {
+                Some(mark) => mark,
+                None => self.decide(store, &key, n, dense_from, retention_days).await?,
+            };
+            if n >= dense_from && !mark.hot {
+                store.mark_rollup_day_hot(&key.0, key.1).await?;
+                self.put(key.clone(), DayMark { hot: true, ..mark });
+            }
+            if !mark.dense {
+                sparse.insert(key);
+            }
+        }
+        Ok(sparse)
+    }
+
+    async fn decide(
+        &self,
+        store: &Store,
+        key: &DomainDay,
+        events: u64,
+        dense_from: u64,
+        retention_days: u32,
+    ) -> crate::Result<DayMark> {
+        if let Some(mark) = store.rollup_day_mark(&key.0, key.1).await? {
+            self.put(key.clone(), mark);
+            return Ok(mark);
+        }
+        let before_key = (key.0.clone(), key.1 - Duration::days(1));
+        let before = match self.get(&before_key) {
+            Some(mark) => Some(mark),
+            None => store.rollup_day_mark(&key.0, before_key.1).await?,
+        };
+        let wanted = DayMark::first(events, before.as_ref(), dense_from);
+        let item = ItemKey {
+            domain_id: key.0.clone(),
+            view: View::covering(Dims(0)).expect("a view for no field"),
+            granularity: Granularity::Day,
+            start: key.1,
+        };
+        let mark = store.decide_rollup_day(&key.0, key.1, wanted, item.expires_at(retention_days)).await?;
+        self.put(key.clone(), mark);
+        Ok(mark)
+    }
+
+    /// Recounts a sparse day that is over from the domain index and puts its day items
+    /// when it has at least [`SPARSE_DAY_ITEMS_FROM`] events, then records the count on
+    /// its mark (reads take the day from its day items from then on).
+    pub(super) async fn count_sparse_day(
+        &self,
+        store: &Store,
+        domain_id: &str,
+        day: DateTime<Utc>,
+        retention_days: u32,
+    ) -> crate::Result<()> {
+        let domain = crate::tenant::stream_domain(domain_id);
+        let counts = recount(store, &domain, day, day + Duration::days(1)).await?;
+        let any = View::covering(Dims(0)).expect("a view for no field");
+        let events: u64 = counts
+            .iter()
+            .filter(|(k, _)| k.view == any && k.granularity == Granularity::Day)
+            .flat_map(|(_, cells)| cells.values())
+            .sum();
+        if events >= SPARSE_DAY_ITEMS_FROM {
+            let mut writes = JoinSet::new();
+            for (item, cells) in counts.into_iter().filter(|(k, _)| k.granularity == Granularity::Day) {
+                let store = store.clone();
+                writes.spawn(async move { put_day(&store, item, cells, 0, retention_days).await });
+            }
+            while let Some(done) = writes.join_next().await {
+                done.map_err(|e| crate::Error::Internal(e.to_string()))??;
+            }
+        }
+        store.mark_rollup_day_counted(domain_id, day, events).await?;
+        let key = (domain_id.to_string(), day);
+        if let Some(mark) = self.get(&key) {
+            self.put(key, DayMark { counted: Some(events), ..mark });
+        }
+        Ok(())
+    }
+}
