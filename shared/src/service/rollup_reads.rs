@@ -89,7 +89,9 @@ async fn counted_rows(
     let first = split.buckets.iter().map(|b| Granularity::Day.floor(b.first)).min();
     let last = split.buckets.iter().map(|b| Granularity::Day.floor(b.last)).max();
     let (Some(first), Some(last)) = (first, last) else { return Ok(None) };
-    let marks = store.rollup_day_marks(domain.as_str(), first, last, false).await?;
+    // Read consistently: a mark is put before any progress that covers its day's
+    // events, so a stat that sees that progress must see the mark too.
+    let marks = store.rollup_day_marks(domain.as_str(), first, last, true).await?;
     let (mut runs, mut index) = (Vec::new(), split.index);
     for run in split.buckets {
         by_marks(run, &marks, &mut runs, &mut index);

@@ -16,6 +16,7 @@ use super::App;
 use crate::model::format_time;
 use crate::rollup::density::DENSE_BATCH_EVENTS;
 use crate::rollup::plan::Buckets;
+use crate::rollup::progress::MAX_WRITE_DELAY;
 use crate::rollup::{
     fold, transient, Cell, Change, Delta, Dims, Granularity, ItemKey, View, COMPACT_TIME_PER_BATCH,
 };
@@ -160,16 +161,16 @@ impl RollupConsumer {
         outcome
     }
 
-    /// Whether `applied` is on a later day than what this process last recorded for the
-    /// shard (or it recorded nothing yet). A batch that wrote no rollup item records
-    /// its progress only then: a progress behind what the shard has applied only makes
-    /// stats read more of the index, and once a day is enough for sparse days to close.
+    /// Whether `applied` closes a day that what this process last recorded for the
+    /// shard did not (or it recorded nothing yet). A batch that wrote no rollup item
+    /// records its progress only then: a progress behind what the shard has applied
+    /// only makes stats read more of the index, and once a day is what sparse days need
+    /// to be recounted once over.
     fn new_day(&self, shard_id: &str, applied: Option<DateTime<Utc>>) -> bool {
         let Some(applied) = applied else { return false };
+        let closed = |t: DateTime<Utc>| Granularity::Day.floor(t - MAX_WRITE_DELAY);
         let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
-        recorded
-            .get(shard_id)
-            .is_none_or(|last| Granularity::Day.floor(applied) > Granularity::Day.floor(*last))
+        recorded.get(shard_id).is_none_or(|last| closed(applied) > closed(*last))
     }
 
     fn note_recorded(&self, shard_id: &str, applied: Option<DateTime<Utc>>) {
