@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use tokio::task::JoinSet;
 
-use super::rollup_repair::recount;
-use super::rollups::put_day;
+use super::rollup_repair::{layout, recount};
 use crate::rollup::density::{DayMark, SPARSE_DAY_ITEMS_FROM};
-use crate::rollup::{Change, Dims, Granularity, ItemKey, View};
+use crate::rollup::{Cell, Change, Dims, Granularity, ItemKey, View};
 use crate::store::Store;
 
 /// A (domain, day start).
@@ -128,4 +127,23 @@ impl Decided {
         }
         Ok(())
     }
+}
+
+/// Puts a day item of one view: `cells` and `spilled` as a rebuild lays them out.
+pub(super) async fn put_day(
+    store: &Store,
+    item: ItemKey,
+    cells: BTreeMap<Cell, u64>,
+    spilled: u64,
+    retention_days: u32,
+) -> crate::Result<()> {
+    for _ in 0..3 {
+        let stored = store.read_rollup_bucket(&item).await?;
+        let mut counts = layout(&cells, stored.full());
+        counts.spilled += spilled;
+        if store.rewrite_rollup_bucket(&item, &stored, &counts, &[], retention_days).await? {
+            return Ok(());
+        }
+    }
+    Err(crate::Error::InProgress(format!("rollup day item {item:?} keeps changing")))
 }

@@ -10,8 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, Utc};
 use tokio::task::JoinSet;
 
-use super::rollup_days::Decided;
-use super::rollup_repair::layout;
+use super::rollup_days::{put_day, Decided};
 use super::App;
 use crate::model::format_time;
 use crate::rollup::density::DENSE_BATCH_EVENTS;
@@ -410,25 +409,6 @@ async fn follow(consumer: &RollupConsumer, stream: &mut LocalStream) -> crate::E
             }
         }
     }
-}
-
-/// Puts a day item of one view: `cells` and `spilled` as a rebuild lays them out.
-pub(super) async fn put_day(
-    store: &Store,
-    item: ItemKey,
-    cells: BTreeMap<Cell, u64>,
-    spilled: u64,
-    retention_days: u32,
-) -> crate::Result<()> {
-    for _ in 0..3 {
-        let stored = store.read_rollup_bucket(&item).await?;
-        let mut counts = layout(&cells, stored.full());
-        counts.spilled += spilled;
-        if store.rewrite_rollup_bucket(&item, &stored, &counts, &[], retention_days).await? {
-            return Ok(());
-        }
-    }
-    Err(crate::Error::InProgress(format!("rollup day item {item:?} keeps changing")))
 }
 
 /// What one item's runs came to.
