@@ -262,7 +262,10 @@ async fn a_stat_over_an_expiring_range_answers_the_same_from_rollups_and_the_ind
 /// rollup fields answers from them.
 #[tokio::test]
 async fn the_local_stack_follows_the_stream_into_rollups() {
-    let app = loaded().await;
+    let mut app = loaded().await;
+    // Every day dense, so the days below are answered from hour and day items however
+    // the follower's batches fall (`tests/tests/rollups_sparse.rs` has sparse days).
+    app.config.rollup_dense_batch_events = 1;
     // An earlier event of the other domain, so rollups count from well before the
     // measured domain's first event (the first hour after it is left to the index).
     let mut early = synthetic_event(EVENTS);

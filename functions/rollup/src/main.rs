@@ -6,7 +6,8 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     event_core::logging::init();
     let app = event_core::service::App::from_env().await?;
-    let consumer = event_core::service::RollupConsumer::new(app.store, app.config.retention_days);
+    let consumer = event_core::service::RollupConsumer::new(app.store, app.config.retention_days)
+        .dense_from(app.config.rollup_dense_batch_events);
     let consumer = &consumer;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         event_rollup::handle(consumer, event.payload).await.map_err(Error::from)

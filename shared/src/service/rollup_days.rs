@@ -13,6 +13,22 @@ use crate::rollup::density::{DayMark, SPARSE_DAY_ITEMS_FROM};
 use crate::rollup::{Cell, Change, Dims, Granularity, ItemKey, View};
 use crate::store::Store;
 
+/// Days decided at once.
+const IN_FLIGHT: usize = 16;
+
+/// Marks kept in memory before the older days' are dropped (a dropped one is read again).
+const KEPT: usize = 50_000;
+
+type Decision = crate::Result<(DomainDay, DayMark)>;
+
+fn joined(done: Option<Result<Decision, tokio::task::JoinError>>) -> Decision {
+    match done {
+        Some(Ok(decision)) => decision,
+        Some(Err(e)) => Err(crate::Error::Internal(e.to_string())),
+        None => Err(crate::Error::Internal("no day decision in flight".into())),
+    }
+}
+
 /// A (domain, day start).
 pub(super) type DomainDay = (String, DateTime<Utc>);
 
@@ -28,7 +44,13 @@ impl Decided {
     }
 
     fn put(&self, key: DomainDay, mark: DayMark) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key, mark);
+        let mut decided = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A long-lived process keeps the last few days: records come in time order.
+        if decided.len() >= KEPT {
+            let horizon = key.1 - Duration::days(2);
+            decided.retain(|(_, day), _| *day >= horizon);
+        }
+        decided.insert(key, mark);
     }
 
     /// The (domain, day)s of `changes` that are sparse, deciding those not decided yet
@@ -46,12 +68,38 @@ impl Decided {
             let day = Granularity::Day.floor(fact.created_at);
             *events.entry((fact.domain_id.clone(), day)).or_default() += 1;
         }
+        // Days this process has not decided yet are read or decided at once (a batch
+        // just after midnight may bring many domains' first events of the day).
+        let mut marks: HashMap<DomainDay, DayMark> = HashMap::new();
+        let mut reads = JoinSet::new();
+        for (key, n) in &events {
+            match self.get(key) {
+                Some(mark) => {
+                    marks.insert(key.clone(), mark);
+                }
+                None => {
+                    while reads.len() >= IN_FLIGHT {
+                        let (key, mark) = joined(reads.join_next().await)?;
+                        marks.insert(key, mark);
+                    }
+                    let (this, store, key, n) = (self.clone(), store.clone(), key.clone(), *n);
+                    reads.spawn(async move {
+                        let mark = this.decide(&store, &key, n, dense_from, retention_days).await;
+                        mark.map(|mark| (key, mark))
+                    });
+                }
+            }
+        }
+        while let Some(done) = reads.join_next().await {
+            let (key, mark) = joined(Some(done))?;
+            marks.insert(key, mark);
+        }
         let mut sparse = HashSet::new();
         for (key, n) in events {
-            let mark = match self.get(&key) {
-                Some(mark) => mark,
-                None => self.decide(store, &key, n, dense_from, retention_days).await?,
-            };
+            let mark = marks
+                .get(&key)
+                .copied()
+                .ok_or_else(|| crate::Error::Internal(format!("no rollup day decision for {key:?}")))?;
             if n >= dense_from && !mark.hot {
                 store.mark_rollup_day_hot(&key.0, key.1).await?;
                 self.put(key.clone(), DayMark { hot: true, ..mark });

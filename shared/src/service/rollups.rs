@@ -370,7 +370,8 @@ impl RollupConsumer {
 /// process ends: the local stack's stand-in for the rollup function and its event source
 /// mapping, with the same consumer.
 pub async fn follow_local_stream(app: App, endpoint: String) {
-    let consumer = RollupConsumer::new(app.store.clone(), app.config.retention_days);
+    let consumer = RollupConsumer::new(app.store.clone(), app.config.retention_days)
+        .dense_from(app.config.rollup_dense_batch_events);
     loop {
         let error = match app.store.local_stream(&endpoint).await {
             Ok(mut stream) => follow(&consumer, &mut stream).await,
