@@ -137,10 +137,14 @@ async fn stats_stay_exact_as_days_turn_dense_sparse_and_hand_over_to_rollups() {
     let day = |n: i64| a + Duration::days(n);
     let marks = day_marks(&app, DOMAIN).await.marks;
     let mark = |n| marks.get(&day(n)).copied();
-    let sparse = |hot, counted| Some(DayMark { dense: false, hot, counted });
+    let sparse = |hot, counted| Some(DayMark { dense: false, hot, counted, late: false });
     assert_eq!(mark(0), sparse(false, Some(36)), "A: sparse, recounted");
     assert_eq!(mark(1), sparse(true, Some(81)), "B: sparse as its first batch decided, then busy");
-    assert_eq!(mark(2), Some(DayMark { dense: true, hot: false, counted: None }), "C: dense after B");
+    assert_eq!(
+        mark(2),
+        Some(DayMark { dense: true, hot: false, counted: None, late: false }),
+        "C: dense after B"
+    );
     assert_eq!(mark(3), sparse(false, None), "D: sparse again, not over");
     let view = View::covering(Dims(0)).unwrap();
     let store = &app.store;
@@ -182,6 +186,23 @@ async fn stats_stay_exact_as_days_turn_dense_sparse_and_hand_over_to_rollups() {
     assert_eq!((count(&after, day(1)), count(&after, day(3))), (81, 1), "{after}");
     let index = per_day(&query_path(&app), a).await;
     assert_eq!(count(&index, day(1)), 76, "the index no longer holds them: {index}");
+
+    // An event of day A stored long after the day was recounted (as a bulk load of
+    // history does): its record marks the day late, and stats read it from the index.
+    assert!(app.store.put_event(&event(500, a + Duration::minutes(12 * 60 + 7)), None).await.unwrap());
+    let late: Vec<Change> = stream_records(&app)
+        .await
+        .remove(0)
+        .changes
+        .into_iter()
+        .filter(|c| c.fact.as_ref().is_some_and(|f| f.created_at == a + Duration::minutes(12 * 60 + 7)))
+        .collect();
+    assert_eq!(late.len(), 1);
+    assert_eq!(consumer.consume(&shard, &late).await, None);
+    assert!(day_marks(&app, DOMAIN).await.marks[&day(0)].late, "day A is marked late");
+    let after = per_day(&app, a).await;
+    assert_eq!(count(&after, day(0)), 37, "{after}");
+    assert_eq!(count(&per_day(&query_path(&app), a).await, day(0)), 37);
 }
 
 /// A domain's busy first batch makes its day dense from the start, and the consumer's

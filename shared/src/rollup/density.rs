@@ -32,6 +32,10 @@ pub struct DayMark {
     /// A sparse day recounted once it was over: how many events it had (its day items
     /// exist when at least [`SPARSE_DAY_ITEMS_FROM`]).
     pub counted: Option<u64>,
+    /// An event of the sparse day reached the consumer after the progress had passed
+    /// the day's end (stored far out of time order, as bulk loads do): a recount may
+    /// have missed it, so the day is read from the index for good.
+    pub late: bool,
 }
 
 /// How a stat reads one day of a domain.
@@ -48,7 +52,7 @@ impl DayMark {
     /// before was `before`; `dense_from` is [`DENSE_BATCH_EVENTS`] but in tests.
     pub fn first(events: u64, before: Option<&DayMark>, dense_from: u64) -> DayMark {
         let hot = events >= dense_from;
-        DayMark { dense: hot || before.is_some_and(|b| b.hot), hot, counted: None }
+        DayMark { dense: hot || before.is_some_and(|b| b.hot), hot, counted: None, late: false }
     }
 }
 
@@ -58,7 +62,7 @@ impl DayMark {
 pub fn read_day(day: DateTime<Utc>, mark: Option<&DayMark>, compacted: Option<DateTime<Utc>>) -> DayRead {
     match mark {
         Some(m) if !m.dense => match m.counted {
-            Some(n) if n >= SPARSE_DAY_ITEMS_FROM => DayRead::Rollups { day_item: true },
+            Some(n) if n >= SPARSE_DAY_ITEMS_FROM && !m.late => DayRead::Rollups { day_item: true },
             _ => DayRead::Index,
         },
         _ => DayRead::Rollups { day_item: compacted.is_some_and(|through| day < through) },
@@ -74,12 +78,12 @@ mod tests {
     fn a_day_is_dense_from_a_full_first_batch_or_a_hot_day_before() {
         assert!(!DayMark::first(1, None, DENSE_BATCH_EVENTS).dense);
         assert!(DayMark::first(DENSE_BATCH_EVENTS, None, DENSE_BATCH_EVENTS).dense);
-        let hot = DayMark { dense: false, hot: true, counted: None };
+        let hot = DayMark { dense: false, hot: true, counted: None, late: false };
         assert!(
             DayMark::first(1, Some(&hot), DENSE_BATCH_EVENTS).dense,
             "a day that turned busy: the next starts dense"
         );
-        let quiet = DayMark { dense: true, hot: false, counted: None };
+        let quiet = DayMark { dense: true, hot: false, counted: None, late: false };
         assert!(
             !DayMark::first(1, Some(&quiet), DENSE_BATCH_EVENTS).dense,
             "a dense day that stayed quiet does not carry on"
@@ -89,13 +93,15 @@ mod tests {
     #[test]
     fn sparse_days_read_the_index_until_their_day_items_are_written() {
         let day = parse_time("2022-06-01T00:00:00Z").unwrap();
-        let sparse = |counted| DayMark { dense: false, hot: false, counted };
+        let sparse = |counted| DayMark { dense: false, hot: false, counted, late: false };
         assert_eq!(read_day(day, Some(&sparse(None)), None), DayRead::Index);
         assert_eq!(read_day(day, Some(&sparse(Some(3))), None), DayRead::Index);
         assert_eq!(read_day(day, Some(&sparse(Some(40))), None), DayRead::Rollups { day_item: true });
+        let late = DayMark { late: true, ..sparse(Some(40)) };
+        assert_eq!(read_day(day, Some(&late), None), DayRead::Index, "a late event: the index answers");
         let later = parse_time("2022-06-02T00:00:00Z").unwrap();
         assert_eq!(read_day(day, None, Some(later)), DayRead::Rollups { day_item: true });
-        let dense = DayMark { dense: true, hot: true, counted: None };
+        let dense = DayMark { dense: true, hot: true, counted: None, late: false };
         assert_eq!(read_day(day, Some(&dense), Some(day)), DayRead::Rollups { day_item: false });
     }
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use super::rollup_repair::{layout, recount};
 use crate::rollup::density::{DayMark, SPARSE_DAY_ITEMS_FROM};
-use crate::rollup::{Cell, Change, Dims, Granularity, ItemKey, View};
+use crate::rollup::{Cell, Change, Dims, Granularity, ItemKey, Seq, View};
 use crate::store::Store;
 
 /// Days decided at once.
@@ -55,18 +55,28 @@ impl Decided {
 
     /// The (domain, day)s of `changes` that are sparse, deciding those not decided yet
     /// (a day the first time, from how many of its events the batch brings and whether
-    /// the day before was hot).
+    /// the day before was hot). A sparse day that ended before `counted_until` (where
+    /// the progress said every event was applied) and gets a record the shard had not
+    /// handled (after `handled`: not one delivered again) may have been recounted
+    /// without it: it is marked late.
     pub(super) async fn sparse_days(
         &self,
         store: &Store,
         changes: &[Change],
         dense_from: u64,
         retention_days: u32,
+        counted_until: Option<DateTime<Utc>>,
+        handled: Option<&Seq>,
     ) -> crate::Result<HashSet<DomainDay>> {
         let mut events: BTreeMap<DomainDay, u64> = BTreeMap::new();
-        for fact in changes.iter().filter_map(|c| c.fact.as_ref()) {
-            let day = Granularity::Day.floor(fact.created_at);
-            *events.entry((fact.domain_id.clone(), day)).or_default() += 1;
+        let mut new = HashSet::new();
+        for change in changes {
+            let Some(fact) = &change.fact else { continue };
+            let key = (fact.domain_id.clone(), Granularity::Day.floor(fact.created_at));
+            if handled.is_none_or(|h| change.seq > *h) {
+                new.insert(key.clone());
+            }
+            *events.entry(key).or_default() += 1;
         }
         // Days this process has not decided yet are read or decided at once (a batch
         // just after midnight may bring many domains' first events of the day).
@@ -103,6 +113,13 @@ impl Decided {
             if n >= dense_from && !mark.hot {
                 store.mark_rollup_day_hot(&key.0, key.1).await?;
                 self.put(key.clone(), DayMark { hot: true, ..mark });
+            }
+            let over = counted_until.is_some_and(|until| key.1 + Duration::days(1) <= until);
+            if !mark.dense && over && !mark.late && new.contains(&key) {
+                tracing::info!(domain_id = key.0, day = %key.1, "events of a sparse day came after it was over: read from the index");
+                store.mark_rollup_day_late(&key.0, key.1).await?;
+                let mark = self.get(&key).unwrap_or(mark);
+                self.put(key.clone(), DayMark { late: true, ..mark });
             }
             if !mark.dense {
                 sparse.insert(key);

@@ -238,8 +238,8 @@ mod tests {
             first: at("2022-06-01T00:00:00Z"),
             last: at("2022-06-05T00:00:00Z"),
         };
-        let sparse = |counted| DayMark { dense: false, hot: false, counted };
-        let dense = DayMark { dense: true, hot: true, counted: None };
+        let sparse = |counted| DayMark { dense: false, hot: false, counted, late: false };
+        let dense = DayMark { dense: true, hot: true, counted: None, late: false };
         let marks = DayMarks {
             // 1st dense and compacted; 2nd sparse, recounted with day items; 3rd sparse,
             // too few for day items; 4th sparse, not over yet; 5th dense, not compacted.

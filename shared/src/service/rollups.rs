@@ -98,7 +98,17 @@ impl RollupConsumer {
         // index (see `crate::rollup::density`).
         let mut dense = Vec::new();
         if failed.is_none() {
-            match self.decided.sparse_days(&self.store, changes, self.dense_from, self.retention_days).await {
+            let decided = match self.store.rollup_progress().await {
+                Ok(progress) => {
+                    let until = progress.counted_until(Utc::now());
+                    let shard = progress.shards.iter().find(|s| s.shard_id == shard_id);
+                    let handled = shard.and_then(|s| s.through.as_ref());
+                    let (store, dense_from, retention) = (&self.store, self.dense_from, self.retention_days);
+                    self.decided.sparse_days(store, changes, dense_from, retention, until, handled).await
+                }
+                Err(error) => Err(error),
+            };
+            match decided {
                 Ok(sparse) => {
                     dense = changes
                         .iter()
@@ -229,7 +239,8 @@ impl RollupConsumer {
                 let done = match marks.marks.get(&day) {
                     _ if spent() => false,
                     Some(mark) if !mark.dense => {
-                        if mark.counted.is_none() {
+                        // A late day is read from the index for good: no recount.
+                        if mark.counted.is_none() && !mark.late {
                             self.decided
                                 .count_sparse_day(&self.store, domain_id, day, self.retention_days)
                                 .await?;

@@ -19,6 +19,7 @@ use crate::rollup::Granularity;
 const DENSE: &str = "dense";
 const HOT: &str = "hot";
 const COUNTED: &str = "counted";
+const LATE: &str = "late";
 
 fn mark_key(domain_id: &str, day: DateTime<Utc>) -> Item {
     let mut key = days_key(domain_id);
@@ -32,7 +33,7 @@ fn mark_of(item: &Item) -> DayMark {
         Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
     };
-    DayMark { dense: flag(DENSE), hot: flag(HOT), counted }
+    DayMark { dense: flag(DENSE), hot: flag(HOT), counted, late: flag(LATE) }
 }
 
 /// A domain's day marks over a run of days, and its `compacted` day.
@@ -152,7 +153,14 @@ impl Store {
         self.set_on_mark(domain_id, day, HOT, AttributeValue::Bool(true)).await
     }
 
-    /// Records a sparse day's recount: its events, and so whether its day items exist.
+    /// Records that an event of the sparse day came after the progress passed its end
+    /// (see [`DayMark::late`]).
+    pub async fn mark_rollup_day_late(&self, domain_id: &str, day: DateTime<Utc>) -> Result<()> {
+        self.set_on_mark(domain_id, day, LATE, AttributeValue::Bool(true)).await
+    }
+
+    /// Records a sparse day's recount: its events, and so whether its day items exist;
+    /// not on a day marked late (the recount may have missed its late events).
     pub async fn mark_rollup_day_counted(
         &self,
         domain_id: &str,
@@ -175,14 +183,16 @@ impl Store {
             .table_name(&self.tables.rollups)
             .set_key(Some(mark_key(domain_id, day)))
             .update_expression("SET #a = :v")
-            .condition_expression("attribute_exists(#k)")
+            .condition_expression("attribute_exists(#k) AND attribute_not_exists(#l)")
             .expression_attribute_names("#a", name)
             .expression_attribute_names("#k", ROLLUP_KEY)
+            .expression_attribute_names("#l", LATE)
             .expression_attribute_values(":v", value)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        // A mark gone (expired with its day) needs nothing more.
+        // A mark gone (expired with its day), or late (read from the index for good),
+        // needs nothing more.
         self.conditional(result).map(|_| ())
     }
 }
