@@ -32,9 +32,10 @@ pub struct DayMark {
     /// A sparse day recounted once it was over: how many events it had (its day items
     /// exist when at least [`SPARSE_DAY_ITEMS_FROM`]).
     pub counted: Option<u64>,
-    /// An event of the sparse day reached the consumer after the progress had passed
-    /// the day's end (stored far out of time order, as bulk loads do): a recount may
-    /// have missed it, so the day is read from the index for good.
+    /// An event of the day reached the consumer after the progress had passed the
+    /// day's end (stored far out of time order, as bulk loads do): its day items may
+    /// have been written without it, so the day is read from its hours for good when
+    /// dense, from the index when sparse.
     pub late: bool,
 }
 
@@ -65,7 +66,9 @@ pub fn read_day(day: DateTime<Utc>, mark: Option<&DayMark>, compacted: Option<Da
             Some(n) if n >= SPARSE_DAY_ITEMS_FROM && !m.late => DayRead::Rollups { day_item: true },
             _ => DayRead::Index,
         },
-        _ => DayRead::Rollups { day_item: compacted.is_some_and(|through| day < through) },
+        _ => DayRead::Rollups {
+            day_item: compacted.is_some_and(|through| day < through) && !mark.is_some_and(|m| m.late),
+        },
     }
 }
 
@@ -103,5 +106,9 @@ mod tests {
         assert_eq!(read_day(day, None, Some(later)), DayRead::Rollups { day_item: true });
         let dense = DayMark { dense: true, hot: true, counted: None, late: false };
         assert_eq!(read_day(day, Some(&dense), Some(day)), DayRead::Rollups { day_item: false });
+        let later = Some(day + chrono::Duration::days(1));
+        assert_eq!(read_day(day, Some(&dense), later), DayRead::Rollups { day_item: true });
+        let late = DayMark { late: true, ..dense };
+        assert_eq!(read_day(day, Some(&late), later), DayRead::Rollups { day_item: false }, "its hours");
     }
 }

@@ -55,10 +55,10 @@ impl Decided {
 
     /// The (domain, day)s of `changes` that are sparse, deciding those not decided yet
     /// (a day the first time, from how many of its events the batch brings and whether
-    /// the day before was hot). A sparse day that ended before `counted_until` (where
-    /// the progress said every event was applied) and gets a record the shard had not
-    /// handled (after `handled`: not one delivered again) may have been recounted
-    /// without it: it is marked late.
+    /// the day before was hot). A day that ended before `counted_until` (where the
+    /// progress said every event was applied) and gets a record the shard had not
+    /// handled (after `handled`: not one delivered again) may have had its day items
+    /// written without it: it is marked late.
     pub(super) async fn sparse_days(
         &self,
         store: &Store,
@@ -78,6 +78,7 @@ impl Decided {
             }
             *events.entry(key).or_default() += 1;
         }
+        let over = |key: &DomainDay| counted_until.is_some_and(|until| key.1 + Duration::days(1) <= until);
         // Days this process has not decided yet are read or decided at once (a batch
         // just after midnight may bring many domains' first events of the day).
         let mut marks: HashMap<DomainDay, DayMark> = HashMap::new();
@@ -92,9 +93,10 @@ impl Decided {
                         let (key, mark) = joined(reads.join_next().await)?;
                         marks.insert(key, mark);
                     }
+                    let late = over(key) && new.contains(key);
                     let (this, store, key, n) = (self.clone(), store.clone(), key.clone(), *n);
                     reads.spawn(async move {
-                        let mark = this.decide(&store, &key, n, dense_from, retention_days).await;
+                        let mark = this.decide(&store, &key, n, dense_from, retention_days, late).await;
                         mark.map(|mark| (key, mark))
                     });
                 }
@@ -114,9 +116,8 @@ impl Decided {
                 store.mark_rollup_day_hot(&key.0, key.1).await?;
                 self.put(key.clone(), DayMark { hot: true, ..mark });
             }
-            let over = counted_until.is_some_and(|until| key.1 + Duration::days(1) <= until);
-            if !mark.dense && over && !mark.late && new.contains(&key) {
-                tracing::info!(domain_id = key.0, day = %key.1, "events of a sparse day came after it was over: read from the index");
+            if over(&key) && !mark.late && new.contains(&key) {
+                tracing::info!(domain_id = key.0, day = %key.1, "events of a day came after it was over: its day items are not trusted");
                 store.mark_rollup_day_late(&key.0, key.1).await?;
                 let mark = self.get(&key).unwrap_or(mark);
                 self.put(key.clone(), DayMark { late: true, ..mark });
@@ -135,6 +136,7 @@ impl Decided {
         events: u64,
         dense_from: u64,
         retention_days: u32,
+        late: bool,
     ) -> crate::Result<DayMark> {
         if let Some(mark) = store.rollup_day_mark(&key.0, key.1).await? {
             self.put(key.clone(), mark);
@@ -145,7 +147,7 @@ impl Decided {
             Some(mark) => Some(mark),
             None => store.rollup_day_mark(&key.0, before_key.1).await?,
         };
-        let wanted = DayMark::first(events, before.as_ref(), dense_from);
+        let wanted = DayMark { late, ..DayMark::first(events, before.as_ref(), dense_from) };
         let item = ItemKey {
             domain_id: key.0.clone(),
             view: View::covering(Dims(0)).expect("a view for no field"),

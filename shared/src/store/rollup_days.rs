@@ -127,6 +127,9 @@ impl Store {
         let mut item = mark_key(domain_id, day);
         item.insert(DENSE.into(), AttributeValue::Bool(mark.dense));
         item.insert(HOT.into(), AttributeValue::Bool(mark.hot));
+        if mark.late {
+            item.insert(LATE.into(), AttributeValue::Bool(true));
+        }
         if let Some(expires_at) = expires_at {
             item.insert(EXPIRES_AT.into(), AttributeValue::N(expires_at.to_string()));
         }
