@@ -29,6 +29,14 @@ fn joined(done: Option<Result<Decision, tokio::task::JoinError>>) -> Decision {
     }
 }
 
+/// A day that got records after it was over, and how many batches brought such.
+pub(super) struct Late {
+    pub domain_id: String,
+    pub day: DateTime<Utc>,
+    pub dense: bool,
+    pub count: u64,
+}
+
 /// A (domain, day start).
 pub(super) type DomainDay = (String, DateTime<Utc>);
 
@@ -67,7 +75,7 @@ impl Decided {
         retention_days: u32,
         counted_until: Option<DateTime<Utc>>,
         handled: Option<&Seq>,
-    ) -> crate::Result<HashSet<DomainDay>> {
+    ) -> crate::Result<(HashSet<DomainDay>, Vec<Late>)> {
         let mut events: BTreeMap<DomainDay, u64> = BTreeMap::new();
         let mut new = HashSet::new();
         for change in changes {
@@ -93,10 +101,9 @@ impl Decided {
                         let (key, mark) = joined(reads.join_next().await)?;
                         marks.insert(key, mark);
                     }
-                    let late = over(key) && new.contains(key);
                     let (this, store, key, n) = (self.clone(), store.clone(), key.clone(), *n);
                     reads.spawn(async move {
-                        let mark = this.decide(&store, &key, n, dense_from, retention_days, late).await;
+                        let mark = this.decide(&store, &key, n, dense_from, retention_days).await;
                         mark.map(|mark| (key, mark))
                     });
                 }
@@ -106,7 +113,7 @@ impl Decided {
             let (key, mark) = joined(Some(done))?;
             marks.insert(key, mark);
         }
-        let mut sparse = HashSet::new();
+        let (mut sparse, mut late) = (HashSet::new(), Vec::new());
         for (key, n) in events {
             let mark = marks
                 .get(&key)
@@ -116,17 +123,18 @@ impl Decided {
                 store.mark_rollup_day_hot(&key.0, key.1).await?;
                 self.put(key.clone(), DayMark { hot: true, ..mark });
             }
-            if over(&key) && !mark.late && new.contains(&key) {
-                tracing::info!(domain_id = key.0, day = %key.1, "events of a day came after it was over: its day items are not trusted");
-                store.mark_rollup_day_late(&key.0, key.1).await?;
-                let mark = self.get(&key).unwrap_or(mark);
-                self.put(key.clone(), DayMark { late: true, ..mark });
+            // Every batch that brings such records counts once more, so a day's items
+            // are trusted again only once written after the last of them.
+            if over(&key) && new.contains(&key) {
+                tracing::info!(domain_id = key.0, day = %key.1, "events of a day came after it was over: its day items are written again");
+                let count = store.mark_rollup_day_late(&key.0, key.1).await?;
+                late.push(Late { domain_id: key.0.clone(), day: key.1, dense: mark.dense, count });
             }
             if !mark.dense {
                 sparse.insert(key);
             }
         }
-        Ok(sparse)
+        Ok((sparse, late))
     }
 
     async fn decide(
@@ -136,7 +144,6 @@ impl Decided {
         events: u64,
         dense_from: u64,
         retention_days: u32,
-        late: bool,
     ) -> crate::Result<DayMark> {
         if let Some(mark) = store.rollup_day_mark(&key.0, key.1).await? {
             self.put(key.clone(), mark);
@@ -147,7 +154,7 @@ impl Decided {
             Some(mark) => Some(mark),
             None => store.rollup_day_mark(&key.0, before_key.1).await?,
         };
-        let wanted = DayMark { late, ..DayMark::first(events, before.as_ref(), dense_from) };
+        let wanted = DayMark::first(events, before.as_ref(), dense_from);
         let item = ItemKey {
             domain_id: key.0.clone(),
             view: View::covering(Dims(0)).expect("a view for no field"),

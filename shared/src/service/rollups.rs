@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, Utc};
 use tokio::task::JoinSet;
 
-use super::rollup_days::{put_day, Decided};
+use super::rollup_days::{put_day, Decided, Late};
 use super::App;
 use crate::model::format_time;
 use crate::rollup::density::DENSE_BATCH_EVENTS;
@@ -96,7 +96,7 @@ impl RollupConsumer {
         }
         // Records of sparse days count nothing here: reads take those days from the
         // index (see `crate::rollup::density`).
-        let mut dense = Vec::new();
+        let (mut dense, mut late) = (Vec::new(), Vec::new());
         if failed.is_none() {
             let decided = match self.store.rollup_progress().await {
                 Ok(progress) => {
@@ -109,7 +109,8 @@ impl RollupConsumer {
                 Err(error) => Err(error),
             };
             match decided {
-                Ok(sparse) => {
+                Ok((sparse, late_days)) => {
+                    late = late_days;
                     dense = changes
                         .iter()
                         .map(|c| match &c.fact {
@@ -158,6 +159,9 @@ impl RollupConsumer {
                 }
             }
         }
+        if failed.is_none() {
+            self.write_late_days_again(late).await;
+        }
         let domains: BTreeSet<&str> =
             counted.iter().filter_map(|c| c.fact.as_ref()).map(|f| f.domain_id.as_str()).collect();
         if !domains.is_empty() {
@@ -168,6 +172,32 @@ impl RollupConsumer {
         }
         outcome.failed = failed.map(|f| f.sequence_number);
         outcome
+    }
+
+    /// Writes again the day items of days that got records after they were over (now
+    /// applied: a dense day's hours hold them, the index holds a sparse day's), and
+    /// records each fixed up to its late count, so reads trust them again. A dense day
+    /// whose hours do not match its events yet (more of them on their way) stays late:
+    /// read from its hours, and written again by the batch of its next late records.
+    async fn write_late_days_again(&self, late: Vec<Late>) {
+        for day in late {
+            let written = if day.dense {
+                self.compact_day(&day.domain_id, day.day).await
+            } else {
+                let store = &self.store;
+                let counted =
+                    self.decided.count_sparse_day(store, &day.domain_id, day.day, self.retention_days);
+                counted.await.map(|()| true)
+            };
+            let fixed = match written {
+                Ok(true) => self.store.mark_rollup_day_fixed(&day.domain_id, day.day, day.count).await,
+                Ok(false) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = fixed {
+                tracing::warn!(code = error.code(), %error, "cannot write a late day's items again: it reads from hours or the index");
+            }
+        }
     }
 
     /// Whether `applied` closes a day that what this process last recorded for the

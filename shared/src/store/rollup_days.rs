@@ -20,6 +20,7 @@ const DENSE: &str = "dense";
 const HOT: &str = "hot";
 const COUNTED: &str = "counted";
 const LATE: &str = "late";
+const FIXED: &str = "fixed";
 
 fn mark_key(domain_id: &str, day: DateTime<Utc>) -> Item {
     let mut key = days_key(domain_id);
@@ -33,7 +34,11 @@ fn mark_of(item: &Item) -> DayMark {
         Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
     };
-    DayMark { dense: flag(DENSE), hot: flag(HOT), counted, late: flag(LATE) }
+    let number = |name| match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse::<u64>().unwrap_or(0),
+        _ => 0,
+    };
+    DayMark { dense: flag(DENSE), hot: flag(HOT), counted, late: number(LATE) > number(FIXED) }
 }
 
 /// A domain's day marks over a run of days, and its `compacted` day.
@@ -128,7 +133,7 @@ impl Store {
         item.insert(DENSE.into(), AttributeValue::Bool(mark.dense));
         item.insert(HOT.into(), AttributeValue::Bool(mark.hot));
         if mark.late {
-            item.insert(LATE.into(), AttributeValue::Bool(true));
+            item.insert(LATE.into(), AttributeValue::N("1".into()));
         }
         if let Some(expires_at) = expires_at {
             item.insert(EXPIRES_AT.into(), AttributeValue::N(expires_at.to_string()));
@@ -156,14 +161,54 @@ impl Store {
         self.set_on_mark(domain_id, day, HOT, AttributeValue::Bool(true)).await
     }
 
-    /// Records that an event of the sparse day came after the progress passed its end
-    /// (see [`DayMark::late`]).
-    pub async fn mark_rollup_day_late(&self, domain_id: &str, day: DateTime<Utc>) -> Result<()> {
-        self.set_on_mark(domain_id, day, LATE, AttributeValue::Bool(true)).await
+    /// Records that an event of the day came after the progress passed its end (see
+    /// [`DayMark::late`]): answers the day's late count, which [`Self::mark_rollup_day_fixed`]
+    /// takes once the day's items are written again after it.
+    pub async fn mark_rollup_day_late(&self, domain_id: &str, day: DateTime<Utc>) -> Result<u64> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.rollups)
+            .set_key(Some(mark_key(domain_id, day)))
+            .update_expression("ADD #l :one")
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#l", LATE)
+            .expression_attribute_names("#k", ROLLUP_KEY)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(storage_error)?;
+        self.record(Units::Write, out.consumed_capacity());
+        match out.attributes().and_then(|a| a.get(LATE)) {
+            Some(AttributeValue::N(n)) => {
+                n.parse().map_err(|_| Error::Internal(format!("rollup day late {n:?}")))
+            }
+            _ => Err(Error::Internal("a rollup day mark without its late count".into())),
+        }
     }
 
-    /// Records a sparse day's recount: its events, and so whether its day items exist;
-    /// not on a day marked late (the recount may have missed its late events).
+    /// Records that the day's items were written again after its `late`-th late event:
+    /// reads trust them again unless another came since. Never moves back.
+    pub async fn mark_rollup_day_fixed(&self, domain_id: &str, day: DateTime<Utc>, late: u64) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.rollups)
+            .set_key(Some(mark_key(domain_id, day)))
+            .update_expression("SET #f = :g")
+            .condition_expression("attribute_exists(#k) AND (attribute_not_exists(#f) OR #f < :g)")
+            .expression_attribute_names("#f", FIXED)
+            .expression_attribute_names("#k", ROLLUP_KEY)
+            .expression_attribute_values(":g", AttributeValue::N(late.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.conditional(result).map(|_| ())
+    }
+
+    /// Records a sparse day's recount: its events, and so whether its day items exist.
     pub async fn mark_rollup_day_counted(
         &self,
         domain_id: &str,
@@ -186,16 +231,14 @@ impl Store {
             .table_name(&self.tables.rollups)
             .set_key(Some(mark_key(domain_id, day)))
             .update_expression("SET #a = :v")
-            .condition_expression("attribute_exists(#k) AND attribute_not_exists(#l)")
+            .condition_expression("attribute_exists(#k)")
             .expression_attribute_names("#a", name)
             .expression_attribute_names("#k", ROLLUP_KEY)
-            .expression_attribute_names("#l", LATE)
             .expression_attribute_values(":v", value)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        // A mark gone (expired with its day), or late (read from the index for good),
-        // needs nothing more.
+        // A mark gone (expired with its day) needs nothing more.
         self.conditional(result).map(|_| ())
     }
 }
