@@ -51,6 +51,11 @@ pub struct Config {
     /// the rollups, in seconds: stats read the buckets of that last stretch from the
     /// index. The rollup function's iterator-age alarm fires well before it.
     pub rollup_settle_seconds: u32,
+    /// Events of a domain's day in the first batch that brings any from which the rollup
+    /// consumer counts the day into hour items (`ROLLUP_DENSE_BATCH_EVENTS`, default 29;
+    /// see `rollup::density`): below it the day is sparse, read from the index and
+    /// recounted once over.
+    pub rollup_dense_batch_events: u64,
     /// Whether stats and counts read rollups at all (`READ_ROLLUPS`, default true):
     /// off, every stat reads the index (the benchmarks' and tests' query path, and an
     /// operator's switch while rollups are being repaired).
@@ -154,6 +159,7 @@ impl Default for Config {
             storage_operation_timeout_ms: 12_000,
             read_authorizer: ReadAuthorizer::Iam,
             rollup_settle_seconds: 120,
+            rollup_dense_batch_events: crate::rollup::density::DENSE_BATCH_EVENTS,
             read_rollups: true,
             huawei_signing_secret: None,
             rules_cache_seconds: 30,
@@ -167,7 +173,8 @@ impl Config {
     /// `MAX_BODY_BYTES`, `MAX_EVENTS_PER_DELIVERY`, `DEDUP_WINDOW_HOURS`, `BODY_DEDUP_WINDOW_MINUTES`,
     /// `READ_BUDGET_SECONDS`, `DELIVERY_BUDGET_SECONDS`,
     /// `STORAGE_ATTEMPT_TIMEOUT_MS`, `STORAGE_OPERATION_TIMEOUT_MS`, `READ_AUTHORIZER`,
-    /// `ROLLUP_SETTLE_SECONDS`, `READ_ROLLUPS`, `HUAWEI_SIGNING_SECRET`, `EVENT_RULES_TABLE`, `RULES_CACHE_SECONDS`, `HEARTBEAT_MIN_SECONDS`;
+    /// `ROLLUP_SETTLE_SECONDS`, `ROLLUP_DENSE_BATCH_EVENTS`, `READ_ROLLUPS`, `HUAWEI_SIGNING_SECRET`,
+    /// `EVENT_RULES_TABLE`, `RULES_CACHE_SECONDS`, `HEARTBEAT_MIN_SECONDS`;
     /// each falls back to its default.
     pub fn from_env() -> Result<Config> {
         Self::from_lookup(|name| env::var(name).ok())
@@ -218,6 +225,11 @@ impl Config {
                 None => defaults.read_authorizer,
             },
             rollup_settle_seconds: number(&lookup, "ROLLUP_SETTLE_SECONDS", defaults.rollup_settle_seconds)?,
+            rollup_dense_batch_events: number(
+                &lookup,
+                "ROLLUP_DENSE_BATCH_EVENTS",
+                defaults.rollup_dense_batch_events,
+            )?,
             read_rollups: match lookup("READ_ROLLUPS").filter(|v| !v.is_empty()).as_deref().map(str::trim) {
                 None | Some("true" | "1") => true,
                 Some("false" | "0") => false,

@@ -97,7 +97,7 @@ async fn records(app: &App) -> (String, Vec<Change>) {
 async fn batches_delivered_again_or_split_in_two_count_each_event_once() {
     let app = loaded().await;
     let (shard, changes) = records(&app).await;
-    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    let consumer = RollupConsumer::new(app.store.clone(), 0).dense_from(1);
     for batch in changes.chunks(50) {
         assert_eq!(consumer.consume(&shard, batch).await, None);
     }
@@ -110,7 +110,7 @@ async fn batches_delivered_again_or_split_in_two_count_each_event_once() {
     }
     assert_rollups_exact(&app, &DOMAINS, "after batches came again").await;
     // A new consumer (a new Lambda instance) knows nothing of the old one's progress.
-    let fresh = RollupConsumer::new(app.store.clone(), 0);
+    let fresh = RollupConsumer::new(app.store.clone(), 0).dense_from(1);
     for batch in changes.chunks(7) {
         assert_eq!(fresh.consume(&shard, batch).await, None);
     }
@@ -121,7 +121,7 @@ async fn batches_delivered_again_or_split_in_two_count_each_event_once() {
 async fn a_consumer_stopped_mid_batch_or_failing_counts_each_event_once_when_the_batch_comes_back() {
     let app = loaded().await;
     let (shard, changes) = records(&app).await;
-    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    let consumer = RollupConsumer::new(app.store.clone(), 0).dense_from(1);
     // Stopped after a while, in the middle of its updates, more each time; every stop
     // is followed by the batch again, as Lambda retries a timed-out invocation.
     for (n, millis) in [3u64, 10, 25, 60].into_iter().enumerate() {
@@ -132,7 +132,7 @@ async fn a_consumer_stopped_mid_batch_or_failing_counts_each_event_once_when_the
     // A consumer whose rollup writes fail reports the first record it did not count…
     let broken =
         Store::new(dynamodb(), Tables { rollups: "no-such-table".into(), ..app.store.tables().clone() });
-    let failed = RollupConsumer::new(broken, 0).consume(&shard, &changes[40..]).await;
+    let failed = RollupConsumer::new(broken, 0).dense_from(1).consume(&shard, &changes[40..]).await;
     let first_event = changes[40..].iter().find(|c| c.fact.is_some()).unwrap();
     assert_eq!(failed.as_deref(), Some(first_event.sequence_number.as_str()));
     // …and the stream resumes from the record each failure names.
@@ -147,8 +147,8 @@ async fn a_consumer_stopped_mid_batch_or_failing_counts_each_event_once_when_the
 async fn two_consumers_over_the_same_records_count_each_event_once() {
     let app = loaded().await;
     let (shard, changes) = records(&app).await;
-    let one = RollupConsumer::new(app.store.clone(), 0);
-    let other = RollupConsumer::new(app.store.clone(), 0);
+    let one = RollupConsumer::new(app.store.clone(), 0).dense_from(1);
+    let other = RollupConsumer::new(app.store.clone(), 0).dense_from(1);
     let run = |consumer: RollupConsumer, size: usize| {
         let (shard, changes) = (shard.clone(), changes.clone());
         async move {
@@ -165,7 +165,10 @@ async fn two_consumers_over_the_same_records_count_each_event_once() {
 async fn rollup_items_expire_when_the_last_event_they_count_does() {
     let app = loaded().await;
     let (shard, changes) = records(&app).await;
-    assert_eq!(RollupConsumer::new(app.store.clone(), 30).consume(&shard, &changes).await, None);
+    assert_eq!(
+        RollupConsumer::new(app.store.clone(), 30).dense_from(1).consume(&shard, &changes).await,
+        None
+    );
     let items = dynamodb().scan().table_name(&app.store.tables().rollups).send().await.unwrap();
     let items = items.items();
     assert!(items.len() > 28 * 4, "every view has hour and day items");
@@ -208,7 +211,7 @@ async fn a_stat_over_an_expiring_range_answers_the_same_from_rollups_and_the_ind
             expired.push(event.event_id);
         }
     }
-    let consumer = RollupConsumer::new(app.store.clone(), RETENTION_DAYS);
+    let consumer = RollupConsumer::new(app.store.clone(), RETENTION_DAYS).dense_from(1);
     e2e::rollups::count_everything(&app, &consumer).await;
     let client = dynamodb();
     let events_table = &app.store.tables().events;
@@ -260,7 +263,10 @@ async fn a_stat_over_an_expiring_range_answers_the_same_from_rollups_and_the_ind
 /// rollup fields answers from them.
 #[tokio::test]
 async fn the_local_stack_follows_the_stream_into_rollups() {
-    let app = loaded().await;
+    let mut app = loaded().await;
+    // Every day dense, so the days below are answered from hour and day items however
+    // the follower's batches fall (`tests/tests/rollups_sparse.rs` has sparse days).
+    app.config.rollup_dense_batch_events = 1;
     // An earlier event of the other domain, so rollups count from well before the
     // measured domain's first event (the first hour after it is left to the index).
     let mut early = synthetic_event(EVENTS);
@@ -326,7 +332,7 @@ async fn the_rollup_function_counts_a_batch_once_and_reports_what_it_could_not_c
         let per_hour = counts.iter().filter(|(k, _)| k.0.name() == "severity" && k.1 == Granularity::Hour);
         per_hour.map(|(k, n)| json!({"s": k.3[0], "n": n})).collect::<Vec<_>>()
     };
-    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    let consumer = RollupConsumer::new(app.store.clone(), 0).dense_from(1);
     for _ in 0..2 {
         let response = event_rollup::handle(&consumer, event.clone()).await.unwrap();
         // A tumbling window's response must carry a state, even an empty one.
@@ -335,7 +341,8 @@ async fn the_rollup_function_counts_a_batch_once_and_reports_what_it_could_not_c
     }
     let broken =
         Store::new(dynamodb(), Tables { rollups: "no-such-table".into(), ..app.store.tables().clone() });
-    let response = event_rollup::handle(&RollupConsumer::new(broken, 0), event.clone()).await.unwrap();
+    let response =
+        event_rollup::handle(&RollupConsumer::new(broken, 0).dense_from(1), event.clone()).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),

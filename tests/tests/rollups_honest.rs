@@ -100,8 +100,9 @@ async fn a_hostile_domain_cannot_stall_the_consumer_or_change_another_domains_co
     post(&app, &victim, &json!({"title": "after", "severity": "ERROR"})).await;
 
     // Every record counted, in batches of 500 as `count_everything` hands them: not one
-    // batch is reported back as a failure.
-    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    // batch is reported back as a failure. Every day dense, so every domain's events go
+    // to hour items, the hostile one's spilling.
+    let consumer = RollupConsumer::new(app.store.clone(), 0).dense_from(1);
     count_everything(&app, &consumer).await;
     assert_rollups_exact(&app, &[VICTIM, NEIGHBOUR, HOSTILE], "after the hostile domain's events").await;
 

@@ -7,7 +7,8 @@ async fn main() -> Result<(), Error> {
     event_core::logging::init();
     event_core::telemetry::init();
     let app = event_core::service::App::from_env().await?;
-    let consumer = event_core::service::RollupConsumer::new(app.store, app.config.retention_days);
+    let consumer = event_core::service::RollupConsumer::new(app.store, app.config.retention_days)
+        .dense_from(app.config.rollup_dense_batch_events);
     let consumer = &consumer;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         let answer = event_rollup::handle(consumer, event.payload).await;

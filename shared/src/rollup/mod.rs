@@ -22,6 +22,14 @@
 //! writes 28 items per domain and hour it touches, not 56, and each day item is written
 //! once, not once a batch.
 //!
+//! # Sparse days
+//! Each (domain, day) is dense or sparse, decided once, by the first batch that brings
+//! one of its events ([`density`]). Only a dense day's events go to hour items; a sparse
+//! day writes nothing per event, reads take it from the index, and once it is over the
+//! consumer recounts it from the index into its day items (when it has enough events to
+//! be worth them). So a domain of a few events a batch pays a few writes a day, not 28
+//! a batch.
+//!
 //! # Exactly once
 //! Stream records of one shard arrive in order, and Lambda hands one shard's batches to
 //! one invocation at a time. A shard's records that touch one item are applied in one
@@ -29,6 +37,7 @@
 //! the mark is below the first of them: a redelivered record is at or below the mark
 //! and is dropped ([`Delta::after`]), whatever the batch it comes back in.
 
+pub mod density;
 pub mod plan;
 pub mod progress;
 

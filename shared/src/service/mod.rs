@@ -15,6 +15,7 @@ mod huawei_reads;
 mod intake;
 mod normalise;
 mod repeats;
+mod rollup_days;
 mod rollup_reads;
 pub mod rollup_repair;
 pub mod rollups;

@@ -18,9 +18,10 @@ use crate::config::RollupReads;
 use crate::error::Result;
 use crate::model::{format_time, parse_time};
 use crate::query::{cell_row, Query, RollupAsk, StatAnswer, StatQuery};
+use crate::rollup::density::{read_day, DayRead};
 use crate::rollup::plan::{self, Buckets, Counted, TimeRange};
 use crate::rollup::{Dims, Granularity, View, DIMENSIONS};
-use crate::store::{EventIndex, EventRange, RawData, Store};
+use crate::store::{DayMarks, EventIndex, EventRange, RawData, Store};
 use crate::tenant::AuthorizedDomain;
 
 /// The stat from rollups, when they can answer it.
@@ -83,12 +84,17 @@ async fn counted_rows(
     }
     let dims = view.dims();
     let mut rows = Vec::new();
-    let mut index = split.index;
-    // Days from the first without day items are read from their hours.
-    let compacted = store.rollup_days_compacted(domain.as_str()).await?;
-    let mut runs = Vec::new();
+    // Each day as its mark says: a sparse day from the index (or its day items once
+    // recounted), a dense one from its day item once compacted, else its hours.
+    let first = split.buckets.iter().map(|b| Granularity::Day.floor(b.first)).min();
+    let last = split.buckets.iter().map(|b| Granularity::Day.floor(b.last)).max();
+    let (Some(first), Some(last)) = (first, last) else { return Ok(None) };
+    // Read consistently: a mark is put before any progress that covers its day's
+    // events, so a stat that sees that progress must see the mark too.
+    let marks = store.rollup_day_marks(domain.as_str(), first, last, true).await?;
+    let (mut runs, mut index) = (Vec::new(), split.index);
     for run in split.buckets {
-        runs.extend(by_hours_from(run, compacted));
+        by_marks(run, &marks, &mut runs, &mut index);
     }
     while let Some(run) = runs.pop() {
         for bucket in store.rollup_buckets(domain, view, &run).await? {
@@ -119,23 +125,51 @@ async fn counted_rows(
     Ok(Some(rows))
 }
 
-/// A run of buckets as it can be read: day buckets from `compacted` on (all of them when
-/// None) are read as their hours.
-fn by_hours_from(run: Buckets, compacted: Option<DateTime<Utc>>) -> Vec<Buckets> {
-    if run.granularity != Granularity::Day {
-        return vec![run];
-    }
-    let hours = |first: DateTime<Utc>| Buckets {
-        granularity: Granularity::Hour,
-        first,
-        last: run.last + Duration::hours(23),
-    };
-    match compacted {
-        Some(through) if through > run.last => vec![run],
-        Some(through) if through > run.first => {
-            vec![Buckets { last: through - Duration::days(1), ..run }, hours(through)]
+/// Adds a run of buckets as the domain's day marks say it can be read: each bucket
+/// from rollups (a dense day's day item once compacted, else its hours; a sparse day's
+/// day item once recounted) or from the index (a sparse day without day items, a
+/// sparse day's hours). Neighbouring buckets, and ranges, join into one run.
+fn by_marks(run: Buckets, marks: &DayMarks, runs: &mut Vec<Buckets>, index: &mut Vec<TimeRange>) {
+    let ms = Duration::milliseconds(1);
+    let mut add = |granularity: Granularity, start: DateTime<Utc>| {
+        let next = Buckets { granularity, first: start, last: start };
+        match runs.last_mut() {
+            Some(r) if r.granularity == granularity && r.last + granularity.width() == start => {
+                r.last = start
+            }
+            _ => runs.push(next),
         }
-        _ => vec![hours(run.first)],
+    };
+    let mut at = run.first;
+    while at <= run.last {
+        let day = Granularity::Day.floor(at);
+        let mark = marks.marks.get(&day);
+        let read = read_day(day, mark, marks.compacted);
+        let width = run.granularity.width();
+        match (run.granularity, read) {
+            (_, DayRead::Index) => push_range(index, (Some(at), Some(at + width - ms))),
+            (Granularity::Hour, _) if mark.is_some_and(|m| !m.dense) => {
+                push_range(index, (Some(at), Some(at + width - ms)))
+            }
+            (Granularity::Hour, _) | (Granularity::Day, DayRead::Rollups { day_item: true }) => {
+                add(run.granularity, at)
+            }
+            (Granularity::Day, DayRead::Rollups { day_item: false }) => {
+                for hour in 0..24 {
+                    add(Granularity::Hour, at + Duration::hours(hour));
+                }
+            }
+        }
+        at += width;
+    }
+}
+
+/// Adds an index range, joined to the last when it follows it.
+fn push_range(index: &mut Vec<TimeRange>, range: TimeRange) {
+    let ms = Duration::milliseconds(1);
+    match index.last_mut() {
+        Some((_, Some(to))) if range.0 == Some(*to + ms) => *to = range.1.unwrap_or(*to),
+        _ => index.push(range),
     }
 }
 
@@ -197,25 +231,56 @@ mod tests {
     }
 
     #[test]
-    fn days_without_day_items_are_read_by_the_hour() {
+    fn each_day_is_read_as_its_mark_says() {
+        use crate::rollup::density::DayMark;
         let days = Buckets {
             granularity: Granularity::Day,
             first: at("2022-06-01T00:00:00Z"),
-            last: at("2022-06-03T00:00:00Z"),
+            last: at("2022-06-05T00:00:00Z"),
         };
-        let hours = |first: &str| Buckets {
-            granularity: Granularity::Hour,
+        let sparse = |counted| DayMark { dense: false, hot: false, counted, late: false };
+        let dense = DayMark { dense: true, hot: true, counted: None, late: false };
+        let marks = DayMarks {
+            // 1st dense and compacted; 2nd sparse, recounted with day items; 3rd sparse,
+            // too few for day items; 4th sparse, not over yet; 5th dense, not compacted.
+            marks: [
+                (at("2022-06-01T00:00:00Z"), dense),
+                (at("2022-06-02T00:00:00Z"), sparse(Some(40))),
+                (at("2022-06-03T00:00:00Z"), sparse(Some(3))),
+                (at("2022-06-04T00:00:00Z"), sparse(None)),
+                (at("2022-06-05T00:00:00Z"), dense),
+            ]
+            .into(),
+            compacted: Some(at("2022-06-02T00:00:00Z")),
+        };
+        let (mut runs, mut index) = (Vec::new(), Vec::new());
+        by_marks(days, &marks, &mut runs, &mut index);
+        let day = |first: &str, last: &str| Buckets {
+            granularity: Granularity::Day,
             first: at(first),
-            last: at("2022-06-03T23:00:00Z"),
+            last: at(last),
         };
-        assert_eq!(by_hours_from(days, Some(at("2022-06-04T00:00:00Z"))), [days]);
         assert_eq!(
-            by_hours_from(days, Some(at("2022-06-03T00:00:00Z"))),
-            [Buckets { last: at("2022-06-02T00:00:00Z"), ..days }, hours("2022-06-03T00:00:00Z")]
+            runs,
+            [
+                day("2022-06-01T00:00:00Z", "2022-06-02T00:00:00Z"),
+                Buckets {
+                    granularity: Granularity::Hour,
+                    first: at("2022-06-05T00:00:00Z"),
+                    last: at("2022-06-05T23:00:00Z")
+                },
+            ]
         );
-        assert_eq!(by_hours_from(days, Some(at("2022-06-01T00:00:00Z"))), [hours("2022-06-01T00:00:00Z")]);
-        assert_eq!(by_hours_from(days, None), [hours("2022-06-01T00:00:00Z")]);
-        let edge = hours("2022-06-03T05:00:00Z");
-        assert_eq!(by_hours_from(edge, None), [edge], "hour runs stay as they are");
+        assert_eq!(index, [(Some(at("2022-06-03T00:00:00Z")), Some(at("2022-06-04T23:59:59.999Z")))]);
+        // Hours of a sparse day come from the index even when it has day items.
+        let hours = Buckets {
+            granularity: Granularity::Hour,
+            first: at("2022-06-01T22:00:00Z"),
+            last: at("2022-06-02T01:00:00Z"),
+        };
+        let (mut runs, mut index) = (Vec::new(), Vec::new());
+        by_marks(hours, &marks, &mut runs, &mut index);
+        assert_eq!(runs, [Buckets { last: at("2022-06-01T23:00:00Z"), ..hours }]);
+        assert_eq!(index, [(Some(at("2022-06-02T00:00:00Z")), Some(at("2022-06-02T01:59:59.999Z")))]);
     }
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{format_time, parse_time, Event};
+use crate::rollup::density::{read_day, DayRead};
 use crate::rollup::plan::Buckets;
 use crate::rollup::progress::Progress;
 use crate::rollup::{Cell, Fact, Granularity, ItemKey, Seq, View, FULL_ITEM_BYTES, MAX_CELL_NAME_BYTES};
@@ -131,8 +132,10 @@ async fn compare(
     let progress = store.rollup_progress().await?;
     let counted_until = progress.counted_until(Utc::now());
     // Day items exist only for days the consumer has compacted (see `crate::rollup`,
-    // "Days"); reads take a later day from its hours, so only those are compared.
-    let compacted = store.rollup_days_compacted(domain.as_str()).await?;
+    // "Days"), or a sparse day recounted once over; a sparse day has no hour items
+    // (see `crate::rollup::density`). Reads take the rest from hours or the index, so
+    // only what reads take from rollups is compared.
+    let marks = store.rollup_day_marks(domain.as_str(), first, end - Duration::days(1), false).await?;
     let mut differences = Vec::new();
     for view in View::all() {
         for granularity in [Granularity::Hour, Granularity::Day] {
@@ -152,7 +155,14 @@ async fn compare(
                 )
                 .collect();
             for start in starts {
-                if granularity == Granularity::Day && compacted.is_none_or(|through| start >= through) {
+                let day = Granularity::Day.floor(start);
+                let read = read_day(day, marks.marks.get(&day), marks.compacted);
+                let sparse = marks.marks.get(&day).is_some_and(|m| !m.dense);
+                let compared = match granularity {
+                    Granularity::Hour => !sparse,
+                    Granularity::Day => read == DayRead::Rollups { day_item: true },
+                };
+                if !compared {
                     continue;
                 }
                 let item = ItemKey { domain_id: domain.to_string(), view, granularity, start };
@@ -184,7 +194,7 @@ async fn compare(
 }
 
 /// Every view's counts of the domain's events created in `[first, end)`, per item.
-async fn recount(
+pub(crate) async fn recount(
     store: &Store,
     domain: &AuthorizedDomain,
     first: DateTime<Utc>,

@@ -3,17 +3,19 @@
 //! under redelivery), and the first record not yet counted handed back, so the stream
 //! resumes there.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, Utc};
 use tokio::task::JoinSet;
 
-use super::rollup_repair::layout;
+use super::rollup_days::{put_day, Decided, Late};
 use super::App;
 use crate::model::format_time;
+use crate::rollup::density::DENSE_BATCH_EVENTS;
 use crate::rollup::plan::Buckets;
+use crate::rollup::progress::MAX_WRITE_DELAY;
 use crate::rollup::{
     fold, transient, Cell, Change, Delta, Dims, Granularity, ItemKey, View, COMPACT_TIME_PER_BATCH,
 };
@@ -47,11 +49,29 @@ pub struct RollupConsumer {
     /// The earliest event time this process has recorded in the `#since` marker, so
     /// each batch does not write it again.
     marked_since: Arc<Mutex<Option<DateTime<Utc>>>>,
+    /// Events of a domain's day in its first batch from which the day is dense.
+    dense_from: u64,
+    decided: Decided,
+    /// Per shard, the `applied` this process last recorded.
+    recorded: Arc<Mutex<HashMap<String, DateTime<Utc>>>>,
 }
 
 impl RollupConsumer {
     pub fn new(store: Store, retention_days: u32) -> Self {
-        RollupConsumer { store, retention_days, marked_since: Arc::default() }
+        RollupConsumer {
+            store,
+            retention_days,
+            marked_since: Arc::default(),
+            dense_from: DENSE_BATCH_EVENTS,
+            decided: Decided::default(),
+            recorded: Arc::default(),
+        }
+    }
+
+    /// Days whose first batch brings at least `events` of them are dense (default
+    /// [`DENSE_BATCH_EVENTS`]); 1 makes every day dense, as tests of hour items want.
+    pub fn dense_from(self, events: u64) -> Self {
+        RollupConsumer { dense_from: events.max(1), ..self }
     }
 
     /// Counts one shard's batch, records in stream order. Answers the sequence number of
@@ -74,8 +94,47 @@ impl RollupConsumer {
                 failed = Some(first.clone());
             }
         }
+        // Records of sparse days count nothing here: reads take those days from the
+        // index (see `crate::rollup::density`).
+        let (mut dense, mut late) = (Vec::new(), Vec::new());
         if failed.is_none() {
-            let (first_failed, set_aside) = self.apply(shard_id, changes).await;
+            let decided = match self.store.rollup_progress().await {
+                Ok(progress) => {
+                    let until = progress.counted_until(Utc::now());
+                    let shard = progress.shards.iter().find(|s| s.shard_id == shard_id);
+                    let handled = shard.and_then(|s| s.through.as_ref());
+                    let (store, dense_from, retention) = (&self.store, self.dense_from, self.retention_days);
+                    self.decided.sparse_days(store, changes, dense_from, retention, until, handled).await
+                }
+                Err(error) => Err(error),
+            };
+            match decided {
+                Ok((sparse, late_days)) => {
+                    late = late_days;
+                    dense = changes
+                        .iter()
+                        .map(|c| match &c.fact {
+                            Some(f)
+                                if sparse.contains(&(
+                                    f.domain_id.clone(),
+                                    Granularity::Day.floor(f.created_at),
+                                )) =>
+                            {
+                                Change { fact: None, ..c.clone() }
+                            }
+                            _ => c.clone(),
+                        })
+                        .collect();
+                }
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, "cannot decide the batch's days");
+                    failed = first_fact.cloned();
+                }
+            }
+        }
+        let wrote = dense.iter().any(|c| c.fact.is_some());
+        if failed.is_none() {
+            let (first_failed, set_aside) = self.apply(shard_id, &dense).await;
             failed = first_failed;
             outcome.set_aside = set_aside;
         }
@@ -89,11 +148,19 @@ impl RollupConsumer {
             outcome.applied = outcome.applied.max(Some(before));
         }
         let through = counted.last().map(|c| c.seq.clone());
-        let recorded =
-            self.store.record_rollup_progress(shard_id, outcome.applied, through, Utc::now()).await;
-        if let Err(error) = recorded {
-            // Stats then trust rollups only as far as the last progress recorded.
-            tracing::warn!(code = error.code(), %error, shard_id, "cannot record the rollups' progress");
+        if wrote || failed.is_some() || self.new_day(shard_id, outcome.applied) {
+            let recorded =
+                self.store.record_rollup_progress(shard_id, outcome.applied, through, Utc::now()).await;
+            match recorded {
+                Ok(()) => self.note_recorded(shard_id, outcome.applied),
+                // Stats then trust rollups only as far as the last progress recorded.
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, shard_id, "cannot record the rollups' progress")
+                }
+            }
+        }
+        if failed.is_none() {
+            self.write_late_days_again(late).await;
         }
         let domains: BTreeSet<&str> =
             counted.iter().filter_map(|c| c.fact.as_ref()).map(|f| f.domain_id.as_str()).collect();
@@ -105,6 +172,52 @@ impl RollupConsumer {
         }
         outcome.failed = failed.map(|f| f.sequence_number);
         outcome
+    }
+
+    /// Writes again the day items of days that got records after they were over (now
+    /// applied: a dense day's hours hold them, the index holds a sparse day's), and
+    /// records each fixed up to its late count, so reads trust them again. A dense day
+    /// whose hours do not match its events yet (more of them on their way) stays late:
+    /// read from its hours, and written again by the batch of its next late records.
+    async fn write_late_days_again(&self, late: Vec<Late>) {
+        for day in late {
+            let written = if day.dense {
+                self.compact_day(&day.domain_id, day.day).await
+            } else {
+                let store = &self.store;
+                let counted =
+                    self.decided.count_sparse_day(store, &day.domain_id, day.day, self.retention_days);
+                counted.await.map(|()| true)
+            };
+            let fixed = match written {
+                Ok(true) => self.store.mark_rollup_day_fixed(&day.domain_id, day.day, day.count).await,
+                Ok(false) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = fixed {
+                tracing::warn!(code = error.code(), %error, "cannot write a late day's items again: it reads from hours or the index");
+            }
+        }
+    }
+
+    /// Whether `applied` closes a day that what this process last recorded for the
+    /// shard did not (or it recorded nothing yet). A batch that wrote no rollup item
+    /// records its progress only then: a progress behind what the shard has applied
+    /// only makes stats read more of the index, and once a day is what sparse days need
+    /// to be recounted once over.
+    fn new_day(&self, shard_id: &str, applied: Option<DateTime<Utc>>) -> bool {
+        let Some(applied) = applied else { return false };
+        let closed = |t: DateTime<Utc>| Granularity::Day.floor(t - MAX_WRITE_DELAY);
+        let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        recorded.get(shard_id).is_none_or(|last| closed(applied) > closed(*last))
+    }
+
+    fn note_recorded(&self, shard_id: &str, applied: Option<DateTime<Utc>>) {
+        if let Some(applied) = applied {
+            let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+            let last = recorded.entry(shard_id.to_string()).or_insert(applied);
+            *last = (*last).max(applied);
+        }
     }
 
     /// Writes the day items of each domain's days that every shard has applied and that
@@ -141,16 +254,32 @@ impl RollupConsumer {
             // the days with events.
             let hours = Buckets { granularity: Granularity::Hour, first: from, last: end - Span::hours(1) };
             let any = View::covering(Dims(0)).expect("a view for no field");
-            let days: BTreeSet<DateTime<Utc>> = self
+            let mut days: BTreeSet<DateTime<Utc>> = self
                 .store
                 .rollup_buckets_consistent(domain_id, any, &hours)
                 .await?
                 .into_iter()
                 .map(|b| Granularity::Day.floor(b.start))
                 .collect();
+            // Sparse days have no hour items: their marks name them.
+            let marks = self.store.rollup_day_marks(domain_id, from, end - Span::days(1), true).await?;
+            days.extend(marks.marks.keys().copied().filter(|day| *day < end));
             let mut through = end;
             for day in days {
-                if spent() || !self.compact_day(domain_id, day).await? {
+                let done = match marks.marks.get(&day) {
+                    _ if spent() => false,
+                    Some(mark) if !mark.dense => {
+                        // A late day is read from the index for good: no recount.
+                        if mark.counted.is_none() && !mark.late {
+                            self.decided
+                                .count_sparse_day(&self.store, domain_id, day, self.retention_days)
+                                .await?;
+                        }
+                        true
+                    }
+                    _ => self.compact_day(domain_id, day).await?,
+                };
+                if !done {
                     through = day;
                     break;
                 }
@@ -282,7 +411,8 @@ impl RollupConsumer {
 /// process ends: the local stack's stand-in for the rollup function and its event source
 /// mapping, with the same consumer.
 pub async fn follow_local_stream(app: App, endpoint: String) {
-    let consumer = RollupConsumer::new(app.store.clone(), app.config.retention_days);
+    let consumer = RollupConsumer::new(app.store.clone(), app.config.retention_days)
+        .dense_from(app.config.rollup_dense_batch_events);
     loop {
         let error = match app.store.local_stream(&endpoint).await {
             Ok(mut stream) => follow(&consumer, &mut stream).await,
@@ -321,25 +451,6 @@ async fn follow(consumer: &RollupConsumer, stream: &mut LocalStream) -> crate::E
             }
         }
     }
-}
-
-/// Puts a day item of one view: `cells` and `spilled` as a rebuild lays them out.
-async fn put_day(
-    store: &Store,
-    item: ItemKey,
-    cells: BTreeMap<Cell, u64>,
-    spilled: u64,
-    retention_days: u32,
-) -> crate::Result<()> {
-    for _ in 0..3 {
-        let stored = store.read_rollup_bucket(&item).await?;
-        let mut counts = layout(&cells, stored.full());
-        counts.spilled += spilled;
-        if store.rewrite_rollup_bucket(&item, &stored, &counts, &[], retention_days).await? {
-            return Ok(());
-        }
-    }
-    Err(crate::Error::InProgress(format!("rollup day item {item:?} keeps changing")))
 }
 
 /// What one item's runs came to.

@@ -14,6 +14,7 @@ mod heartbeats;
 mod page_token;
 mod rate_limits;
 mod request_counts;
+mod rollup_days;
 mod rollup_progress;
 mod rollup_rebuild;
 mod rollups;
@@ -42,6 +43,7 @@ pub use deployment::{StackTable, STACK_TAG};
 pub use event_rules::MAX_RULES_BYTES;
 pub use events::{EventIndex, EventRange, OutOfTime, PageKey, RawData};
 pub use heartbeats::Heartbeat;
+pub use rollup_days::DayMarks;
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
 

@@ -34,7 +34,7 @@ use crate::tenant::AuthorizedDomain;
 pub(super) const EXPIRES_AT: &str = "expires_at";
 pub(super) const FULL: &str = "~full";
 pub(super) const SPILLED: &str = "~spilled";
-const COMPACTED: &str = "compacted";
+pub(super) const COMPACTED: &str = "compacted";
 const SPILL_SUFFIX: &str = "!";
 
 /// A shard's high-water mark attribute: `~` and 48 bits of the shard id's SHA-256, so
@@ -411,7 +411,7 @@ pub(super) fn spill_bucket(bucket: &str) -> String {
 
 /// The item saying how far a domain's day items are written: `<domain_id>#days`, no
 /// view's key (a view name never holds `days` alone).
-fn days_key(domain_id: &str) -> Item {
+pub(super) fn days_key(domain_id: &str) -> Item {
     HashMap::from([
         (ROLLUP_KEY.to_string(), AttributeValue::S(format!("{domain_id}#days"))),
         (ROLLUP_BUCKET.to_string(), AttributeValue::S(COMPACTED.into())),
