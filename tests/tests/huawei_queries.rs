@@ -316,14 +316,26 @@ async fn without_domain_id_the_domain_is_the_one_whose_webhooks_name_the_project
         assert_eq!((status, answer["meta_data"]["total"].clone()), (200, json!(3)), "{answer}");
         let (status, answer) = aom(&app, gateway, &[], body.clone()).await;
         assert_eq!(status, 200, "{answer}");
-        // A token's claim decides, not the project's webhooks: only its own event.
+        // Behind a token, a project only another domain's webhooks name is that domain's:
+        // not found, in each API's shape, whatever the token's domain stored under its id.
         let claimed = ApiEvent::new(gateway, "list").claims_domain("domain-other");
         let (status, answer) = cloud_eye_as(&app, claimed, "rebootServer", &[sys]).await;
-        assert_eq!((status, answer["meta_data"]["total"].clone()), (200, json!(1)), "{answer}");
+        assert_eq!((status, cloud_eye_error(&answer)), (404, "ces.0016"), "{answer}");
+        let claimed = ApiEvent::new(gateway, "list").claims_domain("domain-other");
+        let (status, answer) = aom_as(&app, claimed, &[], body.clone()).await;
+        assert_eq!((status, aom_error(&answer)), (404, ("AOM.0404", "SC_NOT_FOUND")), "{answer}");
+        // The token of the domain whose webhooks name it reads it.
+        let own = ApiEvent::new(gateway, "list").claims_domain(DOMAIN);
+        let (status, answer) = cloud_eye_as(&app, own, "rebootServer", &[sys]).await;
+        assert_eq!((status, answer["meta_data"]["total"].clone()), (200, json!(3)), "{answer}");
     }
 
-    // Two domains name the project: the request must say which.
+    // Two domains name the project: the request must say which; a token of either reads
+    // its own events of it.
     webhook_in(&app, "domain-other", PROJECT).await;
+    let claimed = ApiEvent::new(Gateway::Http, "list").claims_domain("domain-other");
+    let (status, answer) = cloud_eye_as(&app, claimed, "rebootServer", &[sys]).await;
+    assert_eq!((status, answer["meta_data"]["total"].clone()), (200, json!(1)), "{answer}");
     let (status, answer) = cloud_eye(&app, Gateway::Rest, "rebootServer", &[sys]).await;
     assert_eq!((status, cloud_eye_error(&answer)), (400, "ces.0013"), "{answer}");
     assert!(answer["error_msg"].as_str().unwrap().contains("domain_id"), "{answer}");

@@ -14,6 +14,7 @@ use event_core::huawei::aom_request::AomQuery;
 use event_core::huawei::cloud_eye::{CloudEyeAnswer, CloudEyeQuery};
 use event_core::query::ListPage;
 use event_core::service::{self, webhook_admin, App};
+use event_core::tenant::AuthorizedDomain;
 use event_core::Result;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -47,6 +48,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 let requested =
                     requested_domain(app, &req, query.domain_id.as_deref(), &query.project_id).await?;
                 let domain = tenant::caller_domain(&req, requested.as_deref(), mode)?;
+                vouched_project(app, &req, &domain, &query.project_id).await?;
                 service::cloud_eye_events(app, &domain, &query).await.map(Answer::CloudEye)
             }
             ListRoute::Aom { project_id } => {
@@ -55,12 +57,27 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
                 let requested =
                     requested_domain(app, &req, query.domain_id.as_deref(), &query.project_id).await?;
                 let domain = tenant::caller_domain(&req, requested.as_deref(), mode)?;
+                vouched_project(app, &req, &domain, &query.project_id).await?;
                 service::aom_events(app, &domain, &query).await.map(Answer::Aom)
             }
         };
         answer
     })
     .await
+}
+
+/// Behind an authorizer, the path's project is checked against the vouched-for domain
+/// ([`webhook_admin::project_in`]); without one, the domain came from the project.
+async fn vouched_project(
+    app: &App,
+    req: &Request,
+    domain: &AuthorizedDomain,
+    project_id: &str,
+) -> Result<()> {
+    match tenant::has_identity(req) {
+        true => webhook_admin::project_in(app, domain, project_id).await,
+        false => Ok(()),
+    }
 }
 
 /// The domain a Huawei read asks for: its `domain_id`; without one, in IAM mode and

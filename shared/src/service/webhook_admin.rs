@@ -16,6 +16,7 @@ use crate::config::Secret;
 use crate::error::{Error, Result};
 use crate::model::{Webhook, WebhookFormat, WebhookSettings, WebhookState};
 use crate::query::{ListPage, Query, StatAnswer, StatQuery};
+use crate::store::ProjectNaming;
 use crate::tenant::AuthorizedDomain;
 
 /// A webhook's `requests`: its deliveries and failed ones, where it counts them
@@ -315,5 +316,17 @@ pub async fn project_domain(app: &App, project_id: &str) -> Result<String> {
         0 => Err(Error::not_found("project_id", project_id)),
         1 => Ok(domains.remove(0)),
         _ => Err(Error::RequiredParameter("domain_id".into())),
+    }
+}
+
+/// A Huawei read of a caller whose domain an authorizer vouched for: a project that only
+/// other domains' webhooks name belongs to another domain (SpaceONE's project ids are
+/// unique across domains), so it is not found, as Huawei answers a project the caller
+/// cannot see. A project no webhook names any more (its webhooks deleted or moved) still
+/// answers the domain's own events of it. One Query of the project index.
+pub async fn project_in(app: &App, domain: &AuthorizedDomain, project_id: &str) -> Result<()> {
+    match app.store.project_naming(project_id, domain.as_str()).await? {
+        ProjectNaming::OtherDomains => Err(Error::not_found("project_id", project_id)),
+        ProjectNaming::Domain | ProjectNaming::Nobody => Ok(()),
     }
 }

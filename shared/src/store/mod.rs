@@ -46,6 +46,7 @@ pub use heartbeats::Heartbeat;
 pub use rollup_days::DayMarks;
 pub use rollup_rebuild::{BucketRewrite, StoredBucket};
 pub use rollups::BucketCounts;
+pub use webhooks::ProjectNaming;
 
 use crate::config::{Config, Tables};
 use crate::error::Error;

@@ -9,6 +9,17 @@ use crate::model::{RetiredKey, Webhook, WebhookState};
 
 const RATE_LIMIT: &str = "max_deliveries_per_minute";
 
+/// Whose webhooks name a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectNaming {
+    /// A webhook of the domain asked about.
+    Domain,
+    /// Webhooks of other domains only.
+    OtherDomains,
+    /// No webhook (none ever did, or they were deleted or moved).
+    Nobody,
+}
+
 impl Store {
     /// Stores a new webhook; its id must not exist yet.
     pub async fn create_webhook(&self, webhook: &Webhook) -> Result<()> {
@@ -62,6 +73,22 @@ impl Store {
         })
         .await?;
         Ok(domains)
+    }
+
+    /// Whose webhooks name `project_id`: `domain_id`'s (read until one is found), only
+    /// other domains', or none. A Query of the project index, never a Scan.
+    pub async fn project_naming(&self, project_id: &str, domain_id: &str) -> Result<ProjectNaming> {
+        let mut naming = ProjectNaming::Nobody;
+        let key = ("project_id", project_id);
+        self.query_webhook_index(WEBHOOK_PROJECT_INDEX, key, Some("domain_id"), |item| {
+            naming = match item.get("domain_id") {
+                Some(AttributeValue::S(d)) if d == domain_id => ProjectNaming::Domain,
+                _ => ProjectNaming::OtherDomains,
+            };
+            Ok(naming != ProjectNaming::Domain)
+        })
+        .await?;
+        Ok(naming)
     }
 
     /// Reads one partition (`key`: attribute and value) of an index of the webhooks table
