@@ -59,49 +59,30 @@ impl Store {
         consistent: bool,
     ) -> Result<DayMarks> {
         let mut found = DayMarks::default();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tables.rollups)
-                .key_condition_expression("#k = :k AND #b BETWEEN :first AND :last")
-                .expression_attribute_names("#k", ROLLUP_KEY)
-                .expression_attribute_names("#b", ROLLUP_BUCKET)
-                .expression_attribute_values(":k", AttributeValue::S(format!("{domain_id}#days")))
-                .expression_attribute_values(":first", AttributeValue::S(Granularity::Day.key(first)))
-                .expression_attribute_values(":last", AttributeValue::S(COMPACTED.into()))
-                .set_exclusive_start_key(start.take())
-                .consistent_read(consistent)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(storage_error)?;
-            self.record(Units::Read, out.consumed_capacity());
-            for item in out.items.unwrap_or_default() {
-                let Some(AttributeValue::S(bucket)) = item.get(ROLLUP_BUCKET) else { continue };
-                if bucket == COMPACTED {
-                    found.compacted = match item.get(COMPACTED) {
-                        Some(AttributeValue::S(key)) => match Granularity::parse_key(key) {
-                            Some((Granularity::Day, at)) => Some(at),
-                            _ => return Err(Error::Internal(format!("rollup days compacted {key:?}"))),
-                        },
-                        _ => None,
-                    };
-                    continue;
-                }
-                match Granularity::parse_key(bucket) {
-                    Some((Granularity::Day, day)) if day <= last => {
-                        found.marks.insert(day, mark_of(&item));
-                    }
-                    _ => {}
-                }
+        let partition = format!("{domain_id}#days");
+        let first = Granularity::Day.key(first);
+        self.each_rollup_item(&partition, &first, COMPACTED, consistent, |item| {
+            let Some(AttributeValue::S(bucket)) = item.get(ROLLUP_BUCKET) else { return Ok(()) };
+            if bucket == COMPACTED {
+                found.compacted = match item.get(COMPACTED) {
+                    Some(AttributeValue::S(key)) => match Granularity::parse_key(key) {
+                        Some((Granularity::Day, at)) => Some(at),
+                        _ => return Err(Error::Internal(format!("rollup days compacted {key:?}"))),
+                    },
+                    _ => None,
+                };
+                return Ok(());
             }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(found);
+            match Granularity::parse_key(bucket) {
+                Some((Granularity::Day, day)) if day <= last => {
+                    found.marks.insert(day, mark_of(&item));
+                }
+                _ => {}
             }
-        }
+            Ok(())
+        })
+        .await?;
+        Ok(found)
     }
 
     /// The mark of one day, read consistently (None: not decided yet).

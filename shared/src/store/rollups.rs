@@ -321,8 +321,55 @@ impl Store {
         buckets: &Buckets,
         consistent: bool,
     ) -> Result<Vec<BucketCounts>> {
-        let domain = domain_id;
         let mut found: Vec<BucketCounts> = Vec::new();
+        let partition = format!("{domain_id}#{}", view.name());
+        let first = buckets.granularity.key(buckets.first);
+        let last = spill_bucket(&buckets.granularity.key(buckets.last));
+        self.each_rollup_item(&partition, &first, &last, consistent, |item| {
+            let (at, spilled) = match item.get(ROLLUP_BUCKET) {
+                Some(AttributeValue::S(key)) => match key.strip_suffix(SPILL_SUFFIX) {
+                    Some(main) => (Granularity::parse_key(main), true),
+                    None => (Granularity::parse_key(key), false),
+                },
+                _ => (None, false),
+            };
+            let Some((_, at)) = at else {
+                return Err(Error::Internal(format!("a rollup item without a bucket: {item:?}")));
+            };
+            // A bucket's spill item sorts right after its item.
+            if found.last().is_none_or(|b| b.start != at) {
+                found.push(BucketCounts { start: at, cells: Vec::new(), spilled: 0 });
+            }
+            let bucket = found.last_mut().expect("pushed");
+            if spilled {
+                bucket.spilled += number(item.get(SPILLED)).unwrap_or(0);
+                return Ok(());
+            }
+            for (name, value) in &item {
+                if !name.starts_with('=') {
+                    continue;
+                }
+                match (Cell::parse(name, view), number(Some(value))) {
+                    (Some(cell), Some(count)) => bucket.cells.push((cell, count)),
+                    _ => return Err(Error::Internal(format!("rollup cell {name:?} = {value:?}"))),
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Every item of one rollups partition whose bucket is from `first` to `last`, in
+    /// bucket order, page by page (one Query).
+    pub(super) async fn each_rollup_item(
+        &self,
+        partition: &str,
+        first: &str,
+        last: &str,
+        consistent: bool,
+        mut each: impl FnMut(Item) -> Result<()>,
+    ) -> Result<()> {
         let mut start: Option<Item> = None;
         loop {
             let out = self
@@ -332,15 +379,9 @@ impl Store {
                 .key_condition_expression("#k = :k AND #b BETWEEN :first AND :last")
                 .expression_attribute_names("#k", ROLLUP_KEY)
                 .expression_attribute_names("#b", ROLLUP_BUCKET)
-                .expression_attribute_values(":k", AttributeValue::S(format!("{domain}#{}", view.name())))
-                .expression_attribute_values(
-                    ":first",
-                    AttributeValue::S(buckets.granularity.key(buckets.first)),
-                )
-                .expression_attribute_values(
-                    ":last",
-                    AttributeValue::S(spill_bucket(&buckets.granularity.key(buckets.last))),
-                )
+                .expression_attribute_values(":k", AttributeValue::S(partition.to_string()))
+                .expression_attribute_values(":first", AttributeValue::S(first.to_string()))
+                .expression_attribute_values(":last", AttributeValue::S(last.to_string()))
                 .set_exclusive_start_key(start.take())
                 .consistent_read(consistent)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -348,39 +389,10 @@ impl Store {
                 .await
                 .map_err(storage_error)?;
             self.record(Units::Read, out.consumed_capacity());
-            for item in out.items.unwrap_or_default() {
-                let (at, spilled) = match item.get(ROLLUP_BUCKET) {
-                    Some(AttributeValue::S(key)) => match key.strip_suffix(SPILL_SUFFIX) {
-                        Some(main) => (Granularity::parse_key(main), true),
-                        None => (Granularity::parse_key(key), false),
-                    },
-                    _ => (None, false),
-                };
-                let Some((_, at)) = at else {
-                    return Err(Error::Internal(format!("a rollup item without a bucket: {item:?}")));
-                };
-                // A bucket's spill item sorts right after its item.
-                if found.last().is_none_or(|b| b.start != at) {
-                    found.push(BucketCounts { start: at, cells: Vec::new(), spilled: 0 });
-                }
-                let bucket = found.last_mut().expect("pushed");
-                if spilled {
-                    bucket.spilled += number(item.get(SPILLED)).unwrap_or(0);
-                    continue;
-                }
-                for (name, value) in &item {
-                    if !name.starts_with('=') {
-                        continue;
-                    }
-                    match (Cell::parse(name, view), number(Some(value))) {
-                        (Some(cell), Some(count)) => bucket.cells.push((cell, count)),
-                        _ => return Err(Error::Internal(format!("rollup cell {name:?} = {value:?}"))),
-                    }
-                }
-            }
+            out.items.unwrap_or_default().into_iter().try_for_each(&mut each)?;
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(found);
+                return Ok(());
             }
         }
     }
