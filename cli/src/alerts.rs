@@ -2,10 +2,9 @@
 //! decoder and service code.
 
 use clap::{Args, Subcommand};
-use event_core::api::{alert_decode, decode};
+use event_core::api::alert_decode;
 use event_core::service::{self, App};
 use event_core::Result;
-use serde_json::json;
 
 use crate::output::{emit, print_record, Output};
 use crate::search::{print_page, print_stat, to_json, Domain, Search};
@@ -81,12 +80,8 @@ pub async fn run(app: &App, command: AlertsCommand, output: Output) -> Result<()
             emit(&alert, output, print_record);
         }
         AlertsCommand::Stat { domain, query } => {
-            let query: serde_json::Value = serde_json::from_str(&query)
-                .map_err(|e| event_core::Error::invalid(format!("--query is not JSON: {e}")))?;
-            let body = json!({"domain_id": domain.domain_id, "query": query});
-            let request = decode::stat_body(body.as_object().cloned().expect("an object"))?;
-            let answer =
-                service::stat_alerts(&app.store, &domain.authorized()?, &request.query, None).await?;
+            let query = domain.stat_query(&query)?;
+            let answer = service::stat_alerts(&app.store, &domain.authorized()?, &query, None).await?;
             print_stat(&to_json(answer)?, output);
         }
     }

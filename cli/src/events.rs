@@ -5,7 +5,6 @@ use clap::{Args, Subcommand};
 use event_core::api::{decode, response};
 use event_core::service::{self, App};
 use event_core::Result;
-use serde_json::json;
 
 use crate::output::{emit, print_record, Output};
 use crate::search::{print_page, print_stat, to_json, Domain, Search};
@@ -83,11 +82,8 @@ pub async fn run(app: &App, command: EventsCommand, output: Output) -> Result<()
             emit(&response::event(&event, only)?, output, print_record);
         }
         EventsCommand::Stat { domain, query } => {
-            let query: serde_json::Value = serde_json::from_str(&query)
-                .map_err(|e| event_core::Error::invalid(format!("--query is not JSON: {e}")))?;
-            let body = json!({"domain_id": domain.domain_id, "query": query});
-            let request = decode::stat_body(body.as_object().cloned().expect("an object"))?;
-            let answer = service::stat_events(app, &domain.authorized()?, &request.query).await?;
+            let query = domain.stat_query(&query)?;
+            let answer = service::stat_events(app, &domain.authorized()?, &query).await?;
             print_stat(&to_json(answer)?, output);
         }
     }

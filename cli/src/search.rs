@@ -5,8 +5,10 @@
 
 use chrono::{Duration, Utc};
 use clap::Args;
+use event_core::api::decode;
 use event_core::config::ReadAuthorizer;
 use event_core::model::format_time;
+use event_core::query::StatQuery;
 use event_core::tenant::{authorize, AuthorizedDomain, Identity};
 use event_core::{Error, Result};
 use serde_json::{json, Map, Value};
@@ -24,6 +26,15 @@ impl Domain {
     /// The domain, trusted as the API trusts an IAM caller that names one.
     pub fn authorized(&self) -> Result<AuthorizedDomain> {
         authorize(Identity::Absent, Some(&self.domain_id), ReadAuthorizer::Iam)
+    }
+
+    /// A `--query` StatisticsQuery (JSON text) over this domain, read as the stat
+    /// routes read their body.
+    pub fn stat_query(&self, query: &str) -> Result<StatQuery> {
+        let query: Value =
+            serde_json::from_str(query).map_err(|e| Error::invalid(format!("--query is not JSON: {e}")))?;
+        let body = Map::from_iter([("domain_id".into(), json!(self.domain_id)), ("query".into(), query)]);
+        Ok(decode::stat_body(body)?.query)
     }
 }
 
