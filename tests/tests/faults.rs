@@ -476,3 +476,21 @@ async fn a_write_still_going_when_the_budget_ends_is_cut_off_its_claim_given_bac
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
     assert_eq!(stored(&s.direct).await, all_once("cut", 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_count_that_fails_leaves_the_stored_delivery_answered_200() {
+    let s = stage(|_| {}).await;
+    let counting = event_core::service::webhooks::NewWebhook {
+        count_requests: true,
+        ..new_webhook(WebhookFormat::Alertmanager, DOMAIN, PROJECT)
+    };
+    let key = webhook_from(&s.direct, counting).await;
+    // Every count of the webhook's deliveries fails: storage answers 500 to it.
+    let count = Target::op("UpdateItem").containing("requests_total");
+    s.proxy.add(Rule::new(Fault::ServerError, count, When::Always));
+    let payload = notification(alerts("counted", 3));
+    let (status, _, body) = deliver(&s.app, &webhook_path(&key), &payload).await;
+    assert_eq!(status, 200, "the events are stored; a count is not the delivery's answer: {body}");
+    assert_eq!(stored(&s.direct).await, all_once("counted", 3));
+    assert!(s.proxy.injected(Fault::ServerError) >= 1, "the count was tried and failed");
+}
