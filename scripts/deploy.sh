@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make deploy`: builds the six functions with SAM and deploys the stack, installing what
+# `make deploy`: builds the nine functions with SAM and deploys the stack, installing what
 # that needs into the project's tool directory (.local/venv) first: SAM CLI (PyPI
 # aws-sam-cli), cargo-lambda and zig (PyPI, through scripts/cargo-lambda.sh) and the
 # aarch64 Rust target. Everything up to `sam deploy` runs without AWS credentials;

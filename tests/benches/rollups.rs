@@ -15,6 +15,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use e2e::{app_with, dynamodb, endpoint, parts, ApiEvent, Gateway};
 use event_core::model::{format_time, new_id, Event, EventType, Resource, Severity};
+use event_core::rollup::density::{read_day, DayRead};
 use event_core::service::{App, RollupConsumer};
 use event_core::store::stream::LocalStream;
 use event_core::store::Store;
@@ -138,6 +139,29 @@ async fn consume(mut stream: LocalStream, app: App, loaded: Arc<AtomicBool>) -> 
     }
 }
 
+/// How a stat of the 90 days before `today` reads each of them once the consumer is
+/// caught up: from day items, hour items or the index (see `event_core::rollup::density`).
+async fn days_read(store: &Store, domain: &str, today: DateTime<Utc>) -> String {
+    let first = today - Duration::days(DAYS);
+    let marks =
+        store.rollup_day_marks(domain, first, today - Duration::days(1), true).await.expect("day marks");
+    let (mut day_items, mut hours, mut index, mut late) = (0, 0, 0, 0);
+    for n in 0..DAYS {
+        let day = first + Duration::days(n);
+        let mark = marks.marks.get(&day);
+        late += usize::from(mark.is_some_and(|m| m.late));
+        match read_day(day, mark, marks.compacted) {
+            DayRead::Rollups { day_item: true } => day_items += 1,
+            DayRead::Rollups { day_item: false } => hours += 1,
+            DayRead::Index => index += 1,
+        }
+    }
+    format!(
+        "the {DAYS} days before today read from: day items {day_items}, hour items {hours}, the index {index} \
+         ({late} marked late)"
+    )
+}
+
 struct Measured {
     ms: f64,
     units: f64,
@@ -222,6 +246,8 @@ async fn main() {
             caught_up_s,
             consumer_units / more as f64,
         ));
+        eprintln!("{}", lines.last().unwrap());
+        lines.push(days_read(&app.store, &domain, today).await);
         eprintln!("{}", lines.last().unwrap());
 
         let days_back = |days: i64| format_time(today - Duration::days(days));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use event_core::model::parse_time;
-use event_core::rollup::density::{read_day, DayRead};
+use event_core::rollup::density::{hours_from_rollups, read_day, DayRead};
 use event_core::rollup::plan::Buckets;
 use event_core::rollup::{Change, Fact, Granularity, View};
 use event_core::service::{App, RollupConsumer};
@@ -89,13 +89,13 @@ pub async fn day_marks(app: &App, domain_id: &str) -> DayMarks {
 }
 
 /// Whether reads take a bucket from rollups, so rollups must hold it: an hour of a day
-/// that is not sparse; a day whose day items are written (a dense day compacted, a
-/// sparse day recounted with enough events).
+/// that is not sparse, or sparse and recounted with its hour items; a day whose day
+/// items are written (a dense day compacted, a sparse day recounted with enough events).
 pub fn read_from_rollups(marks: &DayMarks, granularity: Granularity, start: DateTime<Utc>) -> bool {
     let day = Granularity::Day.floor(start);
     let mark = marks.marks.get(&day);
     match granularity {
-        Granularity::Hour => mark.is_none_or(|m| m.dense),
+        Granularity::Hour => hours_from_rollups(mark),
         Granularity::Day => read_day(day, mark, marks.compacted) == DayRead::Rollups { day_item: true },
     }
 }

@@ -18,8 +18,9 @@ use e2e::*;
 use event_core::model::{format_time, Event, EventType, Resource, Severity};
 use event_core::rollup::density::DayMark;
 use event_core::rollup::plan::Buckets;
-use event_core::rollup::{Change, Dims, Granularity, View};
+use event_core::rollup::{Change, Dims, Granularity, ItemKey, View};
 use event_core::service::{App, RollupConsumer};
+use event_core::store::BucketRewrite;
 use serde_json::{json, Value};
 
 const DOMAIN: &str = "domain-roll-sparse";
@@ -138,12 +139,12 @@ async fn stats_stay_exact_as_days_turn_dense_sparse_and_hand_over_to_rollups() {
     let day = |n: i64| a + Duration::days(n);
     let marks = day_marks(&app, DOMAIN).await.marks;
     let mark = |n| marks.get(&day(n)).copied();
-    let sparse = |hot, counted| Some(DayMark { dense: false, hot, counted, late: false });
+    let sparse = |hot, counted| Some(DayMark { dense: false, hot, counted, hours: false, late: false });
     assert_eq!(mark(0), sparse(false, Some(36)), "A: sparse, recounted");
     assert_eq!(mark(1), sparse(true, Some(81)), "B: sparse as its first batch decided, then busy");
     assert_eq!(
         mark(2),
-        Some(DayMark { dense: true, hot: false, counted: None, late: false }),
+        Some(DayMark { dense: true, hot: false, counted: None, hours: false, late: false }),
         "C: dense after B"
     );
     assert_eq!(mark(3), sparse(false, None), "D: sparse again, not over");
@@ -260,4 +261,103 @@ async fn a_busy_first_batch_makes_a_day_dense_and_quiet_batches_write_no_progres
         parts(event_list::handle(&app, req).await).1
     };
     assert_eq!(rows["total_count"], json!(1), "{rows}");
+}
+
+/// Per hour (`%Y-%m-%d %H`) of `day`, a count, through the stat handler.
+async fn per_hour(app: &App, day: DateTime<Utc>) -> Value {
+    let body = json!({"domain_id": DOMAIN, "query": {
+        "filter": [{"k": "created_at", "v": format_time(day), "o": "datetime_gte"},
+                   {"k": "created_at", "v": format_time(day + Duration::days(1)), "o": "datetime_lt"}],
+        "aggregate": [
+            {"group": {"keys": [{"key": "created_at", "name": "h", "date_format": "%Y-%m-%d %H"}],
+                       "fields": [{"name": "n", "operator": "count"}]}},
+            {"sort": {"keys": [{"key": "h"}]}}]}});
+    let req = ApiEvent::new(Gateway::Http, "stat")
+        .route("POST", "/monitoring/v1/event/stat")
+        .body(&body.to_string())
+        .request();
+    let (status, body) = parts(event_stat::handle(app, req).await);
+    assert_eq!(status, 200, "{body}");
+    body["results"].clone()
+}
+
+/// A sparse day busy enough for its hour items to pay (60 events in one hour: 28 hour
+/// items) gets them written by its recount, and stats read its hours from them. Its late
+/// events are recounted again, each recount's items carrying the late count they answer
+/// for, and a recount that read the index before a newer one's cannot overwrite it.
+#[tokio::test]
+async fn a_busy_sparse_day_is_recounted_into_hours_and_an_older_recount_never_overwrites_a_newer() {
+    let app = app().await;
+    let day = Utc::now().duration_trunc(Duration::days(1)).unwrap() - Duration::days(3);
+    let ten = day + Duration::hours(10);
+    let mut n = 0;
+    let mut put = |created: DateTime<Utc>| {
+        n += 1;
+        let (app, e) = (app.clone(), event(n, created));
+        async move { assert!(app.store.put_event(&e, None).await.unwrap()) }
+    };
+    // The day before's event first: rollups count from the first event they see.
+    put(day - Duration::hours(20)).await;
+    for i in 0..60 {
+        put(ten + Duration::seconds(50 * i)).await;
+    }
+    // The next day's event: the progress passes the day's end, and the day is recounted.
+    put(day + Duration::days(1) + Duration::hours(1)).await;
+    let mut shards = stream_records(&app).await;
+    let shard = shards.remove(0);
+    let consumer = RollupConsumer::new(app.store.clone(), 0);
+    for batch in shard.changes.chunks(5) {
+        assert_eq!(consumer.consume(&shard.shard_id, batch).await, None);
+    }
+    let mark = day_marks(&app, DOMAIN).await.marks[&day];
+    assert_eq!((mark.dense, mark.counted, mark.hours), (false, Some(60), true), "{mark:?}");
+    let item = ItemKey {
+        domain_id: DOMAIN.into(),
+        view: View::covering(Dims(0)).unwrap(),
+        granularity: Granularity::Hour,
+        start: ten,
+    };
+    let held = |stored: &event_core::store::StoredBucket| stored.generation();
+    assert_eq!(held(&app.store.read_rollup_bucket(&item).await.unwrap()), 0);
+    assert_rollups_exact(&app, &[DOMAIN], "a sparse day recounted with its hours").await;
+    assert_eq!(per_hour(&app, day).await, per_hour(&query_path(&app), day).await);
+
+    // Two late events, each in a batch of its own: each marks the day late and recounts
+    // it, the second recount's items answering for the second late count.
+    let mut stale = None;
+    for (late, minute) in [(1, 7), (2, 9)] {
+        put(ten + Duration::minutes(minute)).await;
+        let record: Vec<Change> = stream_records(&app)
+            .await
+            .remove(0)
+            .changes
+            .into_iter()
+            .filter(|c| c.fact.as_ref().is_some_and(|f| f.created_at == ten + Duration::minutes(minute)))
+            .collect();
+        assert_eq!(consumer.consume(&shard.shard_id, &record).await, None);
+        let stored = app.store.read_rollup_bucket(&item).await.unwrap();
+        assert_eq!(stored.generation(), late, "the items answer for late event {late}");
+        let mark = day_marks(&app, DOMAIN).await.marks[&day];
+        assert_eq!((mark.counted, mark.hours, mark.late), (Some(60 + late), true, false), "{mark:?}");
+        stale.get_or_insert(stored);
+    }
+    // A recount that read the item before the second one wrote it fails its condition.
+    let older = BucketRewrite { cells: Vec::new(), spilled: 61, full: false, generation: Some(1) };
+    let stale = stale.unwrap();
+    assert!(!app.store.rewrite_rollup_bucket(&item, &stale, &older, &[], 0).await.unwrap());
+    assert_rollups_exact(&app, &[DOMAIN], "after two late events").await;
+    let to = day + Duration::days(1);
+    let verified = event_core::service::rollup_repair::verify(&app.store, &trusted(DOMAIN), day, to).await;
+    assert_eq!(verified.unwrap(), [], "verify compares the hours and finds nothing");
+
+    // The hours come from the hour items: events deleted behind the consumer's back
+    // still count there, and only there.
+    for i in 2..5 {
+        let key = aws_sdk_dynamodb::types::AttributeValue::S(format!("event-{i:012x}"));
+        let events = &app.store.tables().events;
+        dynamodb().delete_item().table_name(events).key("event_id", key).send().await.unwrap();
+    }
+    let hour = |rows: Value| rows.as_array().unwrap().iter().map(|r| r["n"].as_u64().unwrap()).max();
+    assert_eq!(hour(per_hour(&app, day).await), Some(62));
+    assert_eq!(hour(per_hour(&query_path(&app), day).await), Some(59));
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::task::JoinSet;
 
 use super::rollup_repair::{layout, recount};
-use crate::rollup::density::{DayMark, SPARSE_DAY_ITEMS_FROM};
+use crate::rollup::density::{sparse_hours_pay, DayMark, SPARSE_DAY_ITEMS_FROM};
 use crate::rollup::{Cell, Change, Dims, Granularity, ItemKey, Seq, View};
 use crate::store::Store;
 
@@ -167,14 +167,17 @@ impl Decided {
     }
 
     /// Recounts a sparse day that is over from the domain index and puts its day items
-    /// when it has at least [`SPARSE_DAY_ITEMS_FROM`] events, then records the count on
-    /// its mark (reads take the day from its day items from then on).
+    /// when it has at least [`SPARSE_DAY_ITEMS_FROM`] events, and its hour items when
+    /// they pay ([`sparse_hours_pay`]), then records the count on its mark (reads take
+    /// the day from those items from then on). `generation` is the day's late count the
+    /// recount answers for (0 for a day recounted in time).
     pub(super) async fn count_sparse_day(
         &self,
         store: &Store,
         domain_id: &str,
         day: DateTime<Utc>,
         retention_days: u32,
+        generation: u64,
     ) -> crate::Result<()> {
         let domain = crate::tenant::stream_domain(domain_id);
         let counts = recount(store, &domain, day, day + Duration::days(1)).await?;
@@ -184,40 +187,73 @@ impl Decided {
             .filter(|(k, _)| k.view == any && k.granularity == Granularity::Day)
             .flat_map(|(_, cells)| cells.values())
             .sum();
+        let hour_items = counts.keys().filter(|k| k.granularity == Granularity::Hour).count() as u64;
+        let hours = sparse_hours_pay(events, hour_items);
         if events >= SPARSE_DAY_ITEMS_FROM {
-            let mut writes = JoinSet::new();
-            for (item, cells) in counts.into_iter().filter(|(k, _)| k.granularity == Granularity::Day) {
-                let store = store.clone();
-                writes.spawn(async move { put_day(&store, item, cells, 0, retention_days).await });
-            }
-            while let Some(done) = writes.join_next().await {
-                done.map_err(|e| crate::Error::Internal(e.to_string()))??;
-            }
+            let items = counts
+                .into_iter()
+                .filter(|(k, _)| hours || k.granularity == Granularity::Day)
+                .map(|(item, cells)| (item, cells, 0))
+                .collect();
+            put_items(store, items, retention_days, generation).await?;
         }
-        store.mark_rollup_day_counted(domain_id, day, events).await?;
+        store.mark_rollup_day_counted(domain_id, day, events, hours).await?;
         let key = (domain_id.to_string(), day);
         if let Some(mark) = self.get(&key) {
-            self.put(key, DayMark { counted: Some(events), ..mark });
+            self.put(key, DayMark { counted: Some(events), hours, ..mark });
         }
         Ok(())
     }
 }
 
-/// Puts a day item of one view: `cells` and `spilled` as a rebuild lays them out.
-pub(super) async fn put_day(
+/// Items written at once.
+const WRITES_IN_FLIGHT: usize = 16;
+
+/// Puts items as a rebuild lays them out: each its cells, and how many events spilled.
+/// `generation` is the late count of their day they answer for: an item written for a
+/// later one is left as it is.
+pub(super) async fn put_items(
+    store: &Store,
+    items: Vec<(ItemKey, BTreeMap<Cell, u64>, u64)>,
+    retention_days: u32,
+    generation: u64,
+) -> crate::Result<()> {
+    let mut writes = JoinSet::new();
+    for (item, cells, spilled) in items {
+        while writes.len() >= WRITES_IN_FLIGHT {
+            if let Some(done) = writes.join_next().await {
+                done.map_err(|e| crate::Error::Internal(e.to_string()))??;
+            }
+        }
+        let store = store.clone();
+        writes.spawn(async move { put_item(&store, item, cells, spilled, retention_days, generation).await });
+    }
+    while let Some(done) = writes.join_next().await {
+        done.map_err(|e| crate::Error::Internal(e.to_string()))??;
+    }
+    Ok(())
+}
+
+async fn put_item(
     store: &Store,
     item: ItemKey,
     cells: BTreeMap<Cell, u64>,
     spilled: u64,
     retention_days: u32,
+    generation: u64,
 ) -> crate::Result<()> {
     for _ in 0..3 {
         let stored = store.read_rollup_bucket(&item).await?;
+        if stored.generation() > generation {
+            // A recount for later late events wrote it: it holds all these do.
+            return Ok(());
+        }
         let mut counts = layout(&cells, stored.full());
         counts.spilled += spilled;
+        counts.generation = (generation > 0).then_some(generation);
         if store.rewrite_rollup_bucket(&item, &stored, &counts, &[], retention_days).await? {
             return Ok(());
         }
     }
-    Err(crate::Error::InProgress(format!("rollup day item {item:?} keeps changing")))
+    Err(crate::Error::InProgress(format!("rollup item {item:?} keeps changing")))
 }

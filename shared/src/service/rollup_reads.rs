@@ -18,7 +18,7 @@ use crate::config::RollupReads;
 use crate::error::Result;
 use crate::model::{format_time, parse_time};
 use crate::query::{cell_row, Query, RollupAsk, StatAnswer, StatQuery};
-use crate::rollup::density::{read_day, DayRead};
+use crate::rollup::density::{hours_from_rollups, read_day, DayRead};
 use crate::rollup::plan::{self, Buckets, Counted, TimeRange};
 use crate::rollup::{Dims, Granularity, View, DIMENSIONS};
 use crate::store::{DayMarks, EventIndex, EventRange, RawData, Store};
@@ -127,8 +127,8 @@ async fn counted_rows(
 
 /// Adds a run of buckets as the domain's day marks say it can be read: each bucket
 /// from rollups (a dense day's day item once compacted, else its hours; a sparse day's
-/// day item once recounted) or from the index (a sparse day without day items, a
-/// sparse day's hours). Neighbouring buckets, and ranges, join into one run.
+/// day item once recounted, and its hours when written then) or from the index (a
+/// sparse day without day items, a sparse day's hours without hour items). Neighbouring buckets, and ranges, join into one run.
 fn by_marks(run: Buckets, marks: &DayMarks, runs: &mut Vec<Buckets>, index: &mut Vec<TimeRange>) {
     let ms = Duration::milliseconds(1);
     let mut add = |granularity: Granularity, start: DateTime<Utc>| {
@@ -148,7 +148,7 @@ fn by_marks(run: Buckets, marks: &DayMarks, runs: &mut Vec<Buckets>, index: &mut
         let width = run.granularity.width();
         match (run.granularity, read) {
             (_, DayRead::Index) => push_range(index, (Some(at), Some(at + width - ms))),
-            (Granularity::Hour, _) if mark.is_some_and(|m| !m.dense) => {
+            (Granularity::Hour, _) if !hours_from_rollups(mark) => {
                 push_range(index, (Some(at), Some(at + width - ms)))
             }
             (Granularity::Hour, _) | (Granularity::Day, DayRead::Rollups { day_item: true }) => {
@@ -238,8 +238,8 @@ mod tests {
             first: at("2022-06-01T00:00:00Z"),
             last: at("2022-06-05T00:00:00Z"),
         };
-        let sparse = |counted| DayMark { dense: false, hot: false, counted, late: false };
-        let dense = DayMark { dense: true, hot: true, counted: None, late: false };
+        let sparse = |counted| DayMark { dense: false, hot: false, counted, hours: false, late: false };
+        let dense = DayMark { dense: true, hot: true, counted: None, hours: false, late: false };
         let marks = DayMarks {
             // 1st dense and compacted; 2nd sparse, recounted with day items; 3rd sparse,
             // too few for day items; 4th sparse, not over yet; 5th dense, not compacted.
@@ -282,5 +282,11 @@ mod tests {
         by_marks(hours, &marks, &mut runs, &mut index);
         assert_eq!(runs, [Buckets { last: at("2022-06-01T23:00:00Z"), ..hours }]);
         assert_eq!(index, [(Some(at("2022-06-02T00:00:00Z")), Some(at("2022-06-02T01:59:59.999Z")))]);
+        // ...unless its recount wrote them.
+        let mut with_hours = marks.clone();
+        with_hours.marks.insert(at("2022-06-02T00:00:00Z"), DayMark { hours: true, ..sparse(Some(40)) });
+        let (mut runs, mut index) = (Vec::new(), Vec::new());
+        by_marks(hours, &with_hours, &mut runs, &mut index);
+        assert_eq!((runs, index), (vec![hours], vec![]));
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{format_time, parse_time, Event};
-use crate::rollup::density::{read_day, DayRead};
+use crate::rollup::density::{hours_from_rollups, read_day, DayRead};
 use crate::rollup::plan::Buckets;
 use crate::rollup::progress::Progress;
 use crate::rollup::{Cell, Fact, Granularity, ItemKey, Seq, View, FULL_ITEM_BYTES, MAX_CELL_NAME_BYTES};
@@ -117,7 +117,7 @@ pub(crate) fn layout(recount: &BTreeMap<Cell, u64>, was_full: bool) -> BucketRew
             cells.push((cell.clone(), *n));
         }
     }
-    BucketRewrite { cells, spilled, full }
+    BucketRewrite { cells, spilled, full, generation: None }
 }
 
 async fn compare(
@@ -132,8 +132,8 @@ async fn compare(
     let progress = store.rollup_progress().await?;
     let counted_until = progress.counted_until(Utc::now());
     // Day items exist only for days the consumer has compacted (see `crate::rollup`,
-    // "Days"), or a sparse day recounted once over; a sparse day has no hour items
-    // (see `crate::rollup::density`). Reads take the rest from hours or the index, so
+    // "Days"), or a sparse day recounted once over; a sparse day has hour items only
+    // when its recount wrote them (see `crate::rollup::density`). Reads take the rest from hours or the index, so
     // only what reads take from rollups is compared.
     let marks = store.rollup_day_marks(domain.as_str(), first, end - Duration::days(1), false).await?;
     let mut differences = Vec::new();
@@ -156,11 +156,12 @@ async fn compare(
                 .collect();
             for start in starts {
                 let day = Granularity::Day.floor(start);
-                let read = read_day(day, marks.marks.get(&day), marks.compacted);
-                let sparse = marks.marks.get(&day).is_some_and(|m| !m.dense);
+                let mark = marks.marks.get(&day);
                 let compared = match granularity {
-                    Granularity::Hour => !sparse,
-                    Granularity::Day => read == DayRead::Rollups { day_item: true },
+                    Granularity::Hour => hours_from_rollups(mark),
+                    Granularity::Day => {
+                        read_day(day, mark, marks.compacted) == DayRead::Rollups { day_item: true }
+                    }
                 };
                 if !compared {
                     continue;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, Utc};
 use tokio::task::JoinSet;
 
-use super::rollup_days::{put_day, Decided, Late};
+use super::rollup_days::{put_items, Decided, Late};
 use super::App;
 use crate::model::format_time;
 use crate::rollup::density::DENSE_BATCH_EVENTS;
@@ -182,11 +182,11 @@ impl RollupConsumer {
     async fn write_late_days_again(&self, late: Vec<Late>) {
         for day in late {
             let written = if day.dense {
-                self.compact_day(&day.domain_id, day.day).await
+                self.compact_day(&day.domain_id, day.day, day.count).await
             } else {
-                let store = &self.store;
+                let (store, retention) = (&self.store, self.retention_days);
                 let counted =
-                    self.decided.count_sparse_day(store, &day.domain_id, day.day, self.retention_days);
+                    self.decided.count_sparse_day(store, &day.domain_id, day.day, retention, day.count);
                 counted.await.map(|()| true)
             };
             let fixed = match written {
@@ -272,12 +272,12 @@ impl RollupConsumer {
                         // A late day is read from the index for good: no recount.
                         if mark.counted.is_none() && !mark.late {
                             self.decided
-                                .count_sparse_day(&self.store, domain_id, day, self.retention_days)
+                                .count_sparse_day(&self.store, domain_id, day, self.retention_days, 0)
                                 .await?;
                         }
                         true
                     }
-                    _ => self.compact_day(domain_id, day).await?,
+                    _ => self.compact_day(domain_id, day, 0).await?,
                 };
                 if !done {
                     through = day;
@@ -296,8 +296,9 @@ impl RollupConsumer {
     /// when every view's hours count as many events as the count index holds for the
     /// day: progress rests on events being stored in time order, and a day whose hours
     /// are short (records stored out of order and not applied yet, a record set aside)
-    /// is left to its hours and tried again by a later batch. False then.
-    async fn compact_day(&self, domain_id: &str, day: DateTime<Utc>) -> crate::Result<bool> {
+    /// is left to its hours and tried again by a later batch. False then. `generation`
+    /// is the day's late count the write answers for (0 for a day compacted in time).
+    async fn compact_day(&self, domain_id: &str, day: DateTime<Utc>, generation: u64) -> crate::Result<bool> {
         let range = EventRange {
             index: EventIndex::Domain,
             domain: crate::tenant::stream_domain(domain_id),
@@ -343,17 +344,19 @@ impl RollupConsumer {
             }
             sums.push((view, cells, spilled));
         }
-        // And each view's day item, written at once.
-        let mut writes = JoinSet::new();
-        for (view, cells, spilled) in sums {
-            let item =
-                ItemKey { domain_id: domain_id.to_string(), view, granularity: Granularity::Day, start: day };
-            let (store, retention_days) = (self.store.clone(), self.retention_days);
-            writes.spawn(async move { put_day(&store, item, cells, spilled, retention_days).await });
-        }
-        while let Some(done) = writes.join_next().await {
-            done.map_err(|e| crate::Error::Internal(e.to_string()))??;
-        }
+        let items = sums
+            .into_iter()
+            .map(|(view, cells, spilled)| {
+                let item = ItemKey {
+                    domain_id: domain_id.to_string(),
+                    view,
+                    granularity: Granularity::Day,
+                    start: day,
+                };
+                (item, cells, spilled)
+            })
+            .collect();
+        put_items(&self.store, items, self.retention_days, generation).await?;
         Ok(true)
     }
 

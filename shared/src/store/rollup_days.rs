@@ -1,7 +1,7 @@
 //! The marks saying how the consumer counts each of a domain's days (see
 //! [`crate::rollup::density`]): in the partition of the domain's `compacted` item,
 //! `rollup_key = <domain_id>#days`, one item per day, `bucket = D2022-06-01`: `dense`,
-//! `hot`, and for a sparse day recounted once over, `counted`. A stat reads its range's
+//! `hot`, and for a sparse day recounted once over, `counted` and `hours`. A stat reads its range's
 //! marks and the `compacted` item in one Query (`compacted` sorts after every `D…`).
 
 use std::collections::BTreeMap;
@@ -19,6 +19,7 @@ use crate::rollup::Granularity;
 const DENSE: &str = "dense";
 const HOT: &str = "hot";
 const COUNTED: &str = "counted";
+const HOURS: &str = "hours";
 const LATE: &str = "late";
 const FIXED: &str = "fixed";
 
@@ -38,7 +39,13 @@ fn mark_of(item: &Item) -> DayMark {
         Some(AttributeValue::N(n)) => n.parse::<u64>().unwrap_or(0),
         _ => 0,
     };
-    DayMark { dense: flag(DENSE), hot: flag(HOT), counted, late: number(LATE) > number(FIXED) }
+    DayMark {
+        dense: flag(DENSE),
+        hot: flag(HOT),
+        counted,
+        hours: flag(HOURS),
+        late: number(LATE) > number(FIXED),
+    }
 }
 
 /// A domain's day marks over a run of days, and its `compacted` day.
@@ -139,7 +146,7 @@ impl Store {
 
     /// Records that a batch brought many of the day's events (see [`DayMark::hot`]).
     pub async fn mark_rollup_day_hot(&self, domain_id: &str, day: DateTime<Utc>) -> Result<()> {
-        self.set_on_mark(domain_id, day, HOT, AttributeValue::Bool(true)).await
+        self.set_on_mark(domain_id, day, [(HOT, AttributeValue::Bool(true))]).await
     }
 
     /// Records that an event of the day came after the progress passed its end (see
@@ -189,37 +196,41 @@ impl Store {
         self.conditional(result).map(|_| ())
     }
 
-    /// Records a sparse day's recount: its events, and so whether its day items exist.
+    /// Records a sparse day's recount: its events (and so whether its day items exist),
+    /// and whether its hour items were written.
     pub async fn mark_rollup_day_counted(
         &self,
         domain_id: &str,
         day: DateTime<Utc>,
         events: u64,
+        hours: bool,
     ) -> Result<()> {
-        self.set_on_mark(domain_id, day, COUNTED, AttributeValue::N(events.to_string())).await
+        let values = [(COUNTED, AttributeValue::N(events.to_string())), (HOURS, AttributeValue::Bool(hours))];
+        self.set_on_mark(domain_id, day, values).await
     }
 
-    async fn set_on_mark(
+    async fn set_on_mark<const N: usize>(
         &self,
         domain_id: &str,
         day: DateTime<Utc>,
-        name: &str,
-        value: AttributeValue,
+        values: [(&str, AttributeValue); N],
     ) -> Result<()> {
-        let result = self
+        let sets: Vec<String> = (0..N).map(|n| format!("#a{n} = :v{n}")).collect();
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.tables.rollups)
             .set_key(Some(mark_key(domain_id, day)))
-            .update_expression("SET #a = :v")
+            .update_expression(format!("SET {}", sets.join(", ")))
             .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#a", name)
             .expression_attribute_names("#k", ROLLUP_KEY)
-            .expression_attribute_values(":v", value)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        for (n, (name, value)) in values.into_iter().enumerate() {
+            update = update
+                .expression_attribute_names(format!("#a{n}"), name)
+                .expression_attribute_values(format!(":v{n}"), value);
+        }
         // A mark gone (expired with its day) needs nothing more.
-        self.conditional(result).map(|_| ())
+        self.conditional(update.send().await).map(|_| ())
     }
 }

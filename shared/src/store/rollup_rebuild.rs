@@ -4,12 +4,19 @@
 //! `expires_at`), each put conditioned on the marks it read: a consumer write in between
 //! makes it fail, and the rebuild reads and tries again. Keeping the marks keeps
 //! redelivered records out; keeping `~full` keeps where later records go unchanged.
+//!
+//! A day's items written again for its late events carry the day's late count they
+//! answer for (`generation`): a recount that read the index before another's must not
+//! overwrite it, so the item's generation is a condition too, and a writer finding a
+//! higher one leaves the item be ([`StoredBucket::generation`]).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::rollups::{key, mark_name, spill_bucket, EXPIRES_AT, FULL, SPILLED};
+
+const GENERATION: &str = "generation";
 use super::schema::ROLLUP_KEY;
 use super::{storage_error, Item, Store, Units};
 use crate::error::Result;
@@ -30,12 +37,22 @@ pub struct BucketRewrite {
     pub spilled: u64,
     /// The item takes no more cells.
     pub full: bool,
+    /// The late count of its day this write answers for; None keeps the item's.
+    pub generation: Option<u64>,
 }
 
 impl StoredBucket {
     /// Whether the item takes no more cells.
     pub fn full(&self) -> bool {
         self.main.as_ref().is_some_and(|item| item.contains_key(FULL))
+    }
+
+    /// The late count of its day the item was last written for (0: none).
+    pub fn generation(&self) -> u64 {
+        match self.main.as_ref().and_then(|item| item.get(GENERATION)) {
+            Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+            _ => 0,
+        }
     }
 }
 
@@ -78,11 +95,14 @@ impl Store {
         let bucket = item.granularity.key(item.start);
         let expires = item.expires_at(retention_days).map(|e| AttributeValue::N(e.to_string()));
         let mut main = kept(stored.main.as_ref());
-        let BucketRewrite { cells, spilled, full } = counts;
+        let BucketRewrite { cells, spilled, full, generation } = counts;
         let (spilled, full) = (*spilled, *full);
         main.extend(cells.iter().map(|(cell, n)| (cell.name(), AttributeValue::N(n.to_string()))));
         if full {
             main.insert(FULL.into(), AttributeValue::Bool(true));
+        }
+        if let Some(generation) = generation {
+            main.insert(GENERATION.into(), AttributeValue::N(generation.to_string()));
         }
         let mut spill = kept(stored.spill.as_ref());
         // A spill item that held records keeps their marks, at 0 when none spill now.
@@ -121,11 +141,16 @@ impl Store {
                     put = put.expression_attribute_names("#k", ROLLUP_KEY);
                 }
                 Some(before) => {
-                    for (n, (name, value)) in before.iter().filter(|(name, _)| is_mark(name)).enumerate() {
+                    let held = |name: &str| is_mark(name) || name == GENERATION;
+                    for (n, (name, value)) in before.iter().filter(|(name, _)| held(name)).enumerate() {
                         conditions.push(format!("#m{n} = :m{n}"));
                         put = put
                             .expression_attribute_names(format!("#m{n}"), name)
                             .expression_attribute_values(format!(":m{n}"), value.clone());
+                    }
+                    if !before.contains_key(GENERATION) {
+                        conditions.push("attribute_not_exists(#g)".to_string());
+                        put = put.expression_attribute_names("#g", GENERATION);
                     }
                 }
             }
@@ -145,11 +170,11 @@ fn is_mark(name: &str) -> bool {
     name.starts_with('~') && name.len() == 9
 }
 
-/// What a rewrite keeps of an item: its marks, `~full` and `expires_at`.
+/// What a rewrite keeps of an item: its marks, `~full`, `expires_at` and `generation`.
 fn kept(item: Option<&Item>) -> HashMap<String, AttributeValue> {
     item.into_iter()
         .flatten()
-        .filter(|(name, _)| is_mark(name) || *name == FULL || *name == EXPIRES_AT)
+        .filter(|(name, _)| is_mark(name) || [FULL, EXPIRES_AT, GENERATION].contains(&name.as_str()))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
 }
