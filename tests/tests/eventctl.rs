@@ -408,3 +408,80 @@ async fn tables_create_refuses_a_deployed_stack_s_tables_without_force() {
     let again = eventctl_with(&app, &["tables", "create", "--output", "json"], &env);
     assert_eq!(again.json(), json!({"changed": []}));
 }
+
+/// moto's server (scripts/python-tools.sh installs it; scripts/test.sh does before the
+/// tests), on a free loopback port, stopped when dropped.
+struct Moto {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let server = repo_root().join(".local/moto/bin/moto_server");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap().port();
+        let child = std::process::Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{} must be installed (scripts/python-tools.sh moto_server): {e}", server.display())
+            });
+        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return moto;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("moto_server did not start on port {port}");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// The guard's other half, which DynamoDB Local cannot show (it has no tags): on a local
+/// endpoint, tables that carry CloudFormation's stack tag are refused without --force.
+/// Against moto, an AWS API emulator that keeps tags.
+#[tokio::test]
+async fn tables_create_refuses_tables_a_stack_tagged_even_on_a_local_endpoint() {
+    let app = app_with(|_| {}).await;
+    let moto = Moto::start();
+    let names = test_config().tables;
+    let env = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", Some(moto.endpoint.as_str())),
+        ("EVENTS_TABLE", Some(names.events.as_str())),
+        ("WEBHOOKS_TABLE", Some(names.webhooks.as_str())),
+        ("ALERTS_TABLE", Some(names.alerts.as_str())),
+        ("ROLLUPS_TABLE", Some(names.rollups.as_str())),
+        ("EVENT_RULES_TABLE", Some(names.event_rules.as_str())),
+    ];
+    let created = eventctl_with(&app, &["tables", "create", "--output", "json"], &env);
+    assert_eq!(created.json()["changed"].as_array().map(Vec::len), Some(5), "untagged: created {created:?}");
+
+    // CloudFormation's tag on one table, as `sam deploy` leaves it: the last one checked.
+    let client = dynamodb_at(&moto.endpoint, &test_config());
+    let described = client.describe_table().table_name(&names.event_rules).send().await.unwrap();
+    let arn = described.table().and_then(|t| t.table_arn()).unwrap().to_string();
+    let tag = aws_sdk_dynamodb::types::Tag::builder()
+        .key("aws:cloudformation:stack-name")
+        .value("event-service")
+        .build()
+        .unwrap();
+    client.tag_resource().resource_arn(&arn).tags(tag).send().await.unwrap();
+    let refused = eventctl_with(&app, &["tables", "create"], &env);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let said = format!("table {} belongs to stack event-service", names.event_rules);
+    assert!(refused.stderr.contains(&said) && refused.stderr.contains("--force"), "{refused:?}");
+    assert!(refused.stdout.is_empty(), "{refused:?}");
+    no_debug_dump(&refused.stderr);
+
+    let forced = eventctl_with(&app, &["tables", "create", "--force", "--output", "json"], &env);
+    assert_eq!(forced.json(), json!({"changed": []}), "--force goes on, and finds nothing to change");
+}

@@ -29,9 +29,9 @@ impl Store {
 
     /// This store's existing tables that carry a stack's tag (a missing table is none).
     pub async fn stack_tables(&self) -> Result<Vec<StackTable>> {
-        let tables = self.tables();
         let mut found = Vec::new();
-        for name in [&tables.events, &tables.webhooks, &tables.alerts, &tables.rollups] {
+        for def in super::schema::tables() {
+            let name = self.physical_name(def.logical);
             let described = match self.client.describe_table().table_name(name).send().await {
                 Ok(described) => described,
                 Err(e) if e.code() == Some("ResourceNotFoundException") => continue,
@@ -46,7 +46,7 @@ impl Store {
                 Err(e) => return Err(storage_error(e)),
             };
             if let Some(tag) = tags.tags().iter().find(|t| t.key() == STACK_TAG) {
-                found.push(StackTable { table: name.clone(), stack: tag.value().to_string() });
+                found.push(StackTable { table: name.to_string(), stack: tag.value().to_string() });
             }
         }
         Ok(found)

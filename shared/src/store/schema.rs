@@ -389,7 +389,7 @@ impl Store {
         }
     }
 
-    fn physical_name(&self, logical: &str) -> &str {
+    pub(super) fn physical_name(&self, logical: &str) -> &str {
         match logical {
             "events" => &self.tables.events,
             "webhooks" => &self.tables.webhooks,
