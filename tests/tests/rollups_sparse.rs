@@ -69,7 +69,7 @@ fn days() -> (DateTime<Utc>, Vec<Vec<DateTime<Utc>>>) {
     (a, batches)
 }
 
-/// Per day (`%Y-%m-%d`) and severity, a count: read through the stat handler.
+/// Per day (`%Y-%m-%d`) and severity, a count, through the stat handler.
 async fn per_day(app: &App, from: DateTime<Utc>) -> Value {
     let body = json!({"domain_id": DOMAIN, "query": {
         "filter": [{"k": "created_at", "v": format_time(from), "o": "datetime_gte"}],
@@ -78,6 +78,11 @@ async fn per_day(app: &App, from: DateTime<Utc>) -> Value {
                                 {"key": "severity", "name": "s"}],
                        "fields": [{"name": "n", "operator": "count"}]}},
             {"sort": {"keys": [{"key": "d"}, {"key": "s"}]}}]}});
+    stat(app, body).await
+}
+
+/// The stat's results, through the stat handler.
+async fn stat(app: &App, body: Value) -> Value {
     let req = ApiEvent::new(Gateway::Http, "stat")
         .route("POST", "/monitoring/v1/event/stat")
         .body(&body.to_string())
@@ -272,13 +277,7 @@ async fn per_hour(app: &App, day: DateTime<Utc>) -> Value {
             {"group": {"keys": [{"key": "created_at", "name": "h", "date_format": "%Y-%m-%d %H"}],
                        "fields": [{"name": "n", "operator": "count"}]}},
             {"sort": {"keys": [{"key": "h"}]}}]}});
-    let req = ApiEvent::new(Gateway::Http, "stat")
-        .route("POST", "/monitoring/v1/event/stat")
-        .body(&body.to_string())
-        .request();
-    let (status, body) = parts(event_stat::handle(app, req).await);
-    assert_eq!(status, 200, "{body}");
-    body["results"].clone()
+    stat(app, body).await
 }
 
 /// A sparse day busy enough for its hour items to pay (60 events in one hour: 28 hour
