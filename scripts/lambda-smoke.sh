@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make lambda-smoke`: the deployable artifacts, run as Lambda runs them.
-# Builds the six functions with cargo-lambda (release, as SAM does), starts cargo-lambda's
+# Builds the nine functions with cargo-lambda (release, as SAM does), starts cargo-lambda's
 # Lambda Runtime API emulator and DynamoDB Local, then starts each `bootstrap` against the
-# emulator and invokes it with the console samples in events/: the four HTTP functions
+# emulator and invokes it with the console samples in events/: the seven HTTP functions
 # with REST v1 and HTTP API v2 events, rollup with a DynamoDB Streams batch, sweep with
 # an EventBridge scheduled event.
 #   LAMBDA_ARCH  x86-64 (default) or arm64, the template's architecture: adds the aarch64
@@ -33,7 +33,7 @@ if [ "$arch" = arm64 ]; then
 fi
 
 scripts/cargo-lambda.sh build --release "--$arch" -p event-create -p event-get -p event-list -p event-stat \
-  -p event-rollup -p event-sweep
+  -p event-alerts -p event-webhooks -p event-event-rules -p event-rollup -p event-sweep
 cargo build --quiet -p eventctl
 
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
@@ -95,12 +95,18 @@ for version in rest http; do
   event_id="$(python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)["body"])["results"][0]["event_id"])' <"$work/last-response.json")"
   sed -e "s/event-4e16ba3bd384/$event_id/g" "events/get.$version.json" >"$work/get.$version.json"
   invoke get "$work/get.$version.json" 200
+  alert_id="$(python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)["body"])["alert_id"])' <"$work/last-response.json")"
   invoke stat "events/stat.$version.json" 200
+  sed -e "s/alert-3f1c2a9b7d10/$alert_id/g" "events/alerts.$version.json" >"$work/alerts.$version.json"
+  invoke alerts "$work/alerts.$version.json" 200
+  sed -e "s/webhook-4e16ba3bd384/$webhook_id/g" "events/webhooks.$version.json" >"$work/webhooks.$version.json"
+  invoke webhooks "$work/webhooks.$version.json" 200
+  invoke event_rules "events/event_rules.$version.json" 200
 done
 
 invoke rollup events/rollup.json 'batchItemFailures=[]'
 invoke sweep events/sweep.json 'resolved=0'
 
-ls -l target/lambda/{create,get,list,stat,rollup,sweep}/bootstrap
+ls -l target/lambda/{create,get,list,stat,alerts,webhooks,event_rules,rollup,sweep}/bootstrap
 if [ "$failures" -gt 0 ]; then echo "$failures invocation(s) failed; logs in $work/" >&2; exit 1; fi
 echo "every function answered through the Lambda Runtime API"

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use event_core::config::Tables;
 use event_core::service::App;
 use serde_json::Value;
 
@@ -46,10 +47,20 @@ pub fn binary() -> &'static PathBuf {
     })
 }
 
+/// The variables that name `tables` to eventctl, as the functions read them.
+pub fn tables_env(tables: &Tables) -> [(&'static str, Option<&str>); 5] {
+    [
+        ("EVENTS_TABLE", Some(&tables.events)),
+        ("WEBHOOKS_TABLE", Some(&tables.webhooks)),
+        ("ALERTS_TABLE", Some(&tables.alerts)),
+        ("ROLLUPS_TABLE", Some(&tables.rollups)),
+        ("EVENT_RULES_TABLE", Some(&tables.event_rules)),
+    ]
+}
+
 /// eventctl with these arguments, over `app`'s tables, with `env` set on top
 /// (`("NAME", None)` removes a variable).
 pub fn eventctl_with(app: &App, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
-    let tables = &app.config.tables;
     let mut command = Command::new(binary());
     command
         .args(args)
@@ -57,13 +68,9 @@ pub fn eventctl_with(app: &App, args: &[&str], env: &[(&str, Option<&str>)]) -> 
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "local")
         .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("EVENTS_TABLE", &tables.events)
-        .env("WEBHOOKS_TABLE", &tables.webhooks)
-        .env("ALERTS_TABLE", &tables.alerts)
-        .env("ROLLUPS_TABLE", &tables.rollups)
         .env_remove("RUST_LOG")
         .env_remove("EVENTCTL_DOMAIN_ID");
-    for (name, value) in env {
+    for (name, value) in tables_env(&app.config.tables).iter().chain(env) {
         match value {
             Some(value) => command.env(name, value),
             None => command.env_remove(name),

@@ -4,7 +4,7 @@
 //! service code), another domain's data stays out, and its failures are one line that
 //! says what to do.
 
-use e2e::cli::{eventctl, eventctl_with};
+use e2e::cli::{eventctl, eventctl_with, tables_env};
 use e2e::*;
 use event_core::api::Endpoint;
 use event_core::model::WebhookFormat;
@@ -396,13 +396,7 @@ async fn tables_create_refuses_a_deployed_stack_s_tables_without_force() {
     }
     // DynamoDB Local: created, then nothing left to change.
     let fresh = test_config();
-    let env = [
-        ("EVENTS_TABLE", Some(fresh.tables.events.as_str())),
-        ("WEBHOOKS_TABLE", Some(fresh.tables.webhooks.as_str())),
-        ("ALERTS_TABLE", Some(fresh.tables.alerts.as_str())),
-        ("ROLLUPS_TABLE", Some(fresh.tables.rollups.as_str())),
-        ("EVENT_RULES_TABLE", Some(fresh.tables.event_rules.as_str())),
-    ];
+    let env = tables_env(&fresh.tables);
     let created = eventctl_with(&app, &["tables", "create", "--output", "json"], &env);
     assert_eq!(created.json()["changed"].as_array().map(Vec::len), Some(5), "{created:?}");
     let again = eventctl_with(&app, &["tables", "create", "--output", "json"], &env);
@@ -454,14 +448,8 @@ async fn tables_create_refuses_tables_a_stack_tagged_even_on_a_local_endpoint() 
     let app = app_with(|_| {}).await;
     let moto = Moto::start();
     let names = test_config().tables;
-    let env = [
-        ("AWS_ENDPOINT_URL_DYNAMODB", Some(moto.endpoint.as_str())),
-        ("EVENTS_TABLE", Some(names.events.as_str())),
-        ("WEBHOOKS_TABLE", Some(names.webhooks.as_str())),
-        ("ALERTS_TABLE", Some(names.alerts.as_str())),
-        ("ROLLUPS_TABLE", Some(names.rollups.as_str())),
-        ("EVENT_RULES_TABLE", Some(names.event_rules.as_str())),
-    ];
+    let mut env = tables_env(&names).to_vec();
+    env.push(("AWS_ENDPOINT_URL_DYNAMODB", Some(moto.endpoint.as_str())));
     let created = eventctl_with(&app, &["tables", "create", "--output", "json"], &env);
     assert_eq!(created.json()["changed"].as_array().map(Vec::len), Some(5), "untagged: created {created:?}");
 
