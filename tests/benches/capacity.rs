@@ -87,6 +87,17 @@ async fn main() {
     let n = group.len();
     measure(&app, "alertmanager: 10-alert group, new keys", n, post(&prometheus, group.clone())).await;
     measure(&app, "alertmanager: the same group again (not stored)", n, post(&prometheus, group)).await;
+    // Past 16 changes a delivery first reads which are stored, in bulk (fanout.rs).
+    let mut big = single.clone();
+    big["alerts"] = (0..40)
+        .map(|i| {
+            alertmanager(&single, &format!("{:016x}", 100 + i), "2026-11-22T15:54:27Z")["alerts"][0].clone()
+        })
+        .collect();
+    let big = big.to_string();
+    let n = big.len();
+    measure(&app, "alertmanager: 40-alert group, new keys", n, post(&prometheus, big.clone())).await;
+    measure(&app, "alertmanager: the same 40 again (not stored)", n, post(&prometheus, big)).await;
 
     let events =
         app.store.query_events(&event_core::store::EventRange::domain(&trusted(DOMAIN))).await.unwrap();

@@ -451,6 +451,35 @@ async fn a_delivery_too_long_for_its_time_answers_503_in_time_and_the_resends_fi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_resend_of_a_big_group_goes_on_where_the_last_stopped_however_slow_a_recheck_is() {
+    let s = stage(|c| c.delivery_budget_seconds = 1).await;
+    // Each event write takes 300 ms, so 80 alerts cannot be stored in the 1 s budget; and
+    // the read that tells a claimed change stored takes 2 s, longer than the budget: a
+    // resend that re-checked its stored changes one by one, first, would never get past
+    // them.
+    s.proxy.add(Rule::new(Fault::Delay(Duration::from_millis(300)), event_write(), When::Always));
+    let recheck = Target::op("GetItem").containing("\"#y\":\"event_type\"");
+    s.proxy.add(Rule::new(Fault::Delay(Duration::from_secs(2)), recheck, When::Always));
+    let payload = notification(alerts("resumed", 80));
+    let mut progress = Vec::new();
+    loop {
+        let answer = s.deliver(&payload).await;
+        progress.push(stored(&s.direct).await.len());
+        if answer.0 == 200 {
+            break;
+        }
+        assert_eq!(assert_retryable(&answer), "ERROR_IN_PROGRESS");
+        let before = progress.len().checked_sub(2).map_or(0, |i| progress[i]);
+        assert!(progress[progress.len() - 1] > before, "a resend stored nothing new: {progress:?}");
+    }
+    assert!(progress.len() > 1, "the budget cut the first delivery short: {progress:?}");
+    assert_eq!(stored(&s.direct).await, all_once("resumed", 80));
+    // The stored changes were found by the bulk read, not one slow re-check each.
+    assert_eq!(s.proxy.injected(Fault::Delay(Duration::from_secs(2))), 0, "{progress:?}");
+    eprintln!("80 alerts stored after each attempt: {progress:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_still_going_when_the_budget_ends_is_cut_off_its_claim_given_back_and_the_resend_stores_it_once(
 ) {
     // Storage timeouts longer than the write, so only the delivery's own cut-off (4 s

@@ -20,6 +20,9 @@ pub(super) struct Change {
     pub identity: Identity,
     pub event: Event,
     pub auto_resolve_at: Option<String>,
+    /// The event an earlier delivery stored for this change, when a bulk read before
+    /// the claims found it (`fanout`): the claim is then judged without its round trips.
+    pub stored_before: Option<StoredEvent>,
 }
 
 /// How long a delivery waits for a concurrent delivery of the same change to finish
@@ -39,6 +42,21 @@ pub(super) enum Identity {
     /// Only the body's bytes, a guess: trusted within the body window, and only while the
     /// key's alert is as the stored body left it (a repeat incident sends the same bytes).
     Body(String),
+}
+
+impl Change {
+    pub(super) fn new(identity: Identity, event: Event, auto_resolve_at: Option<String>) -> Change {
+        Change { identity, event, auto_resolve_at, stored_before: None }
+    }
+}
+
+impl Identity {
+    /// The name the change's claim is taken under.
+    pub(super) fn name(&self) -> &str {
+        match self {
+            Identity::Sender(name) | Identity::Body(name) => name,
+        }
+    }
 }
 
 /// How many occurrences of one change a delivery walks past: each is a state change of
@@ -68,9 +86,10 @@ pub(super) async fn store_change(
     now: DateTime<Utc>,
     cut_off: Instant,
 ) -> Result<Option<Event>> {
-    let Change { identity, mut event, auto_resolve_at } = change;
+    let Change { identity, mut event, auto_resolve_at, stored_before } = change;
     let auto_resolve_at = auto_resolve_at.as_deref();
-    let Some(claim) = claim(app, &identity, &event, now, auto_resolve_at, cut_off).await? else {
+    let claimed = claim(app, &identity, stored_before, &event, now, auto_resolve_at, cut_off).await?;
+    let Some(claim) = claimed else {
         return Ok(None); // already stored by an earlier delivery
     };
     event.event_id = claim.event_id().to_string();
@@ -117,12 +136,14 @@ async fn within<T>(cut_off: Instant, work: impl std::future::Future<Output = Res
     })
 }
 
-/// The claim on one change, `None` when it is already stored. A change stored before is
-/// judged by `repeats`: a redelivery (which may refresh its open alert), or a new
-/// occurrence, claimed as the next in the change's chain of occurrences.
+/// The claim on one change, `None` when it is already stored. A change stored before
+/// (found by its claim, or `stored_before`) is judged by `repeats`: a redelivery (which
+/// may refresh its open alert), or a new occurrence, claimed as the next in the change's
+/// chain of occurrences.
 async fn claim(
     app: &App,
     identity: &Identity,
+    mut stored_before: Option<StoredEvent>,
     event: &Event,
     now: DateTime<Utc>,
     auto_resolve_at: Option<&str>,
@@ -134,7 +155,11 @@ async fn claim(
         Identity::Body(name) => (name.clone(), i64::from(app.config.body_dedup_window_minutes) * 60),
     };
     for _ in 0..MAX_REPEATS {
-        match claim_change(app, &name, event, now, window, cut_off).await? {
+        let claimed = match stored_before.take() {
+            Some(stored) => Claimed::Stored(Some(stored)),
+            None => claim_change(app, &name, event, now, window, cut_off).await?,
+        };
+        match claimed {
             Claimed::Mine(claim) => return Ok(Some(claim)),
             Claimed::Stored(Some(stored)) => {
                 let first = as_first_delivered(event, &stored);

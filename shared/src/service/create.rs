@@ -167,7 +167,7 @@ async fn accept(
             // edited between a delivery and its redelivery cannot make them two changes.
             let mut event = normalise(webhook, item, now);
             rules.apply(&mut event);
-            Change { identity, event, auto_resolve_at }
+            Change::new(identity, event, auto_resolve_at)
         }))
         .collect();
     let total = changes.len();

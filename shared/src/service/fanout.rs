@@ -5,6 +5,12 @@
 //! so each key's events are one sequence, and only sequences run side by side. A key's
 //! first failure ends that key's sequence (a later event must not be linked before the
 //! failed one), never another key's: the sender's retry finds the rest stored.
+//!
+//! A retry goes on where the last attempt stopped. A delivery of more changes than run
+//! at once first reads which are stored already, in bulk (`Store::stored_changes`), and
+//! runs the keys with something left to store first: otherwise a retry would re-check
+//! the stored ones first, a claim and a read each, and with a slow store could spend
+//! its whole budget there every time and never store the rest.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -52,10 +58,17 @@ pub(super) async fn store_all(
 ) -> Result<Vec<Event>> {
     let total = changes.len();
     let budget_end = started + app.config.delivery_budget();
+    let mut changes = changes;
+    if total > KEYS_AT_ONCE {
+        find_stored(app, &mut changes, now).await;
+    }
+    let mut sequences = by_key(changes);
+    // Stable: otherwise in payload order.
+    sequences.sort_by_key(|sequence| sequence.iter().all(|(_, change)| change.stored_before.is_some()));
     // The first key alone, then KEYS_AT_ONCE at a time: a burst of redeliveries of a
     // small payload (a sender retrying, HA peers) then waits on its first change together,
     // instead of crowding the store that the one delivery storing it needs.
-    let mut waiting = by_key(changes).into_iter();
+    let mut waiting = sequences.into_iter();
     let mut running = FuturesUnordered::new();
     running.extend(waiting.next().map(|sequence| store_sequence(app, sequence, now, budget_end)));
     let mut outcomes = Vec::new();
@@ -95,6 +108,26 @@ pub(super) async fn store_all(
     }
     stored.sort_by_key(|(index, _)| *index);
     Ok(stored.into_iter().map(|(_, event)| event).collect())
+}
+
+/// Sets `stored_before` on the changes an earlier delivery stored. Only a hint of where
+/// to start and a saving: should the read fail, each claim finds out for itself.
+async fn find_stored(app: &App, changes: &mut [Change], now: DateTime<Utc>) {
+    let Some(webhook_id) = changes.first().map(|c| c.event.webhook_id.clone()) else { return };
+    let identities: Vec<&str> = changes.iter().map(|c| c.identity.name()).collect();
+    let now_secs = now.timestamp().max(Utc::now().timestamp());
+    let mut stored = match app.store.stored_changes(&webhook_id, &identities, now_secs).await {
+        Ok(stored) => stored,
+        Err(err) => {
+            tracing::warn!(webhook_id, code = err.code(), error = %err, "could not read which changes are stored; claiming each");
+            return;
+        }
+    };
+    for change in changes.iter_mut().filter(|c| c.event.webhook_id == webhook_id) {
+        // The first change of an identity only: a second one in the same payload is
+        // judged against the first, as its claim would be.
+        change.stored_before = stored.remove(change.identity.name());
+    }
 }
 
 /// One key's changes, one after another, until the first failure or the budget's end.
@@ -171,7 +204,7 @@ mod tests {
             created_at: String::new(),
             occurred_at: String::new(),
         };
-        Change { identity: Identity::Sender(title.into()), event, auto_resolve_at: None }
+        Change::new(Identity::Sender(title.into()), event, None)
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub(super) async fn on_delivery(
         ..event(webhook, seconds)
     };
     let identity = Identity::Sender(format!("heartbeat-resumed:{missed}"));
-    Ok(Some(Change { identity, event: normalise(webhook, resumed, now), auto_resolve_at: None }))
+    Ok(Some(Change::new(identity, normalise(webhook, resumed, now), None)))
 }
 
 /// Opens the alert of every webhook whose heartbeat is overdue at `now`; answers how many.
@@ -70,7 +70,7 @@ pub async fn sweep_heartbeats(app: &App, now: DateTime<Utc>) -> Result<usize> {
             let seconds = webhook.heartbeat_seconds.unwrap_or_default();
             let alert = ParsedEvent { event_type: Some("ALERT".into()), ..event(webhook, seconds) };
             let identity = Identity::Sender(format!("heartbeat:{at}"));
-            let change = Change { identity, event: normalise(webhook, alert, now), auto_resolve_at: None };
+            let change = Change::new(identity, normalise(webhook, alert, now), None);
             fanout::store_all(app, vec![change], now, Instant::now()).await?;
             tracing::warn!(webhook_id = %webhook.webhook_id, due = %at, "heartbeat missed; alert opened");
             missed += 1;

@@ -12,9 +12,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use super::{storage_error, Item, Store, Units};
 use crate::error::Result;
 
-/// BatchGetItem takes at most this many keys.
-const BATCH_KEYS: usize = 100;
-
 fn key(webhook_id: &str) -> AttributeValue {
     AttributeValue::S(format!("requests#{webhook_id}"))
 }
@@ -48,16 +45,12 @@ impl Store {
     /// The counted deliveries and errors of each webhook that has any.
     pub async fn request_counts(&self, webhook_ids: &[&str]) -> Result<HashMap<String, (u64, u64)>> {
         let mut counts = HashMap::new();
-        for ids in webhook_ids.chunks(BATCH_KEYS) {
-            let keys = ids.iter().map(|id| Item::from([("webhook_id".to_string(), key(id))])).collect();
-            for item in self
-                .batch_get(&self.tables.webhooks, keys, "webhook_id, requests_total, requests_error")
-                .await?
-            {
-                if let Some(AttributeValue::S(k)) = item.get("webhook_id") {
-                    let id = k.trim_start_matches("requests#").to_string();
-                    counts.insert(id, (number(&item, "requests_total"), number(&item, "requests_error")));
-                }
+        let keys = webhook_ids.iter().map(|id| Item::from([("webhook_id".to_string(), key(id))])).collect();
+        let attributes = ["webhook_id", "requests_total", "requests_error"];
+        for item in self.batch_get(&self.tables.webhooks, keys, &attributes).await? {
+            if let Some(AttributeValue::S(k)) = item.get("webhook_id") {
+                let id = k.trim_start_matches("requests#").to_string();
+                counts.insert(id, (number(&item, "requests_total"), number(&item, "requests_error")));
             }
         }
         Ok(counts)

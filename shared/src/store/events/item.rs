@@ -235,21 +235,12 @@ impl Store {
         ids.sort_unstable();
         ids.dedup(); // BatchGetItem refuses a key twice
         let mut found = HashMap::with_capacity(ids.len());
-        for batch in ids.chunks(100) {
-            let keys = batch
-                .iter()
-                .map(|id| Item::from([("event_id".to_string(), AttributeValue::S(id.to_string()))]));
-            for item in self
-                .batch_get(
-                    &self.tables.events,
-                    keys.collect(),
-                    "event_id, raw_data, raw_data_chunks, raw_data_digest",
-                )
-                .await?
-            {
-                let stored: StoredRaw = from_item(item)?;
-                found.insert(stored.event_id.clone(), self.raw_value(stored, RawData::Read).await?);
-            }
+        let keys =
+            ids.iter().map(|id| Item::from([("event_id".to_string(), AttributeValue::S(id.to_string()))]));
+        let attributes = ["event_id", "raw_data", "raw_data_chunks", "raw_data_digest"];
+        for item in self.batch_get(&self.tables.events, keys.collect(), &attributes).await? {
+            let stored: StoredRaw = from_item(item)?;
+            found.insert(stored.event_id.clone(), self.raw_value(stored, RawData::Read).await?);
         }
         Ok(found)
     }
