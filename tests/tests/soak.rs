@@ -76,7 +76,12 @@ async fn sender(app: App, path: String, id: usize, seed: u64, until: Instant, ta
                 sent[random.below(sent.len() as u64) as usize].clone()
             }
             None => {
-                let size = 1 + random.below(5) as usize;
+                // Now and then a group big enough that its delivery first reads which of
+                // its changes are stored, in bulk (fanout.rs), before it claims any.
+                let size = match random.below(8) {
+                    0 => 17 + random.below(24) as usize,
+                    _ => 1 + random.below(5) as usize,
+                };
                 next += size;
                 (next - size..next).map(|n| format!("s{id}-{n}")).collect()
             }
@@ -112,7 +117,8 @@ async fn sender(app: App, path: String, id: usize, seed: u64, until: Instant, ta
 async fn chaos(proxy: Arc<Proxy>, seed: u64, until: Instant) {
     let mut random = Random(seed);
     let halfway = Instant::now() + (until - Instant::now()) / 2;
-    let operations = ["PutItem", "UpdateItem", "DeleteItem", "GetItem", "TransactWriteItems", "Query"];
+    let operations =
+        ["PutItem", "UpdateItem", "DeleteItem", "GetItem", "BatchGetItem", "TransactWriteItems", "Query"];
     while Instant::now() < until {
         let target = Target::op(operations[random.below(operations.len() as u64) as usize]);
         let nth = When::Nth(1 + random.below(20) as usize);
