@@ -29,7 +29,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
 use sha2::{Digest, Sha256};
 
-use super::{is_condition_failure, storage_error, Consumes, Item, Store, Units};
+use super::{event_key, is_condition_failure, storage_error, Consumes, Item, Store, Units};
 use crate::digest::hex;
 use crate::error::Result;
 use crate::model::{new_id, Event};
@@ -165,15 +165,9 @@ impl Store {
     ) -> Result<HashMap<String, StoredEvent>> {
         let mut of_marker: HashMap<String, &str> =
             identities.iter().map(|identity| (marker_id(webhook_id, identity), *identity)).collect();
-        let keys =
-            of_marker.keys().map(|id| Item::from([("event_id".to_string(), AttributeValue::S(id.clone()))]));
-        let markers = self
-            .batch_get(
-                &self.tables.events,
-                keys.collect(),
-                &["event_id", "status", "expires_at", CLAIMED_EVENT],
-            )
-            .await?;
+        let keys = of_marker.keys().map(|id| event_key(id)).collect();
+        let attributes = ["event_id", "status", "expires_at", CLAIMED_EVENT];
+        let markers = self.batch_get(&self.tables.events, keys, &attributes).await?;
         let mut claimed: HashMap<String, &str> = HashMap::new();
         for marker in markers {
             let live = text_or_number(&marker, "expires_at").and_then(|n| n.parse::<i64>().ok()) >= Some(now);
@@ -185,9 +179,8 @@ impl Store {
                 claimed.insert(event_id.clone(), identity);
             }
         }
-        let keys =
-            claimed.keys().map(|id| Item::from([("event_id".to_string(), AttributeValue::S(id.clone()))]));
-        let events = self.batch_get(&self.tables.events, keys.collect(), &STORED_EVENT_ATTRIBUTES).await?;
+        let keys = claimed.keys().map(|id| event_key(id)).collect();
+        let events = self.batch_get(&self.tables.events, keys, &STORED_EVENT_ATTRIBUTES).await?;
         Ok(events
             .iter()
             .filter_map(|item| {

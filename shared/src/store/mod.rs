@@ -55,6 +55,11 @@ use crate::error::Error;
 /// A DynamoDB item as the SDK holds it.
 type Item = std::collections::HashMap<String, AttributeValue>;
 
+/// The key of the events table's item `event_id` (an event, a chunk, a delivery marker).
+fn event_key(event_id: &str) -> Item {
+    Item::from([("event_id".to_string(), AttributeValue::S(event_id.to_string()))])
+}
+
 /// BatchGetItem takes at most this many keys.
 const BATCH_GET_KEYS: usize = 100;
 /// How many BatchGetItem calls one read has under way: a delivery of thousands of

@@ -23,7 +23,7 @@ use super::RawData;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventSummary, EventType, Resource, RulesApplied, Severity};
-use crate::store::{from_item, to_item, Item, Store};
+use crate::store::{event_key, from_item, to_item, Store};
 
 /// Raw data text up to this size may stay in the event item, when the item still fits.
 pub const RAW_CHUNK_BYTES: usize = 256 * 1024;
@@ -235,10 +235,9 @@ impl Store {
         ids.sort_unstable();
         ids.dedup(); // BatchGetItem refuses a key twice
         let mut found = HashMap::with_capacity(ids.len());
-        let keys =
-            ids.iter().map(|id| Item::from([("event_id".to_string(), AttributeValue::S(id.to_string()))]));
+        let keys = ids.iter().map(|id| event_key(id)).collect();
         let attributes = ["event_id", "raw_data", "raw_data_chunks", "raw_data_digest"];
-        for item in self.batch_get(&self.tables.events, keys.collect(), &attributes).await? {
+        for item in self.batch_get(&self.tables.events, keys, &attributes).await? {
             let stored: StoredRaw = from_item(item)?;
             found.insert(stored.event_id.clone(), self.raw_value(stored, RawData::Read).await?);
         }
