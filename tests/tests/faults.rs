@@ -480,6 +480,19 @@ async fn each_resend_of_a_big_group_goes_on_where_the_last_stopped_however_slow_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_read_of_what_is_stored_that_fails_only_loses_its_shortcut() {
+    let s = stage(|_| {}).await;
+    // Every BatchGetItem fails: a big group's delivery cannot learn in bulk which of its
+    // changes are stored, and claims each one instead.
+    s.proxy.add(Rule::new(Fault::ServerError, Target::op("BatchGetItem"), When::Always));
+    let payload = notification(alerts("unread", 20));
+    assert_eq!(s.deliver(&payload).await.0, 200);
+    assert_eq!(s.deliver(&payload).await.0, 200, "the resend is a redelivery, found by its claims");
+    assert!(s.proxy.injected(Fault::ServerError) >= 2, "both deliveries tried the bulk read");
+    assert_eq!(stored(&s.direct).await, all_once("unread", 20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_still_going_when_the_budget_ends_is_cut_off_its_claim_given_back_and_the_resend_stores_it_once(
 ) {
     // Storage timeouts longer than the write, so only the delivery's own cut-off (4 s
