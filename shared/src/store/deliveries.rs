@@ -348,9 +348,10 @@ impl Store {
     }
 
     /// The event stored under `event_id`, if any (a strongly consistent read of a few
-    /// attributes; tests/tests/faults.rs finds this call by its `#y`). Its webhook tells this change's event from another: the id was
-    /// minted at random for the change's marker, which is the webhook's own, and a
-    /// redelivery may differ from the first delivery in any field but its identity.
+    /// attributes; tests/tests/faults.rs tells this call apart by its `#y`). Its webhook
+    /// tells this change's event from another: the id was minted at random for the
+    /// change's marker, which is the webhook's own, and a redelivery may differ from the
+    /// first delivery in any field but its identity.
     pub async fn stored_event(&self, event_id: &str) -> Result<Option<StoredEvent>> {
         if event_id.is_empty() {
             return Ok(None);
